@@ -1,0 +1,56 @@
+# botdesk — two commands for a newcomer: `make run` and `make test`.
+GO      ?= go
+BIN     ?= bin/botdesk
+# Browser tests need Chromium; installed from Debian's packages when missing.
+CHROMIUM ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
+
+export CGO_ENABLED = 1
+
+.PHONY: run demo test generate check-generated fmt-check vet unit e2e chromium build bench screenshots clean
+
+## run: serve the console on http://127.0.0.1:8080 with SQLite under ./data
+run:
+	$(GO) run ./cmd/botdesk serve
+
+## demo: serve with a simulated Telegram, sample channels and moving traffic
+demo:
+	$(GO) run ./cmd/botdesk demo
+
+## test: everything CI checks — generated files, gofmt, vet, race tests, browser tests
+test: check-generated fmt-check vet chromium unit
+
+## generate: regenerate templ components
+generate:
+	$(GO) tool templ generate
+
+check-generated: generate
+	@stale=$$(git status --porcelain -- '*_templ.go'); \
+	if [ -n "$$stale" ]; then echo "generated templ files are stale; run 'make generate' and commit:"; echo "$$stale"; exit 1; fi
+
+fmt-check:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		{ echo "could not install chromium (need root and Debian packages)"; exit 1; }; \
+	fi
+
+## build: a static-ish binary in bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/botdesk
+
+## bench: benchmarks as ratios against same-run baselines; writes bench/results.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/... 2>/dev/null || true
+
+clean:
+	rm -rf bin e2e/artifacts

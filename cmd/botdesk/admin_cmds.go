@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
+)
+
+func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, finish := bindConfig(fs)
+	email := fs.String("email", "", "email address of the new user")
+	roleStr := fs.String("role", "", "admin, operator or agent")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	role, err := models.ParseRole(*roleStr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "Password (read from stdin, one line):")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.CreateUser(ctx, *email, role, password)
+	if err != nil {
+		if v, ok := models.AsValidation(err); ok {
+			return fmt.Errorf("%s: %s", v.Field, v.Message)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("a user with email %s already exists", *email)
+		}
+		return err
+	}
+	_ = st.Audit(ctx, store.Actor{Name: "cli"}, "user.create", "user", u.Email, "role "+string(u.Role)+" via botdesk user add")
+	fmt.Fprintf(stderr, "Created %s user %s.\n", u.Role, u.Email)
+	return nil
+}
+
+func cmdAPIKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, finish := bindConfig(fs)
+	name := fs.String("name", "", "a name for the key")
+	roleStr := fs.String("role", "", "admin, operator or agent")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	role, err := models.ParseRole(*roleStr)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, k, err := st.CreateAPIKey(ctx, *name, role, nil)
+	if err != nil {
+		if v, ok := models.AsValidation(err); ok {
+			return fmt.Errorf("%s: %s", v.Field, v.Message)
+		}
+		return err
+	}
+	_ = st.Audit(ctx, store.Actor{Name: "cli"}, "apikey.create", "apikey", k.Prefix, k.Name+" ("+string(k.Role)+")")
+	fmt.Fprintf(stderr, "Created %s API key %q. It is shown once:\n", k.Role, k.Name)
+	fmt.Fprintln(stdout, key)
+	return nil
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/botdesk/botdesk/handlers"
+	"github.com/botdesk/botdesk/store"
+)
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}
+
+// cmdServe runs the console until ctx is cancelled, then shuts down in
+// order: stop accepting, finish in-flight requests, stop workers, close DB.
+func cmdServe(ctx context.Context, args []string, stderr io.Writer, demo bool) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, finish := bindConfig(fs)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := store.LoadOrCreateKey(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	sealer, err := store.NewSealer(key)
+	if err != nil {
+		return err
+	}
+
+	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log,
+		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demo}})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	if err := announceSetup(ctx, st, log, base); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("botdesk serving", "url", base, "data_dir", cfg.DataDir, "demo", demo)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// announceSetup prints the one-time first-admin link while no user exists.
+func announceSetup(ctx context.Context, st *store.Store, log *slog.Logger, base string) error {
+	tok, err := st.CreateSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	if tok != "" {
+		log.Warn("no user exists yet: open this one-time link to create the first admin (or run `botdesk user add`)",
+			"setup_url", base+"/setup?token="+tok)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/views"
+)
+
+// channelsPerPage is the Channel Management page size.
+const channelsPerPage = 20
+
+var channelsCrumb = views.Crumb{Label: "Channel Management", Href: "/channels"}
+
+func (s *Server) channelList(c echo.Context) error {
+	return s.renderChannelList(c, http.StatusOK, "", nil)
+}
+
+func (s *Server) renderChannelList(c echo.Context, status int, newName string, errs views.FieldErrors) error {
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	q := c.QueryParam("q")
+	if len(q) > 200 {
+		q = q[:200]
+	}
+	list, err := s.Store.ListChannels(c.Request().Context(), q, page, channelsPerPage)
+	if err != nil {
+		return err
+	}
+	p := s.page(c, "Channel Management", "channels", views.Crumb{Label: "Channel Management"})
+	v := views.ChannelListView{List: list, Query: q, NewName: newName, Errors: errs, CanCreate: currentRole(c).AtLeast(models.RoleOperator)}
+	return render(c, status, views.ChannelListPage(p, v))
+}
+
+func (s *Server) channelCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	name := c.FormValue("name")
+	ch, err := s.Store.CreateChannel(ctx, name, actor(c).UserID)
+	if v, ok := models.AsValidation(err); ok {
+		return s.renderChannelList(c, http.StatusUnprocessableEntity, name, views.FieldErrors{v.Field: v.Message})
+	}
+	if err != nil {
+		return err
+	}
+	_ = s.Store.Audit(ctx, actor(c), "channel.create", "channel", ch.ID, ch.Name)
+	setFlash(c, "success", "Channel "+ch.Name+" created. Connect a bot on Chatbot Management.")
+	return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/chatbot")
+}

@@ -1,0 +1,242 @@
+// Package handlers is botdesk's HTTP layer: the Echo route table, the
+// middleware that guards it (sessions, roles, CSRF, security headers) and
+// one handler per page or action.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/static"
+	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/views"
+)
+
+// Options are the settings handlers need from the configuration.
+type Options struct {
+	// AllowPrivateCallbacks relaxes callback URL checks for loopback http.
+	AllowPrivateCallbacks bool
+	// Demo marks every page as demo mode.
+	Demo bool
+	// MaxBody bounds request bodies.
+	MaxBody string
+	// TelegramAPI is the Bot API base URL (a fake in tests and demo).
+	TelegramAPI string
+}
+
+// BotRunner owns the pollers: handlers ask it to (re)start a bot after
+// connect or token update and to stop it before delete. Nil until wired.
+type BotRunner interface {
+	// Start (re)starts polling for the stored bot with this Telegram id.
+	Start(ctx context.Context, botTelegramID int64) error
+	// Stop stops polling and waits for the poller to exit.
+	Stop(botTelegramID int64)
+}
+
+// MetricsWriter appends Prometheus text lines for a subsystem.
+type MetricsWriter func(ctx context.Context, w io.Writer)
+
+// Deps are the collaborators handlers call. Optional ones may be nil until
+// their subsystem is wired.
+type Deps struct {
+	Store   *store.Store
+	Sealer  *store.Sealer
+	Log     *slog.Logger
+	Options Options
+	Bots    BotRunner
+	Metrics []MetricsWriter
+}
+
+// Server holds the dependencies shared by all handlers.
+type Server struct {
+	Deps
+	// policies records the access rule of every registered route, so tests
+	// can prove no route was added without one.
+	policies map[string]Access
+}
+
+// New builds the Echo instance with every route and middleware.
+func New(d Deps) (*echo.Echo, *Server) {
+	if d.Options.MaxBody == "" {
+		d.Options.MaxBody = "1M"
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{Deps: d, policies: map[string]Access{}}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// Trust only the socket peer: X-Forwarded-For is attacker-controlled and
+	// login throttling keys on the IP.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.recoverPanics, s.requestLog, securityHeaders, s.bodyLimit(d.Options.MaxBody), s.loadIdentity, s.csrf)
+	s.registerRoutes(e)
+	return e, s
+}
+
+// Policies returns the access rule of every route, keyed "METHOD path".
+func (s *Server) Policies() map[string]Access { return s.policies }
+
+// render writes a component with status; for htmx requests handlers pass
+// the partial, for full loads the page.
+func render(c echo.Context, status int, comp templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return comp.Render(c.Request().Context(), c.Response())
+}
+
+// isHTMX reports whether the request came from htmx (and wants a partial).
+func isHTMX(c echo.Context) bool {
+	return c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-History-Restore-Request") != "true"
+}
+
+func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
+
+// page builds the layout view-model for the current request.
+func (s *Server) page(c echo.Context, title, nav string, crumbs ...views.Crumb) views.Page {
+	p := views.Page{Title: title, User: currentUser(c), CSRF: csrfToken(c), Nav: nav, Crumbs: crumbs, Demo: s.Options.Demo}
+	p.Flash = takeFlash(c)
+	return p
+}
+
+// apiError is the JSON error body of DESIGN.md.
+type apiError struct {
+	Error apiErrorBody `json:"error"`
+}
+
+type apiErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// handleError is the one place errors become responses: logged with slog,
+// expected cases mapped to 4xx, internals never shown.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, code, msg, field := http.StatusInternalServerError, "internal", "Something went wrong on our side. It has been logged; try again.", ""
+	var he *echo.HTTPError
+	switch v, isVal := models.AsValidation(err); {
+	case isVal:
+		status, code, msg, field = http.StatusUnprocessableEntity, "invalid", v.Message, v.Field
+	case errors.Is(err, store.ErrNotFound):
+		status, code, msg = http.StatusNotFound, "not_found", "This page or object does not exist, or was deleted."
+	case errors.Is(err, store.ErrForbidden):
+		status, code, msg = http.StatusForbidden, "forbidden", "Your role does not allow this."
+	case errors.Is(err, store.ErrConflict):
+		status, code, msg = http.StatusConflict, "conflict", "This already exists."
+	case errors.As(err, &he):
+		status = he.Code
+		code, msg = statusText(status)
+		if m, ok := he.Message.(string); ok && status < 500 && m != http.StatusText(status) {
+			msg = m
+		}
+	}
+	if status >= 500 {
+		s.Log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	if isAPI(c) {
+		_ = c.JSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg, Field: field}})
+		return
+	}
+	heading := http.StatusText(status)
+	p := s.page(c, heading, "")
+	if isHTMX(c) {
+		// htmx does not swap error responses by default; show it as a flash.
+		_ = render(c, status, views.ErrorPage(p, status, heading, msg))
+		return
+	}
+	_ = render(c, status, views.ErrorPage(p, status, heading, msg))
+}
+
+func statusText(status int) (code, msg string) {
+	switch status {
+	case http.StatusNotFound:
+		return "not_found", "This page or object does not exist, or was deleted."
+	case http.StatusForbidden:
+		return "forbidden", "Your role does not allow this."
+	case http.StatusUnauthorized:
+		return "unauthorized", "Sign in or provide a valid API key."
+	case http.StatusRequestEntityTooLarge:
+		return "too_large", "The request is too large."
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed", "This method is not allowed here."
+	case http.StatusTooManyRequests:
+		return "rate_limited", "Too many requests; wait a moment and try again."
+	case http.StatusBadRequest:
+		return "bad_request", "The request could not be understood."
+	case http.StatusConflict:
+		return "conflict", "This conflicts with the current state."
+	case http.StatusUnprocessableEntity:
+		return "invalid", "Some input is invalid."
+	case http.StatusServiceUnavailable:
+		return "unavailable", "The service is unavailable; try again shortly."
+	}
+	if status >= 500 {
+		return "internal", "Something went wrong on our side. It has been logged; try again."
+	}
+	return "error", http.StatusText(status)
+}
+
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.Log.Error("panic in handler", "path", c.Request().URL.Path, "panic", r)
+				err = echo.NewHTTPError(http.StatusInternalServerError)
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		// Paths only, never query strings: they can carry setup tokens.
+		s.Log.Debug("http", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", c.Response().Status, "dur_ms", time.Since(start).Milliseconds())
+		return nil
+	}
+}
+
+// securityHeaders sets a strict CSP (no inline script or style) and friends.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if c.IsTLS() {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		return next(c)
+	}
+}
+
+// staticHandler serves the embedded assets.
+func staticHandler() echo.HandlerFunc {
+	return echo.WrapHandler(http.StripPrefix("/static/", static.Handler()))
+}

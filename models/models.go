@@ -1,0 +1,235 @@
+// Package models holds botdesk's data types as stored by GORM and the
+// product rules that apply to them (roles, channel names, workbench modes).
+// It has no dependencies on the database or the web layer.
+package models
+
+import "time"
+
+// User is a console account.
+type User struct {
+	ID           int64 `gorm:"primaryKey"`
+	Email        string
+	PasswordHash string `json:"-"`
+	Role         Role
+	Active       bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  *time.Time
+}
+
+// Session is a server-side login session; ID is the hash of the cookie.
+type Session struct {
+	ID         string `gorm:"primaryKey"`
+	UserID     int64
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastSeenAt time.Time
+	IP         string
+	UserAgent  string
+}
+
+// APIKey is a bearer credential for /api/v1; only its hash is kept.
+type APIKey struct {
+	ID         int64 `gorm:"primaryKey"`
+	Name       string
+	Prefix     string
+	KeyHash    string `json:"-"`
+	Role       Role
+	CreatedBy  *int64
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// AuditEntry records who did what to which object, when and from where.
+type AuditEntry struct {
+	ID         int64 `gorm:"primaryKey"`
+	At         time.Time
+	ActorID    *int64
+	Actor      string
+	Action     string
+	ObjectType string
+	ObjectID   string
+	IP         string `gorm:"column:ip"`
+	Detail     string
+}
+
+// TableName maps AuditEntry to its table.
+func (AuditEntry) TableName() string { return "audit_log" }
+
+// Channel is a Telegram channel of the workspace; it holds at most one bot.
+type Channel struct {
+	ID               string `gorm:"primaryKey"`
+	Name             string
+	CreatedBy        *int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	WorkbenchMode    WorkbenchMode
+	Keywords         Keywords `gorm:"serializer:json"`
+	HTTPEnabled      bool     `gorm:"column:http_enabled"`
+	StatusURL        string   `gorm:"column:status_url"`
+	MOURL            string   `gorm:"column:mo_url"`
+	NotifyURL        string   `gorm:"column:notify_url"`
+	QueueEnabled     bool
+	SigningSecretEnc []byte `json:"-"`
+}
+
+// BotState is the connection state of a bot's poller.
+type BotState string
+
+// Bot connection states shown on the Chatbot Management tab.
+const (
+	BotConnecting   BotState = "connecting"
+	BotPolling      BotState = "polling"
+	BotTokenInvalid BotState = "token_invalid"
+	BotConflict     BotState = "conflict"
+	BotError        BotState = "error"
+	BotStopped      BotState = "stopped"
+)
+
+// Label is the plain-language name of a state.
+func (s BotState) Label() string {
+	switch s {
+	case BotConnecting:
+		return "Connecting"
+	case BotPolling:
+		return "Polling"
+	case BotTokenInvalid:
+		return "Token invalid"
+	case BotConflict:
+		return "Conflict"
+	case BotError:
+		return "Error"
+	case BotStopped:
+		return "Stopped"
+	}
+	return string(s)
+}
+
+// Bot is a Telegram bot connected to one channel.
+type Bot struct {
+	ID                      int64 `gorm:"primaryKey"`
+	ChannelID               string
+	TelegramID              int64
+	Username                string
+	FirstName               string
+	CanJoinGroups           bool
+	CanReadAllGroupMessages bool
+	SupportsInlineQueries   bool
+	TokenEnc                []byte `json:"-"`
+	TokenHint               string
+	State                   BotState
+	StateDetail             string
+	UpdateOffset            int64
+	LastUpdateAt            *time.Time
+	ConnectedAt             time.Time
+	UpdatedAt               time.Time
+}
+
+// Chat is a group, supergroup or channel the bot is in.
+type Chat struct {
+	ID            int64 `gorm:"primaryKey"`
+	ChannelID     string
+	ChatID        int64
+	Type          string
+	Title         string
+	Username      string
+	MemberStatus  string
+	AddedAt       time.Time
+	MessageCount  int64
+	LastMessageAt *time.Time
+}
+
+// Conversation is one Telegram chat as the workbench sees it.
+type Conversation struct {
+	ID              int64 `gorm:"primaryKey"`
+	ChannelID       string
+	ChatID          int64
+	ChatType        string
+	Title           string
+	Status          string
+	InWorkbench     bool
+	AssignedTo      *int64
+	Unread          int64
+	LastMessageAt   time.Time
+	LastMessageText string
+}
+
+// Message is one stored Telegram message, incoming or outgoing.
+type Message struct {
+	ID                int64 `gorm:"primaryKey"`
+	ChannelID         string
+	BotTelegramID     int64
+	UpdateID          *int64
+	ChatID            int64
+	ChatType          string
+	TelegramMessageID *int64
+	Direction         string
+	FromID            int64
+	FromUsername      string
+	FromName          string
+	Type              string
+	Text              string
+	Entities          string
+	Media             string
+	ReplyToMessageID  *int64
+	Status            string
+	ErrorCode         int
+	ErrorDescription  string
+	SentBy            *int64
+	IdempotencyKey    *string
+	TelegramDate      *time.Time
+	EditedAt          *time.Time
+	CreatedAt         time.Time
+}
+
+// MessageEdit keeps the earlier text of an edited message.
+type MessageEdit struct {
+	ID        int64 `gorm:"primaryKey"`
+	MessageID int64
+	Text      string
+	EditedAt  time.Time
+}
+
+// OutboxEvent is one event waiting for, or done with, delivery.
+type OutboxEvent struct {
+	ID            int64 `gorm:"primaryKey"`
+	EventID       string
+	ChannelID     string
+	Kind          string
+	OrderingKey   string
+	Payload       string
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   *time.Time
+}
+
+// TableName maps OutboxEvent to its table.
+func (OutboxEvent) TableName() string { return "outbox" }
+
+// DeliveryAttempt is one HTTP attempt to deliver an outbox event.
+type DeliveryAttempt struct {
+	ID         int64 `gorm:"primaryKey"`
+	OutboxID   int64
+	At         time.Time
+	URL        string `gorm:"column:url"`
+	StatusCode int
+	LatencyMS  int64 `gorm:"column:latency_ms"`
+	Outcome    string
+	Error      string
+}
+
+// QueueMessage is an event on a durable pull queue.
+type QueueMessage struct {
+	ID           int64 `gorm:"primaryKey"`
+	Queue        string
+	EventID      string
+	Payload      string
+	CreatedAt    time.Time
+	VisibleAt    time.Time
+	Receipt      *string
+	ReceiveCount int
+}

@@ -1,0 +1,185 @@
+// Package store owns the database: opening SQLite with the pragmas botdesk
+// relies on, applying the embedded versioned migrations, and every query the
+// rest of the program makes.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Sentinel errors for the expected cases callers branch on.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("already exists")
+	ErrForbidden = errors.New("forbidden")
+)
+
+// Config says where the database lives.
+type Config struct {
+	// DataDir holds the SQLite file and the key file; created 0700.
+	DataDir string
+	// DatabaseURL is empty for SQLite in DataDir; other dialects come later.
+	DatabaseURL string
+}
+
+// Store is the handle to the database. Writes go through a single
+// connection (SQLite allows one writer; queueing in Go beats SQLITE_BUSY),
+// reads through a pool.
+type Store struct {
+	write *gorm.DB
+	read  *gorm.DB
+	path  string
+	now   func() time.Time
+	hub   *Hub
+}
+
+// DBFileName is the SQLite file inside the data dir.
+const DBFileName = "botdesk.db"
+
+// Open creates the data dir if needed, opens the database and migrates it.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.DatabaseURL != "" {
+		return nil, fmt.Errorf("store: BOTDESK_DATABASE_URL %q: only SQLite is supported in this version", redactURL(cfg.DatabaseURL))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, DBFileName)
+	// Create the file 0600 before SQLite does, so it never exists world-readable.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create db file: %w", err)
+	}
+	_ = f.Close()
+	_ = os.Chmod(path, 0o600)
+
+	// synchronous=FULL: ingest commits an offset that Telegram then forgets,
+	// so a commit must survive power loss. _txlock=immediate takes the write
+	// lock at BEGIN, avoiding deadlocked read-to-write upgrades.
+	base := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL"
+	gcfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }, TranslateError: true}
+	write, err := gorm.Open(sqlite.Open(base+"&_txlock=immediate"), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open writer: %w", err)
+	}
+	wdb, err := write.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: writer pool: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+
+	read, err := gorm.Open(sqlite.Open(base+"&_query_only=on"), gcfg)
+	if err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("store: open reader: %w", err)
+	}
+	rdb, err := read.DB()
+	if err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("store: reader pool: %w", err)
+	}
+	rdb.SetMaxOpenConns(8)
+	rdb.SetMaxIdleConns(8)
+
+	s := &Store{write: write, read: read, path: path, now: func() time.Time { return time.Now().UTC() }, hub: NewHub()}
+	if err := s.migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Hub is where committed changes are announced to live views. Publish
+// only after the transaction that made the change has committed.
+func (s *Store) Hub() *Hub { return s.hub }
+
+// Path is the SQLite file, for tests and diagnostics.
+func (s *Store) Path() string { return s.path }
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	var errs []error
+	for _, g := range []*gorm.DB{s.read, s.write} {
+		if db, err := g.DB(); err == nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks the database answers, for /healthz.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error; err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its verdict.
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	if err := s.read.WithContext(ctx).Raw("PRAGMA integrity_check").Scan(&res).Error; err != nil {
+		return "", fmt.Errorf("store: integrity check: %w", err)
+	}
+	return res, nil
+}
+
+type txKey struct{}
+
+// WithTx runs fn in one write transaction. Nested calls join the outer
+// transaction, so store functions can be composed freely.
+func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// w returns the handle for writes: the current transaction if any.
+func (s *Store) w(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return s.write.WithContext(ctx)
+}
+
+// r returns the handle for reads: inside a transaction reads must see its
+// own writes, so they go through it too.
+func (s *Store) r(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return s.read.WithContext(ctx)
+}
+
+// notFound maps gorm's not-found to ErrNotFound with context.
+func notFound(what string, err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return fmt.Errorf("store: %s: %w", what, ErrConflict)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+func redactURL(u string) string {
+	if len(u) > 12 {
+		return u[:12] + "…"
+	}
+	return u
+}

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/botdesk/botdesk/models"
+)
+
+// CreateUser adds an account. The email must be unused.
+func (s *Store) CreateUser(ctx context.Context, email string, role models.Role, password string) (*models.User, error) {
+	email, err := models.CleanEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := models.ParseRole(string(role)); err != nil {
+		return nil, models.Invalid("role", err.Error())
+	}
+	if err := models.CheckPassword(password); err != nil {
+		return nil, err
+	}
+	hash, err := models.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &models.User{Email: email, PasswordHash: hash, Role: role, Active: true, CreatedAt: now, UpdatedAt: now}
+	if err := s.w(ctx).Create(u).Error; err != nil {
+		return nil, notFound("create user", err)
+	}
+	return u, nil
+}
+
+// UserByEmail finds an account by email (case-insensitive).
+func (s *Store) UserByEmail(ctx context.Context, email string) (*models.User, error) {
+	var u models.User
+	if err := s.r(ctx).Where("email = ?", email).Take(&u).Error; err != nil {
+		return nil, notFound("user by email", err)
+	}
+	return &u, nil
+}
+
+// UserByID finds an account by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (*models.User, error) {
+	var u models.User
+	if err := s.r(ctx).Take(&u, id).Error; err != nil {
+		return nil, notFound("user by id", err)
+	}
+	return &u, nil
+}
+
+// ListUsers returns every account, by email.
+func (s *Store) ListUsers(ctx context.Context) ([]models.User, error) {
+	var us []models.User
+	if err := s.r(ctx).Order("email").Find(&us).Error; err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	return us, nil
+}
+
+// CountUsers counts accounts, to know whether set-up is still needed.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r(ctx).Model(&models.User{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("store: count users: %w", err)
+	}
+	return n, nil
+}
+
+// countActiveAdmins is used to refuse removing the last admin.
+func (s *Store) countActiveAdmins(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r(ctx).Model(&models.User{}).Where("role = ? AND active = 1", models.RoleAdmin).Count(&n).Error
+	return n, err
+}
+
+// UpdateUser changes role and active flag, refusing to leave no active admin.
+func (s *Store) UpdateUser(ctx context.Context, id int64, role models.Role, active bool) (*models.User, error) {
+	var out *models.User
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		u, err := s.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if u.Role == models.RoleAdmin && u.Active && (role != models.RoleAdmin || !active) {
+			n, err := s.countActiveAdmins(ctx)
+			if err != nil {
+				return fmt.Errorf("store: count admins: %w", err)
+			}
+			if n <= 1 {
+				return models.Invalid("role", "This is the last active admin; make another admin first.")
+			}
+		}
+		u.Role, u.Active, u.UpdatedAt = role, active, s.now()
+		if err := s.w(ctx).Model(u).Select("role", "active", "updated_at").Updates(u).Error; err != nil {
+			return fmt.Errorf("store: update user: %w", err)
+		}
+		if !active {
+			if err := s.w(ctx).Where("user_id = ?", id).Delete(&models.Session{}).Error; err != nil {
+				return fmt.Errorf("store: end sessions: %w", err)
+			}
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// SetPassword replaces a user's password and ends their sessions.
+func (s *Store) SetPassword(ctx context.Context, id int64, password string) error {
+	if err := models.CheckPassword(password); err != nil {
+		return err
+	}
+	hash, err := models.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.w(ctx).Model(&models.User{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": s.now()}).Error; err != nil {
+			return fmt.Errorf("store: set password: %w", err)
+		}
+		return s.w(ctx).Where("user_id = ?", id).Delete(&models.Session{}).Error
+	})
+}
+
+// RandomToken returns n random bytes as URL-safe base64.
+func RandomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashToken is how session ids, API keys and setup tokens are stored.
+func HashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// SessionTTL is how long an idle session lives.
+const SessionTTL = 12 * time.Hour
+
+// CreateSession starts a session and returns the cookie value.
+func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) (string, error) {
+	tok, err := RandomToken(32)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	sess := &models.Session{ID: HashToken(tok), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL), LastSeenAt: now, IP: ip, UserAgent: ua}
+	err = s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.w(ctx).Create(sess).Error; err != nil {
+			return fmt.Errorf("store: create session: %w", err)
+		}
+		return s.w(ctx).Model(&models.User{}).Where("id = ?", userID).Update("last_login_at", now).Error
+	})
+	return tok, err
+}
+
+// SessionUser resolves a cookie value to its active user, sliding the expiry.
+func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, error) {
+	var sess models.Session
+	if err := s.r(ctx).Where("id = ?", HashToken(cookie)).Take(&sess).Error; err != nil {
+		return nil, notFound("session", err)
+	}
+	now := s.now()
+	if now.After(sess.ExpiresAt) {
+		_ = s.w(ctx).Delete(&sess).Error
+		return nil, fmt.Errorf("store: session expired: %w", ErrNotFound)
+	}
+	u, err := s.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.Active {
+		return nil, fmt.Errorf("store: user deactivated: %w", ErrNotFound)
+	}
+	// Extend at most once a minute to keep writes off the read path.
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		_ = s.w(ctx).Model(&sess).Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)}).Error
+	}
+	return u, nil
+}
+
+// DeleteSession ends a session (logout).
+func (s *Store) DeleteSession(ctx context.Context, cookie string) error {
+	if err := s.w(ctx).Where("id = ?", HashToken(cookie)).Delete(&models.Session{}).Error; err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// ExpireSessions is for tests and housekeeping: it moves every session's
+// expiry to the past.
+func (s *Store) ExpireSessions(ctx context.Context) error {
+	return s.w(ctx).Model(&models.Session{}).Where("1 = 1").Update("expires_at", s.now().Add(-time.Minute)).Error
+}
+
+// Login throttling: after this many failures for an email or an IP within
+// the window, further attempts are refused until the window passes.
+const (
+	LoginFailureLimit  = 5
+	LoginFailureWindow = 15 * time.Minute
+)
+
+// RecordLoginFailure notes a failed sign-in.
+func (s *Store) RecordLoginFailure(ctx context.Context, email, ip string) error {
+	err := s.w(ctx).Exec("INSERT INTO login_failures(email, ip, created_at) VALUES (?, ?, ?)", email, ip, s.now()).Error
+	if err != nil {
+		return fmt.Errorf("store: record login failure: %w", err)
+	}
+	return nil
+}
+
+// LoginThrottled reports whether sign-in for this email or IP is paused.
+func (s *Store) LoginThrottled(ctx context.Context, email, ip string) (bool, error) {
+	since := s.now().Add(-LoginFailureWindow)
+	var byEmail, byIP int64
+	db := s.r(ctx)
+	if err := db.Raw("SELECT COUNT(*) FROM login_failures WHERE email = ? AND created_at > ?", email, since).Scan(&byEmail).Error; err != nil {
+		return false, fmt.Errorf("store: throttle: %w", err)
+	}
+	if err := db.Raw("SELECT COUNT(*) FROM login_failures WHERE ip = ? AND created_at > ?", ip, since).Scan(&byIP).Error; err != nil {
+		return false, fmt.Errorf("store: throttle: %w", err)
+	}
+	// IPs get a wider budget: an office shares one address.
+	return byEmail >= LoginFailureLimit || byIP >= 4*LoginFailureLimit, nil
+}
+
+// ClearLoginFailures forgets an email's failures after a good sign-in.
+func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
+	return s.w(ctx).Exec("DELETE FROM login_failures WHERE email = ?", email).Error
+}
+
+// CreateSetupToken makes the one-time first-admin link token, if no user
+// exists yet. It returns "" when set-up is already done.
+func (s *Store) CreateSetupToken(ctx context.Context) (string, error) {
+	var tok string
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		n, err := s.CountUsers(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		if tok, err = RandomToken(24); err != nil {
+			return err
+		}
+		// Only the newest link works.
+		if err := s.w(ctx).Exec("DELETE FROM setup_tokens").Error; err != nil {
+			return fmt.Errorf("store: clear setup tokens: %w", err)
+		}
+		return s.w(ctx).Exec("INSERT INTO setup_tokens(token_hash, created_at) VALUES (?, ?)", HashToken(tok), s.now()).Error
+	})
+	return tok, err
+}
+
+// SetupTokenValid reports whether tok is the unused set-up token and no
+// user exists yet.
+func (s *Store) SetupTokenValid(ctx context.Context, tok string) (bool, error) {
+	var n int64
+	err := s.r(ctx).Raw(`SELECT COUNT(*) FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM users)`, HashToken(tok)).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("store: setup token: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CompleteSetup uses the set-up token to create the first admin, atomically.
+func (s *Store) CompleteSetup(ctx context.Context, tok, email, password string) (*models.User, error) {
+	var u *models.User
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		ok, err := s.SetupTokenValid(ctx, tok)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("store: setup link used or unknown: %w", ErrNotFound)
+		}
+		if u, err = s.CreateUser(ctx, email, models.RoleAdmin, password); err != nil {
+			return err
+		}
+		return s.w(ctx).Exec("UPDATE setup_tokens SET used_at = ? WHERE token_hash = ?", s.now(), HashToken(tok)).Error
+	})
+	return u, err
+}
