@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/botdesk/botdesk/models"
+)
+
+// MaxMessageText is Telegram's limit for a text message, in characters.
+const MaxMessageText = 4096
+
+// OutgoingMessage is a reply or API send waiting for the sender.
+type OutgoingMessage struct {
+	ChannelID      string
+	ChatID         int64
+	Text           string
+	SentBy         *int64 // user who replied from the workbench; nil for the API
+	IdempotencyKey string // optional; a repeat returns the first message
+}
+
+// ErrNoBot means the channel has no connected bot to send through.
+var ErrNoBot = errors.New("channel has no connected bot")
+
+// QueueOutgoing stores a message with status "pending"; the sender picks it
+// up, sends it through the bot's rate limiter and records sent/failed. With
+// an idempotency key already used on this channel it returns the original
+// message and created=false.
+func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *models.Message, created bool, err error) {
+	text := strings.TrimSpace(m.Text)
+	switch {
+	case text == "":
+		return nil, false, models.Invalid("text", "Write a message first.")
+	case utf8.RuneCountInString(text) > MaxMessageText:
+		return nil, false, models.Invalid("text", fmt.Sprintf("Telegram allows at most %d characters per message.", MaxMessageText))
+	case m.ChatID == 0:
+		return nil, false, models.Invalid("chat_id", "Give the Telegram chat id to send to.")
+	}
+	err = s.WithTx(ctx, func(ctx context.Context) error {
+		if m.IdempotencyKey != "" {
+			var prev models.Message
+			err := s.w(ctx).Where("channel_id = ? AND idempotency_key = ?", m.ChannelID, m.IdempotencyKey).Take(&prev).Error
+			if err == nil {
+				msg = &prev
+				return nil
+			}
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("store: idempotency lookup: %w", err)
+			}
+		}
+		bot, err := s.BotByChannel(ctx, m.ChannelID)
+		if errors.Is(err, ErrNotFound) {
+			return ErrNoBot
+		}
+		if err != nil {
+			return err
+		}
+		var chatType string
+		_ = s.w(ctx).Raw("SELECT chat_type FROM conversations WHERE channel_id = ? AND chat_id = ?", m.ChannelID, m.ChatID).Scan(&chatType).Error
+		out := &models.Message{ChannelID: m.ChannelID, BotTelegramID: bot.TelegramID, ChatID: m.ChatID, ChatType: chatType,
+			Direction: "out", Type: "text", Text: text, Status: "pending", SentBy: m.SentBy, CreatedAt: s.now()}
+		if m.IdempotencyKey != "" {
+			k := m.IdempotencyKey
+			out.IdempotencyKey = &k
+		}
+		if err := s.w(ctx).Create(out).Error; err != nil {
+			return fmt.Errorf("store: queue outgoing: %w", err)
+		}
+		msg, created = out, true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		s.hub.Publish(Change{Kind: "message", ChannelID: msg.ChannelID, MessageID: msg.ID})
+	}
+	return msg, created, nil
+}
