@@ -31,6 +31,9 @@ type Options struct {
 	MaxBody string
 	// TelegramAPI is the Bot API base URL (a fake in tests and demo).
 	TelegramAPI string
+	// TelegramTimeout bounds the getMe check of Connect and Update Token;
+	// 0 means 10s. Tests shorten it.
+	TelegramTimeout time.Duration
 }
 
 // BotRunner owns the pollers: handlers ask it to (re)start a bot after
@@ -54,6 +57,9 @@ type Deps struct {
 	Options Options
 	Bots    BotRunner
 	Metrics []MetricsWriter
+	// HTTPClient carries Bot API calls made by handlers (getMe); nil means
+	// a default client.
+	HTTPClient *http.Client
 }
 
 // Server holds the dependencies shared by all handlers.
