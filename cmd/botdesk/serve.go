@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/botdesk/botdesk/handlers"
@@ -25,7 +26,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // cmdServe runs the console until ctx is cancelled, then shuts down in
 // order: stop accepting, finish in-flight requests, stop workers, close DB.
-func cmdServe(ctx context.Context, args []string, stderr io.Writer, demo bool) error {
+func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode bool) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg, finish := bindConfig(fs)
@@ -36,6 +37,23 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demo bool) e
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+
+	var dm *demo
+	if demoMode {
+		// The demo never touches real data: fresh dir, simulated Telegram.
+		if _, set := os.LookupEnv("BOTDESK_DATA_DIR"); !set && !flagSet(fs, "data-dir") {
+			dir, err := os.MkdirTemp("", "botdesk-demo-")
+			if err != nil {
+				return fmt.Errorf("demo data dir: %w", err)
+			}
+			defer os.RemoveAll(dir)
+			cfg.DataDir = dir
+		}
+		dm = startDemo(log)
+		defer dm.close()
+		cfg.TelegramAPI = dm.url
+		cfg.AllowPrivateCallbacks = true
+	}
 
 	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
 	if err != nil {
@@ -52,20 +70,28 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demo bool) e
 	}
 
 	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log,
-		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demo}})
+		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demoMode, TelegramAPI: cfg.TelegramAPI}})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	if err := announceSetup(ctx, st, log, base); err != nil {
-		return err
+	if dm == nil {
+		if err := announceSetup(ctx, st, log, base); err != nil {
+			return err
+		}
 	}
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("botdesk serving", "url", base, "data_dir", cfg.DataDir, "demo", demo)
+	log.Info("botdesk serving", "url", base, "data_dir", cfg.DataDir, "demo", demoMode)
+	if dm != nil {
+		if err := dm.seed(ctx, st, base, stderr); err != nil {
+			return err
+		}
+		go dm.simulate(ctx)
+	}
 
 	select {
 	case err := <-errc:
@@ -80,6 +106,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demo bool) e
 	}
 	log.Info("stopped")
 	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // announceSetup prints the one-time first-admin link while no user exists.
