@@ -37,8 +37,20 @@ func (s *Store) EnqueueEvent(ctx context.Context, channelID, kind, orderingKey s
 	now := s.now()
 	ev := &models.OutboxEvent{EventID: "evt_" + id, ChannelID: channelID, Kind: kind, OrderingKey: orderingKey,
 		Payload: string(payload), State: "pending", NextAttemptAt: now, CreatedAt: now}
-	if err := s.w(ctx).Create(ev).Error; err != nil {
-		return fmt.Errorf("store: enqueue %s event: %w", kind, err)
-	}
-	return nil
+	// The queue copy is written in the same transaction as the outbox row,
+	// so with Message Queue Monitoring on an event is in its queue if and
+	// only if the change committed, whatever happens to HTTP delivery.
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.w(ctx).Create(ev).Error; err != nil {
+			return fmt.Errorf("store: enqueue %s event: %w", kind, err)
+		}
+		var queueOn bool
+		if err := s.w(ctx).Model(&models.Channel{}).Select("queue_enabled").Where("id = ?", channelID).Scan(&queueOn).Error; err != nil {
+			return fmt.Errorf("store: enqueue %s event: %w", kind, err)
+		}
+		if !queueOn {
+			return nil
+		}
+		return s.enqueueQueueMessage(ctx, QueueName(channelID, kind), ev.EventID, payload, now)
+	})
 }
