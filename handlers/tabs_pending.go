@@ -13,10 +13,6 @@ import (
 	"github.com/botdesk/botdesk/views"
 )
 
-func (s *Server) chatbotPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {
-	return views.PendingPanel("Chatbot Management", "Connecting a bot arrives with the Chatbot Management feature."), nil
-}
-
 func (s *Server) workbenchSettingsPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {
 	return views.PendingPanel("Workbench", "Message Workbench mode: "+ch.WorkbenchMode.Label()), nil
 }

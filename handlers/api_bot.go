@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// apiBotFail writes an expected bot error in the API error format, or
+// hands anything else to handleError.
+func apiBotFail(c echo.Context, err error) error {
+	be, ok := asBotError(err)
+	if !ok {
+		return err
+	}
+	return c.JSON(be.Status, apiError{Error: apiErrorBody{Code: be.Code, Message: be.Message, Field: be.Field}})
+}
+
+type apiTokenBody struct {
+	Token string `json:"token"`
+}
+
+func bindJSON(c echo.Context, v any, example string) error {
+	if err := c.Bind(v); err != nil {
+		return c.JSON(http.StatusBadRequest, apiError{Error: apiErrorBody{Code: "bad_request", Message: "Send a JSON body like " + example + "."}})
+	}
+	return nil
+}
+
+// apiBotGet: GET /api/v1/channels/{id}/bot.
+func (s *Server) apiBotGet(c echo.Context) error {
+	_, bot, err := s.requireBot(c)
+	if err != nil {
+		return apiBotFail(c, err)
+	}
+	return c.JSON(http.StatusOK, toAPIBot(bot))
+}
+
+// apiBotConnect: PUT /api/v1/channels/{id}/bot {token}. 201 when connected,
+// 200 when the same token was already connected (a retried request).
+func (s *Server) apiBotConnect(c echo.Context) error {
+	ch, _, err := s.loadChannel(c)
+	if err != nil {
+		return err
+	}
+	var in apiTokenBody
+	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil || c.Response().Committed {
+		return err
+	}
+	bot, created, err := s.connectBot(c.Request().Context(), actor(c), ch, in.Token)
+	if err != nil {
+		return apiBotFail(c, err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, toAPIBot(bot))
+}
+
+// apiBotToken: POST /api/v1/channels/{id}/bot/token {token}.
+func (s *Server) apiBotToken(c echo.Context) error {
+	ch, bot, err := s.requireBot(c)
+	if err != nil {
+		return apiBotFail(c, err)
+	}
+	var in apiTokenBody
+	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil || c.Response().Committed {
+		return err
+	}
+	bot, err = s.updateBotToken(c.Request().Context(), actor(c), ch, bot, in.Token)
+	if err != nil {
+		return apiBotFail(c, err)
+	}
+	return c.JSON(http.StatusOK, toAPIBot(bot))
+}
+
+// apiBotDelete: DELETE /api/v1/channels/{id}/bot (admin).
+func (s *Server) apiBotDelete(c echo.Context) error {
+	ch, bot, err := s.requireBot(c)
+	if err != nil {
+		return apiBotFail(c, err)
+	}
+	n, err := s.removeBot(c.Request().Context(), actor(c), ch, bot)
+	if err != nil {
+		return apiBotFail(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"deleted": true, "chats_removed": n})
+}
+
+// apiWorkbench: PUT /api/v1/channels/{id}/workbench {mode, keywords}.
+func (s *Server) apiWorkbench(c echo.Context) error {
+	ch, _, err := s.loadChannel(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Mode     string   `json:"mode"`
+		Keywords []string `json:"keywords"`
+	}
+	if err := bindJSON(c, &in, `{"mode": "keyword", "keywords": ["help"]}`); err != nil || c.Response().Committed {
+		return err
+	}
+	mode, kw, err := s.saveWorkbench(c.Request().Context(), actor(c), ch, in.Mode, in.Keywords)
+	if err != nil {
+		return apiBotFail(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"mode": mode, "keywords": []string(kw)})
+}

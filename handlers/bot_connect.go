@@ -1,0 +1,22 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// botConnect is the Connect button of Create Bot and Connect Existing Bot.
+func (s *Server) botConnect(c echo.Context) error {
+	ch, _, err := s.loadChannel(c)
+	if err != nil {
+		return err
+	}
+	form := "connect"
+	if c.FormValue("via") == "create" {
+		form = "create"
+	}
+	bot, _, err := s.connectBot(c.Request().Context(), actor(c), ch, c.FormValue("token"))
+	if err != nil {
+		return s.botFormDone(c, ch, form, err, "")
+	}
+	return s.botFormDone(c, ch, form, nil, "Bot @"+bot.Username+" connected. Polling for updates starts now.")
+}

@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/views"
+)
+
+// registerBotRoutes is the Chatbot Management area: the console tab's
+// actions and the bot part of the JSON API.
+func (s *Server) registerBotRoutes(r router) {
+	r.get("/channels/:id/chatbot/state", asOperator, s.botState)
+	r.post("/channels/:id/chatbot/connect", asOperator, s.botConnect)
+	r.post("/channels/:id/chatbot/token", asOperator, s.botToken)
+	r.post("/channels/:id/chatbot/workbench", asOperator, s.botWorkbenchSettings)
+	r.post("/channels/:id/chatbot/delete", asAdmin, s.botDelete)
+
+	r.get("/api/v1/channels/:id/bot", asOperator, s.apiBotGet)
+	r.put("/api/v1/channels/:id/bot", asOperator, s.apiBotConnect)
+	r.del("/api/v1/channels/:id/bot", asAdmin, s.apiBotDelete)
+	r.post("/api/v1/channels/:id/bot/token", asOperator, s.apiBotToken)
+	r.put("/api/v1/channels/:id/workbench", asOperator, s.apiWorkbench)
+}
+
+// chatbotPanel builds the Chatbot Management tab.
+func (s *Server) chatbotPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {
+	v, err := s.botPanelView(c, ch, bot)
+	if err != nil {
+		return nil, err
+	}
+	return views.BotPanel(v), nil
+}
+
+func (s *Server) botPanelView(c echo.Context, ch *models.Channel, bot *models.Bot) (views.BotPanelView, error) {
+	st, err := s.Store.ChannelStats(c.Request().Context(), ch.ID)
+	if err != nil {
+		return views.BotPanelView{}, err
+	}
+	role := currentRole(c)
+	return views.BotPanelView{Channel: *ch, Bot: bot, Stats: st, CSRF: csrfToken(c),
+		CanEdit: role.AtLeast(models.RoleOperator), CanDelete: role.AtLeast(models.RoleAdmin)}, nil
+}
+
+// botState is the connection-state fragment the tab polls.
+func (s *Server) botState(c echo.Context) error {
+	ch, bot, err := s.loadChannel(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.BotStateFragment(ch.ID, bot))
+}
+
+// botFormDone finishes a console form of the tab. With htmx, success
+// re-renders the panel (with a notice) and an expected error goes, as a
+// 422, into the form's feedback area, so the dialog stays open and the
+// pasted token stays in its field for a retry. Without JS both redirect
+// back to the tab with a flash.
+func (s *Server) botFormDone(c echo.Context, ch *models.Channel, form string, opErr error, notice string) error {
+	back := "/channels/" + ch.ID + "/chatbot"
+	if opErr != nil {
+		be, ok := asBotError(opErr)
+		if !ok {
+			return opErr
+		}
+		if !isHTMX(c) {
+			setFlash(c, "error", be.Message)
+			return c.Redirect(http.StatusSeeOther, back)
+		}
+		h := c.Response().Header()
+		h.Set("HX-Retarget", "#"+form+"-feedback")
+		h.Set("HX-Reswap", "innerHTML")
+		return render(c, http.StatusUnprocessableEntity, views.BotFormErrorBlock(views.BotFormError{Code: be.Code, Message: be.Message, Retry: be.Retry}))
+	}
+	if !isHTMX(c) {
+		setFlash(c, "success", notice)
+		return c.Redirect(http.StatusSeeOther, back)
+	}
+	ch, bot, err := s.loadChannel(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.botPanelView(c, ch, bot)
+	if err != nil {
+		return err
+	}
+	v.Notice = notice
+	return render(c, http.StatusOK, views.BotPanel(v))
+}
+
+// requireBot loads the channel and its bot, failing with errNoBot when
+// there is none.
+func (s *Server) requireBot(c echo.Context) (*models.Channel, *models.Bot, error) {
+	ch, bot, err := s.loadChannel(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if bot == nil {
+		return ch, nil, errNoBot
+	}
+	return ch, bot, nil
+}
+
+// isNoBot reports the "channel has no bot" case.
+func isNoBot(err error) bool { return errors.Is(err, errNoBot) }
