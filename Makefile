@@ -37,6 +37,14 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 12m ./...
 
+## e2e: the real-browser tests (headless Chromium, installed when missing)
+e2e: chromium
+	BOTDESK_E2E_REQUIRED=1 $(GO) test -count=1 -timeout 5m ./e2e/
+
+## screenshots: regenerate docs/screenshots/*.png (1280x800) with the browser tests
+screenshots: chromium
+	BOTDESK_E2E_REQUIRED=1 BOTDESK_SCREENSHOTS=docs/screenshots $(GO) test -count=1 -timeout 5m -run 'TestConsole' ./e2e/
+
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "installing chromium for the browser tests"; \
