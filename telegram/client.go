@@ -51,11 +51,15 @@ type BotInfo struct {
 // Client calls the Bot API for one bot token. It is safe for concurrent use,
 // but Telegram allows only one getUpdates at a time per bot.
 type Client struct {
-	bot   *telego.Bot
-	tok   Token
-	base  string
-	hc    *http.Client
-	token string // tok.Reveal(), kept for redaction
+	bot    *telego.Bot
+	caller *httpCaller
+	tok    Token
+	base   string
+	hc     *http.Client
+	token  string // tok.Reveal(), kept for redaction
+	// methodURL is base + "/bot<placeholder>/"; the caller swaps in the
+	// real token, as for telego's own requests.
+	methodURL string
 }
 
 // NewClient returns a client for tok talking to apiBaseURL ("" means
@@ -95,7 +99,8 @@ func NewClient(apiBaseURL string, tok Token, hc *http.Client) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("telegram: new client: %w", Redact(err, tok.Reveal()))
 	}
-	return &Client{bot: bot, tok: tok, base: base, hc: hc, token: tok.Reveal()}, nil
+	return &Client{bot: bot, caller: caller, tok: tok, base: base, hc: hc, token: tok.Reveal(),
+		methodURL: base + "/bot" + placeholder + "/"}, nil
 }
 
 // Token is the client's token (masked when printed).
@@ -140,6 +145,40 @@ func (c *Client) GetUpdates(ctx context.Context, offset int64, limit int, timeou
 	})
 	if err != nil {
 		return nil, c.fail(ctx, "getUpdates", err)
+	}
+	return ups, nil
+}
+
+// GetUpdatesRaw is GetUpdates that leaves each update undecoded: one
+// update whose JSON telego cannot parse (a field Telegram added or changed
+// shape) would otherwise fail the whole batch, and since the offset can only
+// advance past updates that were stored, the poller would ask for the same
+// batch forever. The poller decodes each update itself and stores what it
+// can. Errors are classified and redacted as for every other method.
+func (c *Client) GetUpdatesRaw(ctx context.Context, offset int64, limit int, timeout time.Duration) ([]json.RawMessage, error) {
+	const method = "getUpdates"
+	if limit <= 0 || limit > MaxUpdatesLimit {
+		limit = MaxUpdatesLimit
+	}
+	secs := int(max(timeout, 0) / time.Second)
+	body, err := json.Marshal(map[string]any{
+		"offset": offset, "limit": limit, "timeout": secs, "allowed_updates": AllowedUpdates(),
+	})
+	if err != nil {
+		return nil, &OpError{Method: method, Err: fmt.Errorf("encoding the request: %w", err)}
+	}
+	reqCtx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+pollGrace)
+	defer cancel()
+	resp, err := c.caller.Call(reqCtx, c.methodURL+method, &ta.RequestData{ContentType: ta.ContentTypeJSON, BodyRaw: body})
+	if err != nil {
+		return nil, c.fail(ctx, method, err)
+	}
+	if !resp.Ok {
+		return nil, c.fail(ctx, method, resp.Error)
+	}
+	var ups []json.RawMessage
+	if err := json.Unmarshal(resp.Result, &ups); err != nil {
+		return nil, &OpError{Method: method, Err: ErrUnavailable, Detail: "the answer was not a list of updates"}
 	}
 	return ups, nil
 }

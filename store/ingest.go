@@ -1,0 +1,374 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/botdesk/botdesk/models"
+)
+
+// IngestMessage is one incoming Telegram message (message, channel_post or
+// their edited_ forms) already mapped to botdesk's columns by the poller.
+type IngestMessage struct {
+	TelegramMessageID int64
+	ChatID            int64
+	ChatType          string // private, group, supergroup, channel
+	ChatTitle         string // group/channel title, or the user's name in a private chat
+	ChatUsername      string
+	FromID            int64 // 0 for channel posts
+	FromUsername      string
+	FromName          string
+	Type              string // text, photo, document, … (callbacks.Message* values)
+	Text              string // text or caption
+	Entities          string // JSON array of Telegram entities, "" when none
+	Media             string // JSON object, see telegram.Media; "" when none
+	ReplyToMessageID  *int64 // Telegram message id of the quoted message
+	Date              time.Time
+	// Edited marks an edited_message / edited_channel_post: the stored
+	// message with the same chat and Telegram id gets the new text.
+	Edited   bool
+	EditDate time.Time
+}
+
+// IngestMember is a my_chat_member update: the bot's own membership in a chat
+// changed (added, promoted, removed, blocked).
+type IngestMember struct {
+	ChatID   int64
+	ChatType string
+	Title    string
+	Username string
+	// Status is the bot's new status: member, administrator, creator,
+	// restricted, left or kicked.
+	Status string
+	Date   time.Time
+}
+
+// IngestUpdate is one Telegram update. Kind is Telegram's name for it
+// ("message", "my_chat_member", …); an update with neither Message nor
+// Member (a kind botdesk does not handle, or one it could not read) is
+// still recorded so it is never fetched again.
+type IngestUpdate struct {
+	UpdateID int64
+	Kind     string
+	Message  *IngestMessage
+	Member   *IngestMember
+}
+
+// IngestBatch is one getUpdates answer for one bot.
+type IngestBatch struct {
+	BotTelegramID int64
+	Updates       []IngestUpdate
+	// NextOffset is the offset to ask Telegram for next: the highest
+	// update_id of the batch + 1. It is stored as is (not as a maximum):
+	// Telegram may restart update ids lower after a week without updates.
+	NextOffset int64
+	// MOPayload builds the "mo" callback payload of a newly stored incoming
+	// message (it needs the message id, known only after the insert). Nil
+	// means no events, for tests of the store alone.
+	MOPayload func(m *models.Message) ([]byte, error)
+}
+
+// IngestResult says what a batch did.
+type IngestResult struct {
+	ChannelID string
+	// Ingested counts updates recorded for the first time, Replayed those
+	// already recorded (skipped whole).
+	Ingested, Replayed int
+	// Changes were published to the hub after the commit, one per stored or
+	// edited message.
+	Changes []Change
+}
+
+// ingestTarget is what the batch needs to know about the bot's channel.
+type ingestTarget struct {
+	ChannelID     string
+	WorkbenchMode models.WorkbenchMode
+	Keywords      models.Keywords `gorm:"serializer:json"`
+}
+
+// IngestBatch stores a getUpdates batch in ONE transaction: every update's
+// id in ingested_updates (an id already there means the update was stored
+// before and it is skipped whole, so a replayed batch is a no-op), the
+// messages and edits, the chats and conversations rows, one "mo" outbox
+// event per new incoming message, and finally the bot's new offset,
+// last_update_at and state polling. Changes are published to the hub only
+// after the commit, so IngestBatch must not run inside an outer transaction.
+//
+// It returns ErrNotFound when the bot no longer exists (deleted while the
+// batch was in flight): nothing is stored, and the poller should stop.
+func (s *Store) IngestBatch(ctx context.Context, b IngestBatch) (IngestResult, error) {
+	var res IngestResult
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		res = IngestResult{}
+		db := s.w(ctx)
+		var t ingestTarget
+		err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords
+			FROM bots JOIN channels ON channels.id = bots.channel_id WHERE bots.telegram_id = ?`, b.BotTelegramID).Scan(&t).Error
+		if err != nil {
+			return fmt.Errorf("store: ingest: load bot: %w", err)
+		}
+		if t.ChannelID == "" {
+			return fmt.Errorf("store: ingest: bot %d: %w", b.BotTelegramID, ErrNotFound)
+		}
+		res.ChannelID = t.ChannelID
+		now := s.now()
+		for _, u := range b.Updates {
+			ins := db.Exec("INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+				b.BotTelegramID, u.UpdateID)
+			if ins.Error != nil {
+				return fmt.Errorf("store: ingest: record update %d: %w", u.UpdateID, ins.Error)
+			}
+			if ins.RowsAffected == 0 {
+				res.Replayed++
+				continue
+			}
+			res.Ingested++
+			switch {
+			case u.Message != nil:
+				ch, err := s.ingestMessage(ctx, t, b, u.UpdateID, u.Message, now)
+				if err != nil {
+					return err
+				}
+				res.Changes = append(res.Changes, ch)
+			case u.Member != nil:
+				if err := s.ingestMember(ctx, t.ChannelID, u.Member, now); err != nil {
+					return err
+				}
+			}
+		}
+		if len(b.Updates) == 0 {
+			return nil
+		}
+		upd := db.Model(&models.Bot{}).Where("telegram_id = ?", b.BotTelegramID).Updates(map[string]any{
+			"update_offset": b.NextOffset, "last_update_at": now, "state": models.BotPolling,
+			"state_detail": "", "updated_at": now,
+		})
+		if upd.Error != nil {
+			return fmt.Errorf("store: ingest: save offset: %w", upd.Error)
+		}
+		return nil
+	})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	for _, c := range res.Changes {
+		s.hub.Publish(c)
+	}
+	return res, nil
+}
+
+// ingestMessage stores a new message or applies an edit, and keeps the
+// chats and conversations rows in step.
+func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch, updateID int64, m *IngestMessage, now time.Time) (Change, error) {
+	db := s.w(ctx)
+	if m.Edited {
+		var prev models.Message
+		err := db.Where("channel_id = ? AND chat_id = ? AND telegram_message_id = ? AND direction = 'in'",
+			t.ChannelID, m.ChatID, m.TelegramMessageID).Order("id DESC").Take(&prev).Error
+		switch {
+		case err == nil:
+			return s.applyEdit(ctx, t.ChannelID, &prev, m)
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return Change{}, fmt.Errorf("store: ingest: find edited message: %w", err)
+		}
+		// The original predates the bot's connection (or was never
+		// delivered): keep the edited version as a new message.
+	}
+
+	tgID, uid := m.TelegramMessageID, updateID
+	date := m.Date
+	if date.IsZero() {
+		date = now
+	}
+	msg := &models.Message{
+		ChannelID: t.ChannelID, BotTelegramID: b.BotTelegramID, UpdateID: &uid, ChatID: m.ChatID, ChatType: m.ChatType,
+		TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
+		Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
+		Status: "received", TelegramDate: &date, CreatedAt: now,
+	}
+	if m.Edited {
+		ed := m.EditDate
+		if ed.IsZero() {
+			ed = now
+		}
+		msg.EditedAt = &ed
+	}
+	if msg.Type == "" {
+		msg.Type = "text"
+	}
+	if err := db.Create(msg).Error; err != nil {
+		return Change{}, fmt.Errorf("store: ingest: insert message: %w", err)
+	}
+	if isGroupChat(m.ChatType) {
+		if err := s.upsertChat(ctx, t.ChannelID, m.ChatID, m.ChatType, m.ChatTitle, m.ChatUsername, "", date, true, now); err != nil {
+			return Change{}, err
+		}
+	}
+	convID, err := s.touchConversation(ctx, t, m, date)
+	if err != nil {
+		return Change{}, err
+	}
+	if b.MOPayload != nil {
+		payload, err := b.MOPayload(msg)
+		if err != nil {
+			return Change{}, fmt.Errorf("store: ingest: mo payload: %w", err)
+		}
+		if err := s.EnqueueEvent(ctx, t.ChannelID, OutboxMO, strconv.FormatInt(m.ChatID, 10), payload); err != nil {
+			return Change{}, err
+		}
+	}
+	return Change{Kind: "message", ChannelID: t.ChannelID, ConversationID: convID, MessageID: msg.ID}, nil
+}
+
+// applyEdit keeps the previous text in message_edits and stores the new one.
+func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Message, m *IngestMessage) (Change, error) {
+	db := s.w(ctx)
+	at := m.EditDate
+	if at.IsZero() {
+		at = s.now()
+	}
+	if prev.Text != m.Text {
+		if err := db.Create(&models.MessageEdit{MessageID: prev.ID, Text: prev.Text, EditedAt: at}).Error; err != nil {
+			return Change{}, fmt.Errorf("store: ingest: keep edited text: %w", err)
+		}
+	}
+	fields := map[string]any{"text": m.Text, "entities": m.Entities, "edited_at": at}
+	if m.Media != "" {
+		fields["media"] = m.Media
+	}
+	if err := db.Model(&models.Message{}).Where("id = ?", prev.ID).Updates(fields).Error; err != nil {
+		return Change{}, fmt.Errorf("store: ingest: apply edit: %w", err)
+	}
+	var convID int64
+	_ = db.Raw("SELECT id FROM conversations WHERE channel_id = ? AND chat_id = ?", channelID, prev.ChatID).Scan(&convID).Error
+	return Change{Kind: "message", ChannelID: channelID, ConversationID: convID, MessageID: prev.ID}, nil
+}
+
+// touchConversation creates or updates the chat's conversation and applies
+// the workbench rule of the channel's mode: "all" puts every chat in (and
+// reopens a resolved one), "keyword" puts a chat in when the text matches
+// (reopening it too), "off" changes nothing. A chat that is in stays in,
+// whatever later messages say, until an agent resolves it.
+func (s *Store) touchConversation(ctx context.Context, t ingestTarget, m *IngestMessage, date time.Time) (int64, error) {
+	db := s.w(ctx)
+	enter := false
+	switch t.WorkbenchMode {
+	case models.WorkbenchAll:
+		enter = true
+	case models.WorkbenchKeyword:
+		enter = len(t.Keywords.Match(m.Text)) > 0
+	}
+	preview := messagePreview(m)
+	var conv models.Conversation
+	err := db.Where("channel_id = ? AND chat_id = ?", t.ChannelID, m.ChatID).Take(&conv).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		conv = models.Conversation{ChannelID: t.ChannelID, ChatID: m.ChatID, ChatType: m.ChatType, Title: m.ChatTitle,
+			Status: "open", InWorkbench: enter, Unread: 1, LastMessageAt: date, LastMessageText: preview}
+		if err := db.Create(&conv).Error; err != nil {
+			return 0, fmt.Errorf("store: ingest: create conversation: %w", err)
+		}
+		return conv.ID, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: ingest: load conversation: %w", err)
+	}
+	fields := map[string]any{"unread": gorm.Expr("unread + 1"), "chat_type": m.ChatType}
+	if m.ChatTitle != "" {
+		fields["title"] = m.ChatTitle
+	}
+	// A replayed or late update must not move the list position backwards.
+	if !date.Before(conv.LastMessageAt) {
+		fields["last_message_at"] = date
+		fields["last_message_text"] = preview
+	}
+	if enter {
+		fields["in_workbench"] = true
+		fields["status"] = "open"
+	}
+	if err := db.Model(&models.Conversation{}).Where("id = ?", conv.ID).Updates(fields).Error; err != nil {
+		return 0, fmt.Errorf("store: ingest: update conversation: %w", err)
+	}
+	return conv.ID, nil
+}
+
+// ingestMember tracks the groups and channels the bot is in: added or
+// promoted → the chats row exists with the new status; left or kicked → it
+// is deleted. Private chats (a user blocking the bot) have no chats row.
+func (s *Store) ingestMember(ctx context.Context, channelID string, m *IngestMember, now time.Time) error {
+	if !isGroupChat(m.ChatType) {
+		return nil
+	}
+	switch m.Status {
+	case "left", "kicked":
+		if err := s.w(ctx).Where("channel_id = ? AND chat_id = ?", channelID, m.ChatID).Delete(&models.Chat{}).Error; err != nil {
+			return fmt.Errorf("store: ingest: remove chat: %w", err)
+		}
+		return nil
+	}
+	return s.upsertChat(ctx, channelID, m.ChatID, m.ChatType, m.Title, m.Username, m.Status, m.Date, false, now)
+}
+
+// upsertChat creates or refreshes a chats row. countMessage adds one to
+// message_count and sets last_message_at; status "" keeps the current
+// member status ("member" for a new row).
+func (s *Store) upsertChat(ctx context.Context, channelID string, chatID int64, typ, title, username, status string, at time.Time, countMessage bool, now time.Time) error {
+	row := models.Chat{ChannelID: channelID, ChatID: chatID, Type: typ, Title: title, Username: username,
+		MemberStatus: status, AddedAt: now}
+	if row.MemberStatus == "" {
+		row.MemberStatus = "member"
+	}
+	set := map[string]any{"type": typ, "username": username}
+	if title != "" {
+		set["title"] = title
+	}
+	if status != "" {
+		set["member_status"] = status
+	}
+	if countMessage {
+		row.MessageCount = 1
+		row.LastMessageAt = &at
+		set["message_count"] = gorm.Expr("chats.message_count + 1")
+		set["last_message_at"] = at
+	}
+	err := s.w(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "channel_id"}, {Name: "chat_id"}},
+		DoUpdates: clause.Assignments(set),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("store: ingest: upsert chat: %w", err)
+	}
+	return nil
+}
+
+func isGroupChat(typ string) bool {
+	return typ == "group" || typ == "supergroup" || typ == "channel"
+}
+
+// maxPreview bounds conversations.last_message_text, which only feeds the
+// workbench list.
+const maxPreview = 200
+
+// messagePreview is the list line of a message: its text, else its type in
+// brackets ("[photo]").
+func messagePreview(m *IngestMessage) string {
+	text := strings.TrimSpace(m.Text)
+	if text == "" {
+		if m.Type == "" || m.Type == "text" {
+			return ""
+		}
+		return "[" + m.Type + "]"
+	}
+	if utf8.RuneCountInString(text) > maxPreview {
+		r := []rune(text)
+		text = string(r[:maxPreview]) + "…"
+	}
+	return text
+}

@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/botdesk/botdesk/models"
+)
+
+// PendingOutgoing returns the next message to send in each chat: for every
+// (bot, chat) with pending outgoing messages, the oldest one, ordered oldest
+// first, at most limit rows. Returning only chat heads keeps a long backlog
+// in one slow group from hiding every other chat, and lets the sender keep
+// per-chat order by sending a chat's next message only after the previous
+// one has a result.
+//
+// Nothing is marked in the database: a message stays "pending" until
+// FinishOutgoing records its outcome, so a message whose send was cut short
+// by a crash is simply picked up again after the restart.
+func (s *Store) PendingOutgoing(ctx context.Context, limit int) ([]models.Message, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var msgs []models.Message
+	err := s.r(ctx).Raw(`SELECT * FROM messages WHERE id IN (
+			SELECT MIN(id) FROM messages WHERE status = 'pending' AND direction = 'out'
+			GROUP BY bot_telegram_id, chat_id)
+		ORDER BY id LIMIT ?`, limit).Scan(&msgs).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: pending outgoing: %w", err)
+	}
+	return msgs, nil
+}
+
+// SendOutcome is the result of one send attempt that is final: Sent with
+// Telegram's message id, or failed with Telegram's error code (0 when
+// Telegram never answered) and a token-free description.
+type SendOutcome struct {
+	Sent              bool
+	TelegramMessageID int64
+	ErrorCode         int
+	ErrorDescription  string
+}
+
+// FinishOutgoing records the outcome of a pending outgoing message and
+// returns the updated row. Run it in the WithTx that also enqueues the
+// "status" event. A message that is gone (its channel was deleted) or no
+// longer pending is ErrNotFound, so an outcome is recorded at most once.
+func (s *Store) FinishOutgoing(ctx context.Context, id int64, o SendOutcome) (*models.Message, error) {
+	var msg models.Message
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		fields := map[string]any{"status": "failed", "error_code": o.ErrorCode, "error_description": o.ErrorDescription}
+		if o.Sent {
+			fields = map[string]any{"status": "sent", "telegram_message_id": o.TelegramMessageID, "error_code": 0, "error_description": ""}
+		}
+		res := s.w(ctx).Model(&models.Message{}).Where("id = ? AND direction = 'out' AND status = 'pending'", id).Updates(fields)
+		if res.Error != nil {
+			return fmt.Errorf("store: finish outgoing %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("store: finish outgoing %d: %w", id, ErrNotFound)
+		}
+		if err := s.w(ctx).Take(&msg, "id = ?", id).Error; err != nil {
+			return notFound("finish outgoing", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &msg, nil
+}

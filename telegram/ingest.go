@@ -1,0 +1,389 @@
+package telegram
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mymmrac/telego"
+
+	"github.com/botdesk/botdesk/callbacks"
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
+)
+
+// Media is the JSON stored in messages.media for a message that carries a
+// file or a place. Only the fields that apply are present:
+//
+//	{
+//	  "file_id":        "AgACAgIAA…",   // for getFile; valid for this bot only
+//	  "file_unique_id": "AQADxyz…",      // stable across bots, for de-duplication
+//	  "file_size":      102400,          // bytes
+//	  "mime_type":      "image/jpeg",    // document, voice, audio, video, animation
+//	  "file_name":      "invoice.pdf",   // document, audio, video, animation
+//	  "width":          1280,            // photo (largest size), sticker, video, animation,
+//	  "height":         960,             //   video_note (its diameter in both)
+//	  "duration":       7,               // seconds: voice, audio, video, video_note, animation
+//	  "latitude":       52.52,           // location and venue
+//	  "longitude":      13.405,
+//	  "emoji":          "👍"             // sticker, dice
+//	}
+//
+// messages.type says what kind of message it is (photo, document, sticker,
+// voice, location, …); the text column holds the caption. Telegram file ids
+// are not secrets, but downloading needs the bot token, so the console
+// relays files itself (Client.OpenFile) and never hands out a URL.
+type Media struct {
+	FileID       string  `json:"file_id,omitempty"`
+	FileUniqueID string  `json:"file_unique_id,omitempty"`
+	FileSize     int64   `json:"file_size,omitempty"`
+	MimeType     string  `json:"mime_type,omitempty"`
+	FileName     string  `json:"file_name,omitempty"`
+	Width        int     `json:"width,omitempty"`
+	Height       int     `json:"height,omitempty"`
+	Duration     int     `json:"duration,omitempty"`
+	Latitude     float64 `json:"latitude,omitempty"`
+	Longitude    float64 `json:"longitude,omitempty"`
+	Emoji        string  `json:"emoji,omitempty"`
+}
+
+// Update kinds as Telegram names them (the key of the update object).
+const (
+	kindMessage           = "message"
+	kindEditedMessage     = "edited_message"
+	kindChannelPost       = "channel_post"
+	kindEditedChannelPost = "edited_channel_post"
+	kindMyChatMember      = "my_chat_member"
+)
+
+// errNoUpdateID means an update without a readable update_id: it cannot be
+// recorded, only skipped past (see decodeBatch).
+var errNoUpdateID = errors.New("update has no readable update_id")
+
+// decodeBatch maps a getUpdates answer to store rows and computes the next
+// offset. It never fails as a whole: an update whose body cannot be read is
+// recorded by id with no content (and counted in unreadable) so the offset
+// moves past it instead of fetching it forever. ok is false only when not
+// a single update_id could be read, which leaves the offset unknown.
+func decodeBatch(raws []json.RawMessage) (ups []store.IngestUpdate, next int64, unreadable int, ok bool) {
+	next = -1
+	for _, raw := range raws {
+		u, err := decodeUpdate(raw)
+		if errors.Is(err, errNoUpdateID) {
+			unreadable++
+			continue
+		}
+		if err != nil {
+			unreadable++
+		}
+		ups = append(ups, u)
+		next = max(next, u.UpdateID+1)
+	}
+	return ups, next, unreadable, next >= 0
+}
+
+// decodeUpdate reads one update. A non-nil error other than errNoUpdateID
+// comes with a usable IngestUpdate that records the id (and whatever could
+// be read).
+func decodeUpdate(raw json.RawMessage) (store.IngestUpdate, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return store.IngestUpdate{}, errNoUpdateID
+	}
+	var id int64
+	if err := json.Unmarshal(fields["update_id"], &id); err != nil {
+		return store.IngestUpdate{}, errNoUpdateID
+	}
+	u := store.IngestUpdate{UpdateID: id, Kind: "unknown"}
+	for _, k := range []string{kindMessage, kindEditedMessage, kindChannelPost, kindEditedChannelPost, kindMyChatMember} {
+		body, present := fields[k]
+		if !present {
+			continue
+		}
+		u.Kind = k
+		var err error
+		if k == kindMyChatMember {
+			u.Member, err = decodeMember(body)
+		} else {
+			u.Message, err = decodeMessage(body, k == kindEditedMessage || k == kindEditedChannelPost)
+		}
+		if err != nil {
+			return u, fmt.Errorf("update %d (%s): %w", id, k, err)
+		}
+		return u, nil
+	}
+	for k := range fields {
+		if k != "update_id" {
+			u.Kind = k
+			break
+		}
+	}
+	return u, nil
+}
+
+// decodeMessage maps a message with telego's types, and falls back to the
+// few fields botdesk cannot do without when telego rejects the JSON (a type
+// Telegram changed in some field botdesk does not even read). Only when
+// even those cannot be read is the message dropped, with an error.
+func decodeMessage(body json.RawMessage, edited bool) (*store.IngestMessage, error) {
+	var m telego.Message
+	if err := json.Unmarshal(body, &m); err == nil {
+		return mapMessage(&m, edited), nil
+	}
+	var lm looseMessage
+	if err := json.Unmarshal(body, &lm); err != nil || lm.Chat.ID == 0 {
+		return nil, fmt.Errorf("unreadable message: %w", cmpErr(err, errors.New("no chat")))
+	}
+	return lm.ingest(edited), nil
+}
+
+func cmpErr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
+}
+
+// mapMessage turns a telego message into the row the store keeps.
+func mapMessage(m *telego.Message, edited bool) *store.IngestMessage {
+	im := &store.IngestMessage{
+		TelegramMessageID: int64(m.MessageID),
+		ChatID:            m.Chat.ID, ChatType: m.Chat.Type, ChatTitle: chatTitle(m.Chat), ChatUsername: m.Chat.Username,
+		Text: m.Text, Date: unixTime(m.Date), Edited: edited,
+	}
+	if edited {
+		im.EditDate = unixTime(m.EditDate)
+	}
+	switch {
+	case m.From != nil:
+		im.FromID, im.FromUsername = m.From.ID, m.From.Username
+		im.FromName = displayName(m.From.FirstName, m.From.LastName)
+	case m.SenderChat != nil:
+		// Channel posts have no user; show the channel (or the signature
+		// of the admin who posted) as the sender's name.
+		im.FromName = m.SenderChat.Title
+		if m.AuthorSignature != "" {
+			im.FromName = m.AuthorSignature
+		}
+	}
+	if m.ReplyToMessage != nil {
+		id := int64(m.ReplyToMessage.MessageID)
+		im.ReplyToMessageID = &id
+	}
+	ents := m.Entities
+	if im.Text == "" {
+		im.Text = m.Caption
+		ents = m.CaptionEntities
+	}
+	if len(ents) > 0 {
+		if b, err := json.Marshal(ents); err == nil {
+			im.Entities = string(b)
+		}
+	}
+	var media *Media
+	im.Type, media = messageKind(m)
+	if media != nil {
+		if b, err := json.Marshal(media); err == nil && string(b) != "{}" {
+			im.Media = string(b)
+		}
+	}
+	if im.Text == "" {
+		im.Text = fallbackText(m)
+	}
+	return im
+}
+
+// messageKind names the message type (callbacks.Message*) and extracts its
+// media. Animations also carry a Document, and venues a Location, so the
+// more specific kinds are checked first.
+func messageKind(m *telego.Message) (string, *Media) {
+	switch {
+	case m.Animation != nil:
+		a := m.Animation
+		return callbacks.MessageAnimation, &Media{FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileSize: a.FileSize,
+			MimeType: a.MimeType, FileName: a.FileName, Width: a.Width, Height: a.Height, Duration: a.Duration}
+	case len(m.Photo) > 0:
+		p := m.Photo[0]
+		for _, sz := range m.Photo[1:] {
+			if sz.Width*sz.Height > p.Width*p.Height {
+				p = sz
+			}
+		}
+		return callbacks.MessagePhoto, &Media{FileID: p.FileID, FileUniqueID: p.FileUniqueID, FileSize: int64(p.FileSize),
+			Width: p.Width, Height: p.Height}
+	case m.Document != nil:
+		d := m.Document
+		return callbacks.MessageDocument, &Media{FileID: d.FileID, FileUniqueID: d.FileUniqueID, FileSize: d.FileSize,
+			MimeType: d.MimeType, FileName: d.FileName}
+	case m.Sticker != nil:
+		st := m.Sticker
+		return callbacks.MessageSticker, &Media{FileID: st.FileID, FileUniqueID: st.FileUniqueID, FileSize: int64(st.FileSize),
+			Width: st.Width, Height: st.Height, Emoji: st.Emoji}
+	case m.Voice != nil:
+		v := m.Voice
+		return callbacks.MessageVoice, &Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: v.FileSize,
+			MimeType: v.MimeType, Duration: v.Duration}
+	case m.Audio != nil:
+		a := m.Audio
+		return callbacks.MessageAudio, &Media{FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileSize: a.FileSize,
+			MimeType: a.MimeType, FileName: a.FileName, Duration: a.Duration}
+	case m.Video != nil:
+		v := m.Video
+		return callbacks.MessageVideo, &Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: v.FileSize,
+			MimeType: v.MimeType, FileName: v.FileName, Width: v.Width, Height: v.Height, Duration: v.Duration}
+	case m.VideoNote != nil:
+		v := m.VideoNote
+		return callbacks.MessageVideoNote, &Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: int64(v.FileSize),
+			Width: v.Length, Height: v.Length, Duration: v.Duration}
+	case m.Venue != nil:
+		return callbacks.MessageVenue, &Media{Latitude: m.Venue.Location.Latitude, Longitude: m.Venue.Location.Longitude}
+	case m.Location != nil:
+		return callbacks.MessageLocation, &Media{Latitude: m.Location.Latitude, Longitude: m.Location.Longitude}
+	case m.Contact != nil:
+		return callbacks.MessageContact, nil
+	case m.Poll != nil:
+		return callbacks.MessagePoll, nil
+	case m.Dice != nil:
+		return callbacks.MessageDice, &Media{Emoji: m.Dice.Emoji}
+	case m.Text != "":
+		return callbacks.MessageText, nil
+	}
+	return callbacks.MessageOther, nil
+}
+
+// fallbackText gives text-less messages something readable for agents.
+func fallbackText(m *telego.Message) string {
+	switch {
+	case m.Venue != nil:
+		return strings.TrimSpace(m.Venue.Title + "\n" + m.Venue.Address)
+	case m.Contact != nil:
+		return strings.TrimSpace(displayName(m.Contact.FirstName, m.Contact.LastName) + " " + m.Contact.PhoneNumber)
+	case m.Poll != nil:
+		return m.Poll.Question
+	case m.Dice != nil:
+		return m.Dice.Emoji + " " + strconv.Itoa(m.Dice.Value)
+	}
+	return ""
+}
+
+func chatTitle(c telego.Chat) string {
+	if c.Title != "" {
+		return c.Title
+	}
+	return displayName(c.FirstName, c.LastName)
+}
+
+func displayName(first, last string) string {
+	return strings.TrimSpace(first + " " + last)
+}
+
+func unixTime(sec int64) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// looseMessage is the part of a message botdesk needs, with nothing that
+// could fail to decode except the essentials.
+type looseMessage struct {
+	MessageID  int64      `json:"message_id"`
+	Date       int64      `json:"date"`
+	EditDate   int64      `json:"edit_date"`
+	Chat       looseChat  `json:"chat"`
+	From       *looseChat `json:"from"`
+	SenderChat *looseChat `json:"sender_chat"`
+	Text       string     `json:"text"`
+	Caption    string     `json:"caption"`
+	ReplyTo    *struct {
+		MessageID int64 `json:"message_id"`
+	} `json:"reply_to_message"`
+}
+
+type looseChat struct {
+	ID        int64  `json:"id"`
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Username  string `json:"username"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+func (c looseChat) title() string {
+	if c.Title != "" {
+		return c.Title
+	}
+	return displayName(c.FirstName, c.LastName)
+}
+
+func (lm *looseMessage) ingest(edited bool) *store.IngestMessage {
+	im := &store.IngestMessage{
+		TelegramMessageID: lm.MessageID, ChatID: lm.Chat.ID, ChatType: lm.Chat.Type, ChatTitle: lm.Chat.title(),
+		ChatUsername: lm.Chat.Username, Text: lm.Text, Date: unixTime(lm.Date), Edited: edited,
+		Type: callbacks.MessageOther,
+	}
+	if edited {
+		im.EditDate = unixTime(lm.EditDate)
+	}
+	if im.Text == "" {
+		im.Text = lm.Caption
+	} else {
+		im.Type = callbacks.MessageText
+	}
+	switch {
+	case lm.From != nil:
+		im.FromID, im.FromUsername, im.FromName = lm.From.ID, lm.From.Username, displayName(lm.From.FirstName, lm.From.LastName)
+	case lm.SenderChat != nil:
+		im.FromName = lm.SenderChat.title()
+	}
+	if lm.ReplyTo != nil {
+		id := lm.ReplyTo.MessageID
+		im.ReplyToMessageID = &id
+	}
+	return im
+}
+
+// looseMember reads my_chat_member without telego's polymorphic
+// ChatMember decoding: only the chat and the bot's new status matter.
+type looseMember struct {
+	Chat          looseChat `json:"chat"`
+	Date          int64     `json:"date"`
+	NewChatMember struct {
+		Status string `json:"status"`
+	} `json:"new_chat_member"`
+}
+
+func decodeMember(body json.RawMessage) (*store.IngestMember, error) {
+	var lm looseMember
+	if err := json.Unmarshal(body, &lm); err != nil {
+		return nil, fmt.Errorf("unreadable my_chat_member: %w", err)
+	}
+	if lm.Chat.ID == 0 || lm.NewChatMember.Status == "" {
+		return nil, errors.New("my_chat_member without chat or status")
+	}
+	return &store.IngestMember{ChatID: lm.Chat.ID, ChatType: lm.Chat.Type, Title: lm.Chat.title(), Username: lm.Chat.Username,
+		Status: lm.NewChatMember.Status, Date: unixTime(lm.Date)}, nil
+}
+
+// moPayload builds the "mo" callback of a stored incoming message.
+func moPayload(m *models.Message) ([]byte, error) {
+	ev := callbacks.MOEvent{
+		MessageID: strconv.FormatInt(m.ID, 10), ChannelID: m.ChannelID, ChatID: m.ChatID, ChatType: m.ChatType,
+		MessageType: m.Type, Text: m.Text,
+	}
+	if m.FromID != 0 {
+		ev.From = &callbacks.Sender{ID: m.FromID, Username: m.FromUsername, DisplayName: m.FromName}
+	}
+	if m.TelegramDate != nil {
+		ev.Timestamp = callbacks.Millis(*m.TelegramDate)
+	} else {
+		ev.Timestamp = callbacks.Millis(m.CreatedAt)
+	}
+	if m.UpdateID != nil {
+		ev.UpdateID = *m.UpdateID
+	}
+	return json.Marshal(ev)
+}

@@ -1,0 +1,351 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
+)
+
+// SupervisorConfig is what the Supervisor needs. Store, Sealer and APIBase
+// are required; zero durations get the defaults in their comments.
+type SupervisorConfig struct {
+	Store  *store.Store
+	Sealer *store.Sealer
+	// APIBase is the Bot API base URL (BOTDESK_TELEGRAM_API).
+	APIBase string
+	// HTTPClient is shared by all pollers; nil means a plain client. It
+	// must not have a Timeout shorter than PollTimeout + 15s.
+	HTTPClient *http.Client
+	// PollTimeout is the getUpdates long-poll timeout (BOTDESK_POLL_TIMEOUT,
+	// default 30s).
+	PollTimeout time.Duration
+	Log         *slog.Logger
+	// ShutdownTimeout bounds how long Run waits for pollers to stop after
+	// its context ends (default 10s).
+	ShutdownTimeout time.Duration
+	// BackoffMin and BackoffMax bound the wait after network errors and 5xx
+	// answers, which doubles per failure with jitter (default 1s…60s).
+	BackoffMin, BackoffMax time.Duration
+	// ConflictRetry is how often a bot that another program is polling is
+	// retried (default 30s): slowly, so botdesk does not fight the other
+	// poller for every request, but it takes over once the other one stops.
+	ConflictRetry time.Duration
+	// Wait sleeps d or until ctx is done. Nil means a real timer; tests
+	// record the requested waits instead of sleeping through them.
+	Wait func(ctx context.Context, d time.Duration) error
+}
+
+func (c SupervisorConfig) withDefaults() SupervisorConfig {
+	if c.PollTimeout <= 0 {
+		c.PollTimeout = 30 * time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = time.Second
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = time.Minute
+	}
+	if c.ConflictRetry <= 0 {
+		c.ConflictRetry = 30 * time.Second
+	}
+	if c.Wait == nil {
+		c.Wait = sleepCtx
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// backoff is the capped exponential wait after the n-th consecutive failure
+// (n >= 1), with jitter in [d/2, d] so that many bots failing together do
+// not retry in lockstep.
+func backoff(minD, maxD time.Duration, n int) time.Duration {
+	d := minD
+	for i := 1; i < n && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+// ErrSupervisorStopped is returned by Start after Run has shut down.
+var ErrSupervisorStopped = errors.New("telegram: the poller supervisor has stopped")
+
+// Supervisor owns one poller per connected bot. It implements
+// handlers.BotRunner: Start after connect or Update Token, Stop before a
+// bot is deleted. Restarts are stop-then-start: the old poller has exited
+// (and committed its last batch) before the new one reads the offset from
+// the database, so nothing is lost or fetched twice.
+type Supervisor struct {
+	cfg    SupervisorConfig
+	base   context.Context
+	cancel context.CancelFunc
+
+	// ops serialises Start, Stop and SwitchToPolling, so two restarts of a
+	// bot can never leave two pollers running.
+	ops     sync.Mutex
+	mu      sync.Mutex // guards pollers and closed
+	pollers map[int64]*poller
+	closed  bool
+
+	metrics pollMetrics
+}
+
+// NewSupervisor returns a supervisor with no pollers; Run starts them.
+func NewSupervisor(cfg SupervisorConfig) *Supervisor {
+	cfg = cfg.withDefaults()
+	base, cancel := context.WithCancel(context.Background())
+	return &Supervisor{cfg: cfg, base: base, cancel: cancel, pollers: map[int64]*poller{},
+		metrics: pollMetrics{errors: map[string]int64{}}}
+}
+
+// Run starts a poller for every connected bot whose token is not known to be
+// invalid, blocks until ctx is done, then stops every poller and waits for
+// them (at most ShutdownTimeout). A bot that fails to start is logged and
+// skipped; its state says why.
+func (s *Supervisor) Run(ctx context.Context) error {
+	bots, err := s.cfg.Store.PollableBots(ctx)
+	if err != nil {
+		s.shutdown()
+		return fmt.Errorf("telegram: supervisor: %w", err)
+	}
+	for _, b := range bots {
+		if err := s.Start(ctx, b.TelegramID); err != nil {
+			s.cfg.Log.Error("poller did not start", "bot_id", b.TelegramID, "err", err)
+		}
+	}
+	<-ctx.Done()
+	return s.shutdown()
+}
+
+// shutdown stops every poller and refuses new ones.
+func (s *Supervisor) shutdown() error {
+	s.mu.Lock()
+	s.closed = true
+	ps := make([]*poller, 0, len(s.pollers))
+	for _, p := range s.pollers {
+		ps = append(ps, p)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	deadline := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer deadline.Stop()
+	for _, p := range ps {
+		select {
+		case <-p.done:
+		case <-deadline.C:
+			return fmt.Errorf("telegram: supervisor: pollers did not stop within %s", s.cfg.ShutdownTimeout)
+		}
+	}
+	return nil
+}
+
+// Start (re)starts polling for the stored bot with this Telegram id using
+// the token currently in the database. A running poller is stopped and
+// waited for first. ctx bounds only the start itself; the poller runs until
+// Stop or shutdown.
+func (s *Supervisor) Start(ctx context.Context, botTelegramID int64) error {
+	s.ops.Lock()
+	defer s.ops.Unlock()
+	return s.startLocked(ctx, botTelegramID)
+}
+
+func (s *Supervisor) startLocked(ctx context.Context, botID int64) error {
+	s.stopLocked(botID)
+	client, bot, err := s.clientFor(ctx, botID)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrSupervisorStopped
+	}
+	pctx, cancel := context.WithCancel(s.base)
+	p := &poller{sup: s, botID: botID, channelID: bot.ChannelID, client: client, cancel: cancel, done: make(chan struct{})}
+	p.state.Store(string(bot.State))
+	s.pollers[botID] = p
+	go p.run(pctx)
+	return nil
+}
+
+// clientFor builds a Bot API client from the bot's sealed token.
+func (s *Supervisor) clientFor(ctx context.Context, botID int64) (*Client, *models.Bot, error) {
+	bot, err := s.cfg.Store.BotByTelegramID(ctx, botID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("telegram: start bot %d: %w", botID, err)
+	}
+	client, err := ClientFromSealed(s.cfg.Sealer, bot.TokenEnc, s.cfg.APIBase, s.cfg.HTTPClient)
+	if err != nil {
+		return nil, nil, fmt.Errorf("telegram: start bot %d: %w", botID, err)
+	}
+	return client, bot, nil
+}
+
+// ClientFromSealed opens a token sealed at rest and returns its client.
+// Errors never contain the token.
+func ClientFromSealed(sealer *store.Sealer, tokenEnc []byte, apiBase string, hc *http.Client) (*Client, error) {
+	if sealer == nil {
+		return nil, errors.New("no sealer configured to open the bot token")
+	}
+	raw, err := sealer.Open(tokenEnc)
+	if err != nil {
+		return nil, errors.New("the stored bot token cannot be decrypted (was BOTDESK_SECRET_KEY changed?)")
+	}
+	tok, err := ParseToken(string(raw))
+	if err != nil {
+		return nil, errors.New("the stored bot token is malformed")
+	}
+	return NewClient(apiBase, tok, hc)
+}
+
+// Stop stops the bot's poller and waits for it to exit; the bot's state
+// becomes "stopped" if it was running. Stopping a bot without a poller is a
+// no-op.
+func (s *Supervisor) Stop(botTelegramID int64) {
+	s.ops.Lock()
+	defer s.ops.Unlock()
+	if s.stopLocked(botTelegramID) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := s.cfg.Store.SetBotState(ctx, botTelegramID, models.BotStopped, "Polling was stopped."); err != nil &&
+			!errors.Is(err, store.ErrNotFound) {
+			s.cfg.Log.Error("recording stopped state", "bot_id", botTelegramID, "err", err)
+		}
+	}
+}
+
+// stopLocked stops and waits for the bot's poller; it reports whether one
+// was still running.
+func (s *Supervisor) stopLocked(botID int64) bool {
+	s.mu.Lock()
+	p := s.pollers[botID]
+	delete(s.pollers, botID)
+	s.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	running := p.running()
+	p.cancel()
+	<-p.done
+	return running
+}
+
+// Running reports whether a poller is currently running for the bot (it
+// stops by itself on an invalid token or a webhook conflict).
+func (s *Supervisor) Running(botTelegramID int64) bool {
+	s.mu.Lock()
+	p := s.pollers[botTelegramID]
+	s.mu.Unlock()
+	return p != nil && p.running()
+}
+
+// SwitchToPolling is the operator's answer to "a webhook is set for this
+// bot": it deletes the webhook (keeping pending updates) and restarts the
+// poller. botdesk never does this on its own, because the webhook may
+// belong to another service; the console calls it only when the operator
+// clicks "Switch this bot to polling".
+func (s *Supervisor) SwitchToPolling(ctx context.Context, botTelegramID int64) error {
+	s.ops.Lock()
+	defer s.ops.Unlock()
+	s.stopLocked(botTelegramID)
+	client, _, err := s.clientFor(ctx, botTelegramID)
+	if err != nil {
+		return err
+	}
+	if err := client.DeleteWebhook(ctx); err != nil {
+		return fmt.Errorf("telegram: switch bot %d to polling: %w", botTelegramID, err)
+	}
+	if _, err := s.cfg.Store.SetBotState(ctx, botTelegramID, models.BotConnecting, "The webhook was deleted; starting to poll."); err != nil {
+		return fmt.Errorf("telegram: switch bot %d to polling: %w", botTelegramID, err)
+	}
+	return s.startLocked(ctx, botTelegramID)
+}
+
+// pollMetrics are the supervisor's counters for /metrics.
+type pollMetrics struct {
+	mu              sync.Mutex
+	ingested        int64
+	replayed        int64
+	errors          map[string]int64
+	retryAfterWaits int64
+}
+
+func (m *pollMetrics) addError(kind string) {
+	m.mu.Lock()
+	m.errors[kind]++
+	m.mu.Unlock()
+}
+
+// WriteMetrics appends the pollers' Prometheus lines: running pollers by
+// state, updates ingested (and replays skipped), getUpdates errors by kind
+// and the number of retry_after waits. It matches handlers.MetricsWriter.
+func (s *Supervisor) WriteMetrics(ctx context.Context, w io.Writer) {
+	states := map[string]int64{}
+	s.mu.Lock()
+	for _, p := range s.pollers {
+		if p.running() {
+			states[p.state.Load().(string)]++
+		}
+	}
+	s.mu.Unlock()
+	m := &s.metrics
+	m.mu.Lock()
+	ingested, replayed, waits := m.ingested, m.replayed, m.retryAfterWaits
+	errs := make(map[string]int64, len(m.errors))
+	for k, v := range m.errors {
+		errs[k] = v
+	}
+	m.mu.Unlock()
+
+	fmt.Fprintf(w, "# HELP botdesk_pollers Running Telegram pollers by bot state.\n# TYPE botdesk_pollers gauge\n")
+	for _, st := range sortedKeys(states) {
+		fmt.Fprintf(w, "botdesk_pollers{state=%q} %d\n", st, states[st])
+	}
+	fmt.Fprintf(w, "# HELP botdesk_updates_ingested_total Telegram updates stored for the first time.\n# TYPE botdesk_updates_ingested_total counter\nbotdesk_updates_ingested_total %d\n", ingested)
+	fmt.Fprintf(w, "# HELP botdesk_updates_replayed_total Telegram updates fetched again and skipped as already stored.\n# TYPE botdesk_updates_replayed_total counter\nbotdesk_updates_replayed_total %d\n", replayed)
+	fmt.Fprintf(w, "# HELP botdesk_getupdates_errors_total Failed getUpdates calls by kind.\n# TYPE botdesk_getupdates_errors_total counter\n")
+	for _, k := range sortedKeys(errs) {
+		fmt.Fprintf(w, "botdesk_getupdates_errors_total{kind=%q} %d\n", k, errs[k])
+	}
+	fmt.Fprintf(w, "# HELP botdesk_getupdates_retry_after_waits_total Waits for Telegram's retry_after.\n# TYPE botdesk_getupdates_retry_after_waits_total counter\nbotdesk_getupdates_retry_after_waits_total %d\n", waits)
+}
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
