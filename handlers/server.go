@@ -34,6 +34,9 @@ type Options struct {
 	// TelegramTimeout bounds the getMe check of Connect and Update Token;
 	// 0 means 10s. Tests shorten it.
 	TelegramTimeout time.Duration
+	// Shutdown, when closed, ends the long-lived workbench event streams,
+	// so http.Server.Shutdown is not kept waiting on them. Nil = never.
+	Shutdown <-chan struct{}
 }
 
 // BotRunner owns the pollers: handlers ask it to (re)start a bot after
