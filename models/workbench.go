@@ -77,7 +77,7 @@ func CleanKeywords(in []string) (Keywords, error) {
 // and whole-word: "help" matches "Help me!" but not "helpful". A keyword
 // that itself contains spaces matches as a phrase.
 func (ks Keywords) Match(text string) []Span {
-	low := strings.ToLower(text)
+	low, orig := foldWithOffsets(text)
 	var spans []Span
 	for _, k := range ks {
 		kl := strings.ToLower(k)
@@ -91,12 +91,32 @@ func (ks Keywords) Match(text string) []Span {
 			}
 			start, end := from+i, from+i+len(kl)
 			if boundaryBefore(low, start) && boundaryAfter(low, end) {
-				spans = append(spans, Span{Start: start, End: end, Keyword: k})
+				spans = append(spans, Span{Start: orig[start], End: orig[end], Keyword: k})
 			}
 			from = start + 1
 		}
 	}
 	return spans
+}
+
+// foldWithOffsets lowercases s rune by rune (as strings.ToLower does) and
+// maps every byte offset of the result back to s: lowering can change a
+// rune's UTF-8 length ("İ" is 2 bytes, "i" 1), and spans must index s.
+func foldWithOffsets(s string) (string, []int) {
+	var b strings.Builder
+	b.Grow(len(s))
+	orig := make([]int, 0, len(s)+1)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		n := b.Len()
+		b.WriteRune(unicode.ToLower(r))
+		for j := n; j < b.Len(); j++ {
+			orig = append(orig, i)
+		}
+		i += size
+	}
+	orig = append(orig, len(s))
+	return b.String(), orig
 }
 
 // Span is a byte range of text that matched a keyword.
