@@ -18,7 +18,6 @@ import (
 
 	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/models"
-	"github.com/botdesk/botdesk/telegram"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
@@ -198,5 +197,3 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // validShape is a token that passes ParseToken but no fake knows.
 const validShape = "987654321:AAbcdefghijklmnopqrstuvwxyz0123456"
-
-var _ = telegram.ParseToken
