@@ -189,3 +189,7 @@ func (w *waitLog) all() []time.Duration {
 	defer w.mu.Unlock()
 	return append([]time.Duration(nil), w.waits...)
 }
+
+func storeProfile() store.BotProfile {
+	return store.BotProfile{Username: "acme_bot", FirstName: "Acme"}
+}

@@ -119,6 +119,7 @@ type Supervisor struct {
 	closed  bool
 
 	metrics pollMetrics
+	booted  chan struct{}
 }
 
 // NewSupervisor returns a supervisor with no pollers; Run starts them.
@@ -126,7 +127,7 @@ func NewSupervisor(cfg SupervisorConfig) *Supervisor {
 	cfg = cfg.withDefaults()
 	base, cancel := context.WithCancel(context.Background())
 	return &Supervisor{cfg: cfg, base: base, cancel: cancel, pollers: map[int64]*poller{},
-		metrics: pollMetrics{errors: map[string]int64{}}}
+		metrics: pollMetrics{errors: map[string]int64{}}, booted: make(chan struct{})}
 }
 
 // Run starts a poller for every connected bot whose token is not known to be
@@ -136,7 +137,10 @@ func NewSupervisor(cfg SupervisorConfig) *Supervisor {
 func (s *Supervisor) Run(ctx context.Context) error {
 	bots, err := s.cfg.Store.PollableBots(ctx)
 	if err != nil {
-		s.shutdown()
+		serr := s.shutdown()
+		if ctx.Err() != nil {
+			return serr
+		}
 		return fmt.Errorf("telegram: supervisor: %w", err)
 	}
 	for _, b := range bots {
@@ -144,9 +148,13 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			s.cfg.Log.Error("poller did not start", "bot_id", b.TelegramID, "err", err)
 		}
 	}
+	close(s.booted)
 	<-ctx.Done()
 	return s.shutdown()
 }
+
+// Booted is closed once Run has started the pollers of every pollable bot.
+func (s *Supervisor) Booted() <-chan struct{} { return s.booted }
 
 // shutdown stops every poller and refuses new ones.
 func (s *Supervisor) shutdown() error {
