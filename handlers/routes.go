@@ -34,6 +34,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerAdminRoutes(r)
 	s.registerAPIRoutes(r)
 	s.registerBotRoutes(r)
+	s.registerWorkbenchRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

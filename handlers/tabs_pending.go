@@ -13,10 +13,6 @@ import (
 	"github.com/botdesk/botdesk/views"
 )
 
-func (s *Server) workbenchSettingsPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {
-	return views.PendingPanel("Workbench", "Message Workbench mode: "+ch.WorkbenchMode.Label()), nil
-}
-
 func (s *Server) webhookPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {
 	return views.PendingPanel("Webhook", "Configure Webhook arrives with the callbacks feature."), nil
 }

@@ -1,0 +1,145 @@
+package handlers
+
+// GET/POST /api/v1/channels/{id}/messages: read a channel's messages in
+// order from a cursor, and queue an outgoing message (agent+).
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/botdesk/botdesk/store"
+)
+
+// Messages API limits.
+const (
+	apiMessagesDefault = 100
+	apiMessagesMax     = 500
+	maxIdempotencyKey  = 255
+)
+
+// apiMessage is the JSON shape of a stored message. entities and media are
+// Telegram's own JSON, passed through (null when absent).
+type apiMessage struct {
+	ID                int64           `json:"message_id"`
+	ChannelID         string          `json:"channel_id"`
+	ChatID            int64           `json:"chat_id"`
+	ChatType          string          `json:"chat_type"`
+	Direction         string          `json:"direction"`
+	TelegramMessageID *int64          `json:"telegram_message_id"`
+	From              *apiFrom        `json:"from,omitempty"`
+	Type              string          `json:"type"`
+	Text              string          `json:"text"`
+	Entities          json.RawMessage `json:"entities"`
+	Media             json.RawMessage `json:"media"`
+	ReplyToMessageID  *int64          `json:"reply_to_message_id"`
+	Status            string          `json:"status"`
+	ErrorCode         int             `json:"error_code,omitempty"`
+	ErrorDescription  string          `json:"error_description,omitempty"`
+	EditedAt          *time.Time      `json:"edited_at"`
+	CreatedAt         time.Time       `json:"created_at"`
+	Timestamp         int64           `json:"timestamp"` // ms, Telegram's date for incoming
+}
+
+type apiFrom struct {
+	ID          int64  `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+}
+
+// rawJSON passes stored JSON through only when it is valid, so one bad row
+// cannot break the whole response.
+func rawJSON(s string) json.RawMessage {
+	if s = strings.TrimSpace(s); s == "" || !json.Valid([]byte(s)) {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(s)
+}
+
+func (s *Server) apiMessageList(c echo.Context) error {
+	ctx := c.Request().Context()
+	ch, err := s.Store.Channel(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	after, limit := int64(0), apiMessagesDefault
+	if v := c.QueryParam("after"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return apiInvalid(c, "after", "after must be a message id (a non-negative integer) from next_cursor.")
+		}
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > apiMessagesMax {
+			return apiInvalid(c, "limit", "limit must be between 1 and 500.")
+		}
+	}
+	msgs, err := s.Store.ChannelMessagesAfter(ctx, ch.ID, after, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]apiMessage, 0, len(msgs))
+	next := after
+	for _, m := range msgs {
+		am := apiMessage{ID: m.ID, ChannelID: m.ChannelID, ChatID: m.ChatID, ChatType: m.ChatType, Direction: m.Direction,
+			TelegramMessageID: m.TelegramMessageID, Type: m.Type, Text: m.Text, Entities: rawJSON(m.Entities), Media: rawJSON(m.Media),
+			ReplyToMessageID: m.ReplyToMessageID, Status: m.Status, ErrorCode: m.ErrorCode, ErrorDescription: m.ErrorDescription,
+			EditedAt: m.EditedAt, CreatedAt: m.CreatedAt, Timestamp: m.CreatedAt.UnixMilli()}
+		if m.TelegramDate != nil {
+			am.Timestamp = m.TelegramDate.UnixMilli()
+		}
+		if m.Direction == "in" {
+			am.From = &apiFrom{ID: m.FromID, Username: m.FromUsername, DisplayName: m.FromName}
+		}
+		out = append(out, am)
+		next = m.ID
+	}
+	// next_cursor is always usable: with no new messages it repeats after.
+	return c.JSON(http.StatusOK, map[string]any{"messages": out, "next_cursor": next})
+}
+
+func apiInvalid(c echo.Context, field, msg string) error {
+	return c.JSON(http.StatusUnprocessableEntity, apiError{Error: apiErrorBody{Code: "invalid", Message: msg, Field: field}})
+}
+
+func (s *Server) apiMessageSend(c echo.Context) error {
+	ctx := c.Request().Context()
+	ch, err := s.Store.Channel(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var in struct {
+		ChatID json.Number `json:"chat_id"`
+		Text   string      `json:"text"`
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.UseNumber()
+	if err := dec.Decode(&in); err != nil {
+		return apiInvalid(c, "", `Send a JSON body like {"chat_id": 123456789, "text": "Hello"}.`)
+	}
+	chatID, err := strconv.ParseInt(strings.Trim(in.ChatID.String(), `"`), 10, 64)
+	if err != nil || chatID == 0 {
+		return apiInvalid(c, "chat_id", "chat_id must be the Telegram chat id (an integer).")
+	}
+	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
+	if len(key) > maxIdempotencyKey {
+		return apiInvalid(c, "Idempotency-Key", "Idempotency-Key is at most 255 characters.")
+	}
+	msg, created, err := s.Store.QueueOutgoing(ctx, store.OutgoingMessage{ChannelID: ch.ID, ChatID: chatID, Text: in.Text, IdempotencyKey: key})
+	if errors.Is(err, store.ErrNoBot) {
+		return c.JSON(http.StatusConflict, apiError{Error: apiErrorBody{Code: "no_bot", Message: "This channel has no connected bot to send through."}})
+	}
+	if err != nil {
+		return err // ValidationError → 422 "invalid"
+	}
+	if created {
+		if err := s.Store.NoteOutgoing(ctx, msg); err != nil {
+			s.Log.Warn("api: note outgoing", "message", msg.ID, "err", err)
+		}
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"message_id": msg.ID, "status": msg.Status})
+}

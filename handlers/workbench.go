@@ -1,0 +1,256 @@
+package handlers
+
+// The message workbench pages: the conversation list and one conversation.
+// Both are full pages on a direct load and partials for htmx; the live part
+// (#wb) is kept current by the SSE stream in workbench_events.go.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/views"
+)
+
+// Page sizes of the workbench.
+const (
+	wbListPage    = 50
+	wbHistoryPage = 50
+)
+
+var workbenchCrumb = views.Crumb{Label: "Workbench", Href: "/workbench"}
+
+// registerWorkbenchRoutes is the workbench's part of the route table:
+// every page and action is agent+ (admins and operators included).
+func (s *Server) registerWorkbenchRoutes(r router) {
+	r.get("/workbench", asAgent, s.workbenchList)
+	r.get("/workbench/list", asAgent, s.workbenchListMore)
+	r.get("/workbench/events", asAgent, s.workbenchEvents)
+	r.get("/workbench/c/:cid", asAgent, s.workbenchConversation)
+	r.get("/workbench/c/:cid/messages", asAgent, s.workbenchEarlier)
+	r.get("/workbench/c/:cid/events", asAgent, s.workbenchEvents)
+	r.post("/workbench/c/:cid/reply", asAgent, s.workbenchReply)
+	r.post("/workbench/c/:cid/resolve", asAgent, s.workbenchResolve)
+	r.post("/workbench/c/:cid/reopen", asAgent, s.workbenchReopen)
+	r.post("/workbench/c/:cid/assign", asAgent, s.workbenchAssign)
+	r.get("/api/v1/channels/:id/messages", asAgent, s.apiMessageList)
+	r.post("/api/v1/channels/:id/messages", asAgent, s.apiMessageSend)
+}
+
+// workbenchFilter reads the list filter from the query string; anything
+// unrecognised falls back to the default (open conversations, all channels).
+func workbenchFilter(c echo.Context) views.WorkbenchFilter {
+	f := views.WorkbenchFilter{Status: "open"}
+	if ch := c.QueryParam("channel"); models.ValidChannelID(ch) {
+		f.ChannelID = ch
+	}
+	switch st := c.QueryParam("status"); st {
+	case "resolved", "all":
+		f.Status = st
+	}
+	q := strings.TrimSpace(c.QueryParam("q"))
+	if r := []rune(q); len(r) > 200 {
+		q = string(r[:200])
+	}
+	f.Query = q
+	return f
+}
+
+func storeFilter(f views.WorkbenchFilter, before string, limit int) store.ConversationFilter {
+	st := f.Status
+	if st == "all" {
+		st = ""
+	}
+	return store.ConversationFilter{ChannelID: f.ChannelID, Status: st, Query: f.Query, Before: before, Limit: limit}
+}
+
+// workbenchView loads what both workbench pages share: the filter, the
+// channel choices, the list page and the live cursor.
+func (s *Server) workbenchView(c echo.Context, before string) (views.WorkbenchView, error) {
+	ctx := c.Request().Context()
+	v := views.WorkbenchView{Filter: workbenchFilter(c), CSRF: csrfToken(c), Older: before != ""}
+	// The cursor is read first: the list below reflects at least it, and
+	// the stream resends anything newer.
+	cur, err := s.Store.LatestMessageID(ctx)
+	if err != nil {
+		return v, err
+	}
+	v.Cursor = cur
+	chans, err := s.Store.ListChannels(ctx, "", 1, 500)
+	if err != nil {
+		return v, err
+	}
+	v.Channels = chans.Rows
+	v.List, err = s.Store.ListConversations(ctx, storeFilter(v.Filter, before, wbListPage))
+	return v, err
+}
+
+func (s *Server) renderWorkbench(c echo.Context, status int, v views.WorkbenchView) error {
+	if isHTMX(c) {
+		return render(c, status, views.WorkbenchBody(v))
+	}
+	crumbs := []views.Crumb{workbenchCrumb}
+	title := "Workbench"
+	if v.Conv != nil {
+		title = views.ConvTitle(v.Conv.Conv.Conversation) + " · Workbench"
+		crumbs = append(crumbs, views.Crumb{Label: views.ConvTitle(v.Conv.Conv.Conversation)})
+	} else {
+		crumbs[0].Href = ""
+	}
+	return render(c, status, views.WorkbenchPage(s.page(c, title, "workbench", crumbs...), v))
+}
+
+func (s *Server) workbenchList(c echo.Context) error {
+	v, err := s.workbenchView(c, c.QueryParam("before"))
+	if err != nil {
+		return err
+	}
+	return s.renderWorkbench(c, http.StatusOK, v)
+}
+
+// workbenchListMore answers "Load more" with the next rows (htmx); the
+// no-JS link goes to /workbench?before= instead.
+func (s *Server) workbenchListMore(c echo.Context) error {
+	f := workbenchFilter(c)
+	list, err := s.Store.ListConversations(c.Request().Context(), storeFilter(f, c.QueryParam("before"), wbListPage))
+	if err != nil {
+		return err
+	}
+	cid, _ := strconv.ParseInt(c.QueryParam("cid"), 10, 64)
+	return render(c, http.StatusOK, views.ConversationItems(list, f, cid))
+}
+
+// loadConversation resolves :cid to a conversation agents may see: one the
+// workbench holds. Others are not found, whatever the role.
+func (s *Server) loadConversation(c echo.Context, id string) (*store.ConversationRow, error) {
+	cid, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || cid <= 0 {
+		return nil, fmt.Errorf("conversation %q: %w", id, store.ErrNotFound)
+	}
+	conv, err := s.Store.Conversation(c.Request().Context(), cid)
+	if err != nil {
+		return nil, err
+	}
+	if !conv.InWorkbench {
+		return nil, fmt.Errorf("conversation %d not in workbench: %w", cid, store.ErrNotFound)
+	}
+	return conv, nil
+}
+
+// highlightFor returns the channel's keywords when it runs in keyword mode.
+func (s *Server) highlightFor(ctx context.Context, channelID string) (models.Keywords, error) {
+	ch, err := s.Store.Channel(ctx, channelID)
+	if err != nil {
+		return nil, err
+	}
+	if ch.WorkbenchMode != models.WorkbenchKeyword {
+		return nil, nil
+	}
+	return ch.Keywords, nil
+}
+
+// messageViews adds quotes and edit history to a batch of messages.
+func (s *Server) messageViews(ctx context.Context, conv *models.Conversation, rows []store.MessageRow, kw models.Keywords) ([]views.MessageView, error) {
+	var edited, quoted []int64
+	for _, r := range rows {
+		if r.EditCount > 0 {
+			edited = append(edited, r.ID)
+		}
+		if r.ReplyToMessageID != nil {
+			quoted = append(quoted, *r.ReplyToMessageID)
+		}
+	}
+	edits, err := s.Store.MessageEdits(ctx, edited)
+	if err != nil {
+		return nil, err
+	}
+	quotes, err := s.Store.QuotedMessages(ctx, conv.ChannelID, conv.ChatID, quoted)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.MessageView, 0, len(rows))
+	for _, r := range rows {
+		mv := views.MessageView{Msg: r, Edits: edits[r.ID], Highlight: kw}
+		if r.ReplyToMessageID != nil {
+			if q, ok := quotes[*r.ReplyToMessageID]; ok {
+				mv.Quoted = &q
+			}
+		}
+		out = append(out, mv)
+	}
+	return out, nil
+}
+
+// conversationView builds the right-hand pane: history up to the page's
+// cursor (or an older page), with unread reset because an agent now sees it.
+func (s *Server) conversationView(c echo.Context, conv *store.ConversationRow, f views.WorkbenchFilter, cursor int64) (*views.ConversationView, error) {
+	ctx := c.Request().Context()
+	before, _ := strconv.ParseInt(c.QueryParam("before"), 10, 64)
+	kw, err := s.highlightFor(ctx, conv.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	upto := cursor
+	if before > 0 {
+		upto = store.Latest
+	}
+	rows, more, err := s.Store.ConversationMessages(ctx, &conv.Conversation, max(before, 0), upto, wbHistoryPage)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := s.messageViews(ctx, &conv.Conversation, rows, kw)
+	if err != nil {
+		return nil, err
+	}
+	cv := &views.ConversationView{Conv: *conv, Messages: msgs, More: more, Before: max(before, 0), Live: before <= 0,
+		Filter: f, CSRF: csrfToken(c)}
+	if u := currentUser(c); u != nil {
+		cv.Me = u.ID
+	}
+	return cv, nil
+}
+
+func (s *Server) workbenchConversation(c echo.Context) error {
+	ctx := c.Request().Context()
+	conv, err := s.loadConversation(c, c.Param("cid"))
+	if err != nil {
+		return err
+	}
+	if conv.Unread > 0 {
+		if err := s.Store.MarkConversationRead(ctx, conv.ID); err != nil {
+			return err
+		}
+		conv.Unread = 0
+	}
+	v, err := s.workbenchView(c, "")
+	if err != nil {
+		return err
+	}
+	if v.Conv, err = s.conversationView(c, conv, v.Filter, v.Cursor); err != nil {
+		return err
+	}
+	return s.renderWorkbench(c, http.StatusOK, v)
+}
+
+// workbenchEarlier answers "Load earlier" (htmx) with the previous page of
+// history and the next "Load earlier" link.
+func (s *Server) workbenchEarlier(c echo.Context) error {
+	conv, err := s.loadConversation(c, c.Param("cid"))
+	if err != nil {
+		return err
+	}
+	if b, _ := strconv.ParseInt(c.QueryParam("before"), 10, 64); b <= 0 {
+		return echo.NewHTTPError(http.StatusBadRequest, "Give the message id to load history before.")
+	}
+	cv, err := s.conversationView(c, conv, workbenchFilter(c), store.Latest)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.EarlierPage(*cv))
+}

@@ -1,0 +1,107 @@
+package handlers
+
+// Agent actions on a conversation: reply, resolve, reopen, assign to me.
+// htmx gets the re-rendered part back; without JS each action redirects to
+// the conversation (post/redirect/get). Live views learn of every change
+// from the hub, so nothing here pushes to other agents itself.
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/views"
+)
+
+func (s *Server) conversationURL(c echo.Context, conv *store.ConversationRow) string {
+	return workbenchFilter(c).With("/workbench/c/" + views.Itoa(conv.ID))
+}
+
+func (s *Server) workbenchReply(c echo.Context) error {
+	ctx := c.Request().Context()
+	conv, err := s.loadConversation(c, c.Param("cid"))
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	if u == nil {
+		return store.ErrForbidden
+	}
+	text := c.FormValue("text")
+	msg, _, err := s.Store.QueueOutgoing(ctx, store.OutgoingMessage{ChannelID: conv.ChannelID, ChatID: conv.ChatID, Text: text, SentBy: &u.ID})
+	if err != nil {
+		msgText := ""
+		if v, ok := models.AsValidation(err); ok {
+			msgText = v.Message
+		} else if errors.Is(err, store.ErrNoBot) {
+			msgText = "This channel has no connected bot, so nothing can be sent. An operator can connect one on Chatbot Management."
+		} else {
+			return err
+		}
+		if !isHTMX(c) {
+			setFlash(c, "error", msgText)
+			return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
+		}
+		cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c), Reply: text, ReplyError: msgText}
+		return render(c, http.StatusUnprocessableEntity, views.ReplyForm(cv))
+	}
+	if err := s.Store.NoteOutgoing(ctx, msg); err != nil {
+		// The reply is queued; a stale list preview is not worth an error page.
+		s.Log.Warn("workbench: note outgoing", "conversation", conv.ID, "err", err)
+	}
+	if !isHTMX(c) {
+		return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
+	}
+	// The bubble itself arrives through the live stream, in order.
+	return render(c, http.StatusOK, views.ReplyForm(views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c)}))
+}
+
+// conversationAction runs one state change and answers with the updated
+// header (htmx) or a redirect.
+func (s *Server) conversationAction(c echo.Context, audit string, do func(conv *store.ConversationRow) error) error {
+	ctx := c.Request().Context()
+	conv, err := s.loadConversation(c, c.Param("cid"))
+	if err != nil {
+		return err
+	}
+	if err := do(conv); err != nil {
+		return err
+	}
+	_ = s.Store.Audit(ctx, actor(c), audit, "conversation", views.Itoa(conv.ID), views.ConvTitle(conv.Conversation))
+	if !isHTMX(c) {
+		return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
+	}
+	if conv, err = s.Store.Conversation(ctx, conv.ID); err != nil {
+		return err
+	}
+	cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c)}
+	if u := currentUser(c); u != nil {
+		cv.Me = u.ID
+	}
+	return render(c, http.StatusOK, views.ConversationHead(cv))
+}
+
+func (s *Server) workbenchResolve(c echo.Context) error {
+	return s.conversationAction(c, "conversation.resolve", func(conv *store.ConversationRow) error {
+		return s.Store.SetConversationStatus(c.Request().Context(), conv.ID, store.ConversationResolved)
+	})
+}
+
+func (s *Server) workbenchReopen(c echo.Context) error {
+	return s.conversationAction(c, "conversation.reopen", func(conv *store.ConversationRow) error {
+		return s.Store.SetConversationStatus(c.Request().Context(), conv.ID, store.ConversationOpen)
+	})
+}
+
+func (s *Server) workbenchAssign(c echo.Context) error {
+	return s.conversationAction(c, "conversation.assign", func(conv *store.ConversationRow) error {
+		u := currentUser(c)
+		if u == nil {
+			return store.ErrForbidden
+		}
+		return s.Store.AssignConversation(c.Request().Context(), conv.ID, &u.ID)
+	})
+}

@@ -1,0 +1,392 @@
+package store
+
+// The read side of the message workbench: the conversation list with keyset
+// pagination, a conversation's history, the agent actions (read, resolve,
+// reopen, assign) and the message queries of the live stream and the API.
+// The ingest writes conversations and messages; this file only reads them,
+// apart from the few columns agents own (status, assigned_to, unread).
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/botdesk/botdesk/models"
+)
+
+// Conversation statuses.
+const (
+	ConversationOpen     = "open"
+	ConversationResolved = "resolved"
+)
+
+// MaxConversationPage bounds one page of the workbench list.
+const MaxConversationPage = 200
+
+// ConversationFilter selects workbench conversations. Only conversations
+// the ingest put in the workbench (in_workbench=1) are ever listed.
+type ConversationFilter struct {
+	ChannelID string // "" = every channel
+	Status    string // "", "open" or "resolved"
+	Query     string // substring of the title or of any message text
+	Before    string // cursor from ConversationPage.Next; "" = newest
+	Limit     int
+}
+
+// ConversationRow is a conversation with what the list shows beside it.
+type ConversationRow struct {
+	models.Conversation
+	ChannelName   string
+	AssignedEmail *string
+	// SortKey is last_message_at exactly as stored, so the keyset cursor
+	// compares against the stored text and not a reformatted time.
+	SortKey string
+}
+
+// ConversationPage is one page of the list, newest activity first.
+type ConversationPage struct {
+	Rows []ConversationRow
+	Next string // cursor of the next (older) page; "" when this is the last
+}
+
+// conversationCols is the SELECT list of ConversationRow.
+const conversationCols = `c.*, ch.name AS channel_name, u.email AS assigned_email, CAST(c.last_message_at AS TEXT) AS sort_key`
+
+func (s *Store) conversationQuery(ctx context.Context) *gorm.DB {
+	return s.r(ctx).Table("conversations AS c").
+		Joins("JOIN channels ch ON ch.id = c.channel_id").
+		Joins("LEFT JOIN users u ON u.id = c.assigned_to").
+		Select(conversationCols)
+}
+
+// ListConversations returns one page of workbench conversations ordered by
+// (last_message_at, id) descending. The keyset cursor keeps every page an
+// index range scan however deep the agent pages.
+func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error) {
+	var out ConversationPage
+	if f.Limit <= 0 || f.Limit > MaxConversationPage {
+		f.Limit = 50
+	}
+	q := s.conversationQuery(ctx).Where("c.in_workbench = 1")
+	if f.ChannelID != "" {
+		q = q.Where("c.channel_id = ?", f.ChannelID)
+	}
+	switch f.Status {
+	case "":
+	case ConversationOpen, ConversationResolved:
+		q = q.Where("c.status = ?", f.Status)
+	default:
+		return out, models.Invalid("status", "Choose open or resolved.")
+	}
+	if text := strings.TrimSpace(f.Query); text != "" {
+		like := "%" + escapeLike(text) + "%"
+		// messages_chat (channel_id, chat_id, id) narrows the EXISTS to one chat.
+		q = q.Where(`c.title LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.channel_id = c.channel_id AND m.chat_id = c.chat_id AND m.text LIKE ? ESCAPE '\')`, like, like)
+	}
+	if f.Before != "" {
+		at, id, err := decodeConversationCursor(f.Before)
+		if err != nil {
+			return out, err
+		}
+		q = q.Where("(c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))", at, at, id)
+	}
+	if err := q.Order("c.last_message_at DESC, c.id DESC").Limit(f.Limit + 1).Scan(&out.Rows).Error; err != nil {
+		return out, fmt.Errorf("store: list conversations: %w", err)
+	}
+	if len(out.Rows) > f.Limit {
+		out.Rows = out.Rows[:f.Limit]
+		last := out.Rows[len(out.Rows)-1]
+		out.Next = encodeConversationCursor(last.SortKey, last.ID)
+	}
+	return out, nil
+}
+
+func encodeConversationCursor(at string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at + "|" + strconv.FormatInt(id, 10)))
+}
+
+func decodeConversationCursor(cur string) (string, int64, error) {
+	bad := models.Invalid("before", "This list position is no longer valid; start from the newest conversations.")
+	raw, err := base64.RawURLEncoding.DecodeString(cur)
+	if err != nil {
+		return "", 0, bad
+	}
+	at, idText, ok := strings.Cut(string(raw), "|")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || at == "" {
+		return "", 0, bad
+	}
+	return at, id, nil
+}
+
+// Conversation returns one conversation with its list details.
+func (s *Store) Conversation(ctx context.Context, id int64) (*ConversationRow, error) {
+	var rows []ConversationRow
+	if err := s.conversationQuery(ctx).Where("c.id = ?", id).Limit(1).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: conversation %d: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("store: conversation %d: %w", id, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// OpenConversationsByChannel lists a channel's open workbench conversations,
+// newest first, for the channel's Workbench tab.
+func (s *Store) OpenConversationsByChannel(ctx context.Context, channelID string, limit int) (ConversationPage, error) {
+	return s.ListConversations(ctx, ConversationFilter{ChannelID: channelID, Status: ConversationOpen, Limit: limit})
+}
+
+// updateConversation changes agent-owned columns and announces it after
+// the commit so every open list re-renders.
+func (s *Store) updateConversation(ctx context.Context, id int64, what string, cols map[string]any) error {
+	var conv models.Conversation
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.w(ctx).Take(&conv, "id = ?", id).Error; err != nil {
+			return notFound("conversation", err)
+		}
+		if err := s.w(ctx).Model(&models.Conversation{}).Where("id = ?", id).Updates(cols).Error; err != nil {
+			return fmt.Errorf("store: %s conversation: %w", what, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.hub.Publish(Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: id})
+	return nil
+}
+
+// MarkConversationRead resets the unread count when an agent opens (or is
+// watching) the conversation. It writes only when there is something to
+// reset, so viewing never contends with the ingest for the writer.
+func (s *Store) MarkConversationRead(ctx context.Context, id int64) error {
+	var unread int64
+	if err := s.r(ctx).Model(&models.Conversation{}).Select("unread").Where("id = ?", id).Scan(&unread).Error; err != nil {
+		return fmt.Errorf("store: read unread count: %w", err)
+	}
+	if unread == 0 {
+		return nil
+	}
+	return s.updateConversation(ctx, id, "mark read", map[string]any{"unread": 0})
+}
+
+// SetConversationStatus resolves or reopens a conversation. A resolved
+// conversation stays in the workbench list under "resolved"; whether the
+// chat's next message reopens it is the ingest's decision (mode rules).
+func (s *Store) SetConversationStatus(ctx context.Context, id int64, status string) error {
+	if status != ConversationOpen && status != ConversationResolved {
+		return models.Invalid("status", "Choose open or resolved.")
+	}
+	return s.updateConversation(ctx, id, "set status of", map[string]any{"status": status})
+}
+
+// AssignConversation sets (or with nil clears) the agent handling it.
+func (s *Store) AssignConversation(ctx context.Context, id int64, userID *int64) error {
+	return s.updateConversation(ctx, id, "assign", map[string]any{"assigned_to": userID})
+}
+
+// NoteOutgoing moves the message's conversation (if any) to the top of the
+// list with the reply as its last message. Call it after QueueOutgoing has
+// committed; it is best-effort bookkeeping, the message is already stored.
+func (s *Store) NoteOutgoing(ctx context.Context, m *models.Message) error {
+	var conv models.Conversation
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		err := s.w(ctx).Take(&conv, "channel_id = ? AND chat_id = ?", m.ChannelID, m.ChatID).Error
+		if err != nil {
+			return notFound("conversation of reply", err)
+		}
+		at := m.CreatedAt
+		if at.IsZero() {
+			at = s.now()
+		}
+		err = s.w(ctx).Model(&models.Conversation{}).Where("id = ? AND last_message_at <= ?", conv.ID, at).
+			Updates(map[string]any{"last_message_at": at, "last_message_text": previewText(m.Text)}).Error
+		if err != nil {
+			return fmt.Errorf("store: note outgoing: %w", err)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.hub.Publish(Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: conv.ID})
+	return nil
+}
+
+// previewText is the list preview of a message: one line, bounded.
+func previewText(t string) string {
+	t = strings.Join(strings.Fields(t), " ")
+	if r := []rune(t); len(r) > 200 {
+		t = string(r[:200]) + "…"
+	}
+	return t
+}
+
+// MessageRow is a message with what its bubble shows beside it.
+type MessageRow struct {
+	models.Message
+	SentByEmail *string
+	EditCount   int64
+}
+
+// Latest is the "no upper bound" message id for the history queries.
+const Latest int64 = math.MaxInt64
+
+// MaxMessagePage bounds a page of history or of the messages API.
+const MaxMessagePage = 500
+
+func (s *Store) messageQuery(ctx context.Context) *gorm.DB {
+	return s.r(ctx).Table("messages AS m").
+		Joins("LEFT JOIN users u ON u.id = m.sent_by").
+		Select(`m.*, u.email AS sent_by_email,
+			(SELECT COUNT(*) FROM message_edits e WHERE e.message_id = m.id) AS edit_count`)
+}
+
+// ConversationMessages returns the newest messages of the conversation's
+// chat with id < beforeID (0 = no bound) and id <= uptoID (Latest = no bound),
+// oldest first, and whether earlier ones exist. uptoID lets a page render
+// exactly up to the cursor its live stream resumes from. It walks
+// messages_chat (channel_id, chat_id, id).
+func (s *Store) ConversationMessages(ctx context.Context, conv *models.Conversation, beforeID, uptoID int64, limit int) ([]MessageRow, bool, error) {
+	if limit <= 0 || limit > MaxMessagePage {
+		limit = 50
+	}
+	q := s.messageQuery(ctx).Where("m.channel_id = ? AND m.chat_id = ?", conv.ChannelID, conv.ChatID)
+	if beforeID > 0 {
+		q = q.Where("m.id < ?", beforeID)
+	}
+	q = q.Where("m.id <= ?", uptoID)
+	var rows []MessageRow
+	if err := q.Order("m.id DESC").Limit(limit + 1).Scan(&rows).Error; err != nil {
+		return nil, false, fmt.Errorf("store: conversation messages: %w", err)
+	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+		rows[i], rows[j] = rows[j], rows[i]
+	}
+	return rows, more, nil
+}
+
+// ConversationMessagesAfter returns the chat's messages with
+// afterID < id <= uptoID (Latest = no bound), oldest first: what a live
+// view has not shown yet.
+func (s *Store) ConversationMessagesAfter(ctx context.Context, conv *models.Conversation, afterID, uptoID int64, limit int) ([]MessageRow, error) {
+	if limit <= 0 || limit > MaxMessagePage {
+		limit = 100
+	}
+	q := s.messageQuery(ctx).Where("m.channel_id = ? AND m.chat_id = ? AND m.id > ?", conv.ChannelID, conv.ChatID, afterID)
+	q = q.Where("m.id <= ?", uptoID)
+	var rows []MessageRow
+	if err := q.Order("m.id").Limit(limit).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: messages after %d: %w", afterID, err)
+	}
+	return rows, nil
+}
+
+// RecentOutgoing returns the chat's last n outgoing messages with
+// id <= uptoID, oldest first. A reconnecting live view re-sends their
+// bubbles, so sent/failed changes made while it was away are not lost.
+func (s *Store) RecentOutgoing(ctx context.Context, conv *models.Conversation, uptoID int64, n int) ([]MessageRow, error) {
+	var rows []MessageRow
+	err := s.messageQuery(ctx).Where("m.channel_id = ? AND m.chat_id = ? AND m.id <= ? AND m.direction = 'out'", conv.ChannelID, conv.ChatID, uptoID).
+		Order("m.id DESC").Limit(n).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: recent outgoing: %w", err)
+	}
+	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+		rows[i], rows[j] = rows[j], rows[i]
+	}
+	return rows, nil
+}
+
+// MessageRowByID returns one message with its bubble details.
+func (s *Store) MessageRowByID(ctx context.Context, id int64) (*MessageRow, error) {
+	var rows []MessageRow
+	if err := s.messageQuery(ctx).Where("m.id = ?", id).Limit(1).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: message %d: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("store: message %d: %w", id, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// LatestMessageID is the highest message id committed so far. The single
+// writer hands out ids in commit order, so "everything <= this id" is a
+// consistent cursor for live views.
+func (s *Store) LatestMessageID(ctx context.Context) (int64, error) {
+	var id *int64
+	if err := s.r(ctx).Raw("SELECT MAX(id) FROM messages").Scan(&id).Error; err != nil {
+		return 0, fmt.Errorf("store: latest message id: %w", err)
+	}
+	if id == nil {
+		return 0, nil
+	}
+	return *id, nil
+}
+
+// ChannelMessagesAfter returns a channel's messages with id > after, oldest
+// first, for GET /api/v1/channels/{id}/messages (index messages_channel).
+func (s *Store) ChannelMessagesAfter(ctx context.Context, channelID string, after int64, limit int) ([]models.Message, error) {
+	if limit <= 0 || limit > MaxMessagePage {
+		limit = 100
+	}
+	var out []models.Message
+	err := s.r(ctx).Where("channel_id = ? AND id > ?", channelID, after).Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: channel messages: %w", err)
+	}
+	return out, nil
+}
+
+// MessageEdits returns the earlier versions of the given messages, oldest
+// first, keyed by message id.
+func (s *Store) MessageEdits(ctx context.Context, ids []int64) (map[int64][]models.MessageEdit, error) {
+	out := map[int64][]models.MessageEdit{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var edits []models.MessageEdit
+	if err := s.r(ctx).Where("message_id IN ?", ids).Order("message_id, edited_at, id").Find(&edits).Error; err != nil {
+		return nil, fmt.Errorf("store: message edits: %w", err)
+	}
+	for _, e := range edits {
+		out[e.MessageID] = append(out[e.MessageID], e)
+	}
+	return out, nil
+}
+
+// QuotedMessages finds the messages that replies point at, by their
+// Telegram message id within the chat (index messages_tg), keyed by that id.
+func (s *Store) QuotedMessages(ctx context.Context, channelID string, chatID int64, telegramIDs []int64) (map[int64]models.Message, error) {
+	out := map[int64]models.Message{}
+	if len(telegramIDs) == 0 {
+		return out, nil
+	}
+	var msgs []models.Message
+	err := s.r(ctx).Where("channel_id = ? AND chat_id = ? AND telegram_message_id IN ?", channelID, chatID, telegramIDs).
+		Order("id").Find(&msgs).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: quoted messages: %w", err)
+	}
+	for _, m := range msgs {
+		if m.TelegramMessageID != nil {
+			out[*m.TelegramMessageID] = m
+		}
+	}
+	return out, nil
+}
