@@ -118,6 +118,10 @@ type sendBot struct {
 	tokenEnc []byte
 	client   *Client
 	limiter  *Limiter
+	// pausedUntil holds every send of the bot after a 429 (flood control
+	// applies to the whole bot). It plays the part of Limiter.Pause, but
+	// waits through SenderConfig.Wait so tests see the requested wait.
+	pausedUntil time.Time // guarded by Sender.mu
 }
 
 type sendMetrics struct {
@@ -220,7 +224,14 @@ func (s *Sender) process(ctx context.Context, m *models.Message) {
 	}
 	isGroup := m.ChatType == "group" || m.ChatType == "supergroup" || m.ChatType == "channel" || (m.ChatType == "" && m.ChatID < 0)
 	networkFailures := 0
+	waited := false // this goroutine has just waited out a 429 itself
 	for {
+		if d := s.pausedFor(sb); d > 0 && !waited {
+			if s.cfg.Wait(ctx, d) != nil {
+				return
+			}
+		}
+		waited = false
 		if err := sb.limiter.Wait(ctx, m.ChatID, isGroup); err != nil {
 			return // shutting down before sending: stays pending
 		}
@@ -237,11 +248,16 @@ func (s *Sender) process(ctx context.Context, m *models.Message) {
 		case errors.As(err, &ra):
 			// Flood control covers the whole bot: pause all its sends,
 			// then retry this same message.
-			sb.limiter.Pause(ra.After)
+			s.mu.Lock()
+			if until := time.Now().Add(ra.After); until.After(sb.pausedUntil) {
+				sb.pausedUntil = until
+			}
+			s.mu.Unlock()
 			s.metrics.add(func(m *sendMetrics) { m.retryAfterWaits++ })
 			if s.cfg.Wait(ctx, ra.After) != nil {
 				return
 			}
+			waited = true
 			continue
 		case errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded):
 			networkFailures++
@@ -264,6 +280,13 @@ func (s *Sender) process(ctx context.Context, m *models.Message) {
 		}
 		return
 	}
+}
+
+// pausedFor is how long the bot's sends are still held after a 429.
+func (s *Sender) pausedFor(sb *sendBot) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Until(sb.pausedUntil)
 }
 
 // botFor returns the bot's cached client, rebuilt after Update Token.
