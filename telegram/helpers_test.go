@@ -29,6 +29,8 @@ type env struct {
 	api     string
 	st      *store.Store
 	sealer  *store.Sealer
+	key     string
+	dir     string
 	channel *models.Channel
 	token   string
 	db      *gorm.DB
@@ -56,11 +58,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	sealer, err := store.NewSealer(newKey(t))
+	key := newKey(t)
+	sealer, err := store.NewSealer(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, fake: fake, api: api, st: st, sealer: sealer, waits: &waitLog{}}
+	e := &env{t: t, fake: fake, api: api, st: st, sealer: sealer, key: key, dir: dir, waits: &waitLog{}}
 	e.channel, err = st.CreateChannel(ctx, "Support", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,176 @@
+package telegram
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mymmrac/telego"
+
+	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/telegram/telegramtest"
+)
+
+// The crash test re-executes this test binary as the poller process. These
+// variables tell the child where the database, key and fake Telegram are.
+const (
+	crashChildDir = "BOTDESK_CRASH_CHILD_DIR"
+	crashChildKey = "BOTDESK_CRASH_CHILD_KEY"
+	crashChildAPI = "BOTDESK_CRASH_CHILD_API"
+)
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashChildDir); dir != "" {
+		os.Exit(runCrashChild(dir, os.Getenv(crashChildKey), os.Getenv(crashChildAPI)))
+	}
+	os.Exit(m.Run())
+}
+
+// runCrashChild is the poller process of TestCrashSafety: a real store and
+// Supervisor, run until the parent kills it.
+func runCrashChild(dir, key, api string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child: open store:", err)
+		return 1
+	}
+	defer func() { _ = st.Close() }()
+	sealer, err := store.NewSealer(key)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child: sealer:", err)
+		return 1
+	}
+	sup := NewSupervisor(SupervisorConfig{Store: st, Sealer: sealer, APIBase: api, PollTimeout: time.Second,
+		BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond})
+	if err := sup.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "child: run:", err)
+		return 1
+	}
+	return 0
+}
+
+// TestCrashSafety SIGKILLs the poller process at random moments while
+// updates keep arriving, restarts it each time, and then checks that every
+// update was stored exactly once and the database is intact.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns 20+ processes")
+	}
+	e := newEnv(t)
+	const iterations = 20
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+
+	// The injector: texts in private chats and a group, some edits of
+	// earlier messages, a photo now and then.
+	var (
+		mu       sync.Mutex
+		injected []telego.Update
+		messages int
+		edits    int
+	)
+	stopInject := make(chan struct{})
+	injectorDone := make(chan struct{})
+	go func() {
+		defer close(injectorDone)
+		var sent []telego.Message
+		for i := 0; ; i++ {
+			select {
+			case <-stopInject:
+				return
+			case <-time.After(3 * time.Millisecond):
+			}
+			user := telegramtest.User(int64(6000000000+i%9), "User", "")
+			var u telego.Update
+			isEdit := false
+			switch {
+			case i%10 == 9 && len(sent) > 0:
+				u = telegramtest.Edited(sent[(i*7)%len(sent)], fmt.Sprintf("edit-%d", i))
+				isEdit = true
+			case i%10 == 5:
+				u = telegramtest.Photo(telegramtest.PrivateChat(user), user, fmt.Sprintf("photo-%d", i))
+			case i%3 == 0:
+				u = telegramtest.GroupText(super, user, fmt.Sprintf("group-%d", i))
+			default:
+				u = telegramtest.PrivateText(user, fmt.Sprintf("msg-%d", i))
+			}
+			u = e.fake.Inject(testBotID, u)
+			mu.Lock()
+			injected = append(injected, u)
+			if isEdit {
+				edits++
+			} else {
+				messages++
+				sent = append(sent, *u.Message)
+			}
+			mu.Unlock()
+		}
+	}()
+
+	spawn := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashChildDir+"="+e.dir, crashChildKey+"="+e.key, crashChildAPI+"="+e.api)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	kill := func(cmd *exec.Cmd) {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
+
+	start := time.Now()
+	for range iterations {
+		cmd := spawn()
+		time.Sleep(time.Duration(20+rng.IntN(380)) * time.Millisecond)
+		kill(cmd)
+	}
+	close(stopInject)
+	<-injectorDone
+
+	// One last, undisturbed run drains the backlog.
+	cmd := spawn()
+	t.Cleanup(func() { kill(cmd) })
+	mu.Lock()
+	last := injected[len(injected)-1].UpdateID
+	total, wantMessages, wantEdits := len(injected), messages, edits
+	mu.Unlock()
+	e.caughtUp(last)
+	kill(cmd)
+	t.Logf("%d iterations, %d updates (%d messages, %d edits) in %s", iterations, total, wantMessages, wantEdits, time.Since(start).Round(time.Millisecond))
+
+	if n := e.count("ingested_updates", "bot_telegram_id = ?", testBotID); n != int64(total) {
+		t.Errorf("ingested_updates = %d, want %d", n, total)
+	}
+	if n := e.count("messages", "direction = 'in'"); n != int64(wantMessages) {
+		t.Errorf("messages = %d, want %d", n, wantMessages)
+	}
+	var dups int64
+	e.db.Raw("SELECT COUNT(*) FROM (SELECT chat_id, telegram_message_id FROM messages GROUP BY 1, 2 HAVING COUNT(*) > 1)").Scan(&dups)
+	if dups != 0 {
+		t.Errorf("%d duplicated messages", dups)
+	}
+	if n := e.count("outbox", "kind = 'mo'"); n != int64(wantMessages) {
+		t.Errorf("mo events = %d, want %d", n, wantMessages)
+	}
+	if n := e.count("message_edits", ""); n != int64(wantEdits) {
+		t.Errorf("message_edits = %d, want %d (each edit applied once)", n, wantEdits)
+	}
+	var integrity string
+	e.db.Raw("PRAGMA integrity_check").Scan(&integrity)
+	if integrity != "ok" {
+		t.Errorf("integrity_check = %q", integrity)
+	}
+}
