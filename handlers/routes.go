@@ -35,6 +35,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerAPIRoutes(r)
 	s.registerBotRoutes(r)
 	s.registerWorkbenchRoutes(r)
+	s.registerPollerRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

@@ -292,6 +292,10 @@ func (s *Supervisor) SwitchToPolling(ctx context.Context, botTelegramID int64) e
 		return err
 	}
 	if err := client.DeleteWebhook(ctx); err != nil {
+		// Put the poller back as it was (it records why it cannot poll).
+		if serr := s.startLocked(ctx, botTelegramID); serr != nil {
+			s.cfg.Log.Error("restarting poller after failed switch", "bot_id", botTelegramID, "err", serr)
+		}
 		return fmt.Errorf("telegram: switch bot %d to polling: %w", botTelegramID, err)
 	}
 	if _, err := s.cfg.Store.SetBotState(ctx, botTelegramID, models.BotConnecting, "The webhook was deleted; starting to poll."); err != nil {
