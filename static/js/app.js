@@ -307,7 +307,11 @@
   document.addEventListener('htmx:afterRequest', function (evt) {
     var form = evt.detail.elt && evt.detail.elt.closest
       ? evt.detail.elt.closest('form[data-close-on-success]') : null;
-    if (form && evt.detail.successful) {
+    // Not evt.detail.successful: the 422 handling above clears isError so
+    // the form with its errors is swapped in, which makes htmx report the
+    // request as successful; the dialog must stay open to show the errors.
+    var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
+    if (form && status >= 200 && status < 300) {
       var dialog = form.closest('dialog');
       if (dialog && dialog.open) {
         dialog.close();
