@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -214,10 +216,13 @@ func (s *session) submit(what, sel string) {
 	s.waitNewDocument(what)
 }
 
-// fill replaces the value of a text input.
+// fill replaces the value of a text input by typing. (chromedp.Clear only
+// resets the value attribute, which no longer counts once the user typed.)
 func (s *session) fill(sel, value string) {
 	s.t.Helper()
-	s.do("fill "+sel, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), value))
+	s.waitVisible(sel)
+	eval[chromedp.Void](s, fmt.Sprintf(`document.querySelector(%s).value = ""`, jsString(sel)))
+	s.do("fill "+sel, chromedp.SendKeys(chromedp.CSS(sel), value))
 }
 
 // choose selects an option of a <select> and fires change.
@@ -249,11 +254,34 @@ func (s *session) text(sel string) string {
 	return strings.Join(strings.Fields(run(s, "read text of "+sel, chromedp.Text(chromedp.CSS(sel)))), " ")
 }
 
-// expectText waits for sel and asserts its text contains want.
+// expectText waits until the first element matching sel is visible and
+// its text contains want (content often changes in place, by htmx).
 func (s *session) expectText(sel, want string) {
 	s.t.Helper()
-	if got := s.text(sel); !strings.Contains(got, want) {
-		s.fatalf("%s: text %q does not contain %q", sel, got, want)
+	ctx, cancel := context.WithTimeout(s.ctx, stepTimeout)
+	defer cancel()
+	expr := fmt.Sprintf(`(function () {
+		var e = document.querySelector(%s);
+		if (!e || !(e.offsetWidth || e.offsetHeight || e.getClientRects().length)) return null;
+		return e.innerText.replace(/\s+/g, " ").trim();
+	})()`, jsString(sel))
+	var got *string
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[*string](expr))
+		if err == nil {
+			got = v
+			if v != nil && strings.Contains(*v, want) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if got == nil {
+				s.fatalf("%s: no visible element, waiting for text %q", sel, want)
+			}
+			s.fatalf("%s: text %q does not contain %q", sel, *got, want)
+		case <-time.After(25 * time.Millisecond):
+		}
 	}
 }
 
@@ -305,10 +333,22 @@ func (s *session) focusKeyboard(sel string) {
 	s.do("focus "+sel, chromedp.Focus(chromedp.CSS(sel)))
 }
 
-// pressEnter activates the focused control with the keyboard.
+// pressEnter presses Enter on the focused element the way a keyboard does:
+// one keyDown that carries the text, so a page that prevents the keydown
+// also prevents the keypress (chromedp.KeyEvent sends a separate "char"
+// event, which would submit a form whose page cancelled the Enter).
 func (s *session) pressEnter() {
 	s.t.Helper()
-	s.key(kb.Enter)
+	key := func(typ input.DispatchKeyEventType, text string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+				Type: typ, Key: "Enter", Code: "Enter", Text: text, UnmodifiedText: text,
+				WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+			})
+			return err
+		})
+	}
+	s.do("press Enter", key(input.DispatchKeyEventTypeKeyDown, "\r"), key(input.DispatchKeyEventTypeKeyUp, ""))
 }
 
 // dialogOpens clicks the opener and asserts the dialog opened modally with

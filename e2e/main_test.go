@@ -82,9 +82,14 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 
-	bin := filepath.Join(tmp, "botdesk")
-	if err := buildBinary(bin); err != nil {
-		return fail("%v", err)
+	// BOTDESK_E2E_BINARY tests a binary built elsewhere (a release build,
+	// or a clean checkout while the working tree is mid-edit).
+	bin := os.Getenv("BOTDESK_E2E_BINARY")
+	if bin == "" {
+		bin = filepath.Join(tmp, "botdesk")
+		if err := buildBinary(bin); err != nil {
+			return fail("%v", err)
+		}
 	}
 
 	suite.tg = telegramtest.New()
