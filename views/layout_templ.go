@@ -120,7 +120,7 @@ func Layout(p Page) templ.Component {
 			}
 		}
 		if p.User != nil {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<nav class=\"sidebar\" aria-label=\"Main\"><div class=\"brand\"><a href=\"/channels\">botdesk</a></div><button type=\"button\" class=\"btn btn-secondary nav-toggle\" data-nav-toggle aria-expanded=\"false\" aria-controls=\"main-nav\">Menu</button><ul class=\"nav\" id=\"main-nav\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<nav class=\"sidebar\" aria-label=\"Main\"><div class=\"brand\"><a href=\"/\">botdesk</a></div><button type=\"button\" class=\"btn btn-secondary nav-toggle\" data-nav-toggle aria-expanded=\"false\" aria-controls=\"main-nav\">Menu</button><ul class=\"nav\" id=\"main-nav\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
