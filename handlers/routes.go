@@ -36,6 +36,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerBotRoutes(r)
 	s.registerWorkbenchRoutes(r)
 	s.registerPollerRoutes(r)
+	s.registerWebhookRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {
