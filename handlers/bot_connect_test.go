@@ -15,7 +15,7 @@ func TestBotEmptyStateOffersCreateAndConnect(t *testing.T) {
 	env := newBotEnv(t)
 	ch := env.createChannel(t, "Support")
 	op := env.userClient(t, models.RoleOperator)
-	doc := op.get("/channels/" + ch.ID + "/chatbot").wantStatus(t, http.StatusOK).doc(t)
+	doc := op.get("/channels/"+ch.ID+"/chatbot").wantStatus(t, http.StatusOK).doc(t)
 
 	create := doc.Find(`[data-testid=create-bot]`)
 	if !strings.Contains(create.Find("h2").Text(), "Create Bot") || create.Find("ol.steps li").Length() < 3 {
@@ -74,7 +74,7 @@ func TestBotConnectShowsInfoPanel(t *testing.T) {
 		t.Errorf("state fragment does not refresh itself: hx-trigger=%q", trig)
 	}
 	for _, label := range []string{"Update Token", "Message Workbench Settings"} {
-		if doc.Find(`button:contains("` + label + `")`).Length() == 0 {
+		if doc.Find(`button:contains("`+label+`")`).Length() == 0 {
 			t.Errorf("no %q button", label)
 		}
 	}
