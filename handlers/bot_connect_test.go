@@ -106,6 +106,9 @@ func TestBotConnectShowsInfoPanel(t *testing.T) {
 	if !strings.Contains(st.text(t, `[data-testid=bot-state-text]`), "webhook") || st.text(t, `[data-testid=bot-state-detail]`) != "a webhook is set for this bot" {
 		t.Errorf("conflict state not explained: %s", st.Body)
 	}
+	if op.get("/channels/"+ch.ID+"/chatbot").doc(t).Find(`[data-testid=bot-conflict]`).Length() != 1 {
+		t.Error("the tab does not show the conflict notice")
+	}
 }
 
 func TestBotConnectWithoutJSRedirectsWithFlash(t *testing.T) {
