@@ -363,7 +363,7 @@ func flowWebhook(t *testing.T, w *world) {
 	s.allowClipboard()
 	base := "/channels/" + w.channelID
 
-	if s.open(base+"/chatbot"); s.exists(`[data-testid=configure-webhook-button]`) {
+	if s.open(base + "/chatbot"); s.exists(`[data-testid=configure-webhook-button]`) {
 		const opener, dialog = `[data-testid=configure-webhook-button]`, `#configure-webhook-dialog`
 		s.dialogOpens(opener, dialog)
 		s.expectText(dialog+` h2`, "Configure Webhook")
