@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -82,12 +81,13 @@ func (s *Server) apiWebhookPut(c echo.Context) error {
 	if len(errs) > 0 {
 		var body apiValidationError
 		body.Error.Code, body.Error.Fields = "invalid", errs
-		names := make([]string, 0, len(errs))
-		for k := range errs {
-			names = append(names, k)
+		// The first error in form order is the headline.
+		for _, fl := range webhookURLFields(f) {
+			if msg, ok := errs[fl[0]]; ok {
+				body.Error.Field, body.Error.Message = fl[0], msg
+				break
+			}
 		}
-		sort.Strings(names)
-		body.Error.Field, body.Error.Message = names[0], errs[names[0]]
 		return c.JSON(http.StatusUnprocessableEntity, body)
 	}
 	if ch, err = s.Store.Channel(c.Request().Context(), ch.ID); err != nil {
