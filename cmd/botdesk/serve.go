@@ -10,10 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/handlers"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/telegram"
 )
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -69,8 +72,22 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 		return err
 	}
 
-	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log,
-		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demoMode, TelegramAPI: cfg.TelegramAPI}})
+	// Workers run on their own context: on SIGTERM the HTTP server drains
+	// first, then pollers commit their last batch, the sender and the
+	// dispatcher finish in-flight work.
+	wctx, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI,
+		PollTimeout: cfg.PollTimeout, Log: log.With("component", "poller"), ShutdownTimeout: cfg.ShutdownTimeout})
+	sender := telegram.NewSender(telegram.SenderConfig{Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI, Log: log.With("component", "sender")})
+	policy := callbacks.Policy{AllowPrivate: cfg.AllowPrivateCallbacks}
+	disp := callbacks.NewDispatcher(st, sealer, log.With("component", "dispatcher"), policy, nil, callbacks.DispatcherOptions{})
+
+	shutdown := make(chan struct{})
+	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log, Bots: sup,
+		Metrics: []handlers.MetricsWriter{sup.WriteMetrics, sender.WriteMetrics, disp.WriteMetrics},
+		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demoMode,
+			TelegramAPI: cfg.TelegramAPI, Shutdown: shutdown}})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -82,6 +99,23 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 			return err
 		}
 	}
+
+	var workers sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{"pollers": sup.Run, "sender": sender.Run, "dispatcher": disp.Run} {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			if err := run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("worker stopped", "worker", name, "err", err)
+			}
+		}()
+	}
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		wakeOnChanges(wctx, st.Hub(), sender.Wake, disp.Wake)
+	}()
+
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -93,19 +127,53 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 		go dm.simulate(ctx)
 	}
 
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+		serveErr = fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	close(shutdown) // end live streams so Shutdown is not held by them
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
+	stopWorkers()
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		log.Warn("workers did not stop within the shutdown timeout")
+	}
+	if serveErr != nil {
+		return serveErr
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// wakeOnChanges nudges the sender and the dispatcher whenever something is
+// committed, so replies and callbacks go out at once rather than at the
+// next idle poll.
+func wakeOnChanges(ctx context.Context, hub *store.Hub, wake ...func()) {
+	changes, cancel := hub.Subscribe()
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-changes:
+			if !ok {
+				return
+			}
+			for _, w := range wake {
+				w()
+			}
+		}
+	}
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
