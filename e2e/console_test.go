@@ -31,25 +31,29 @@ type world struct {
 	botToken    string
 }
 
-// TestConsole is the click-through of issue 7, flow by flow. A failed flow
-// stops the run: every later flow depends on what it set up.
+// TestConsole is the click-through of issue 7, flow by flow, in the order
+// a team meets the features. Flows 1 and 2 create the accounts and the
+// channel everything else uses, so a failure there stops the run; the
+// later flows each run whatever happened before (a flow that needs a bot
+// copes with flow 3 having failed).
 func TestConsole(t *testing.T) {
 	suite.require(t)
 	w := &world{channelName: "Support EU"}
 	flows := []struct {
-		name string
-		run  func(*testing.T, *world)
+		name     string
+		run      func(*testing.T, *world)
+		critical bool
 	}{
-		{"1_admin_signs_in_and_creates_users", flowAdminCreatesUsers},
-		{"2_operator_creates_and_browses_a_channel", flowOperatorChannel},
-		{"3_operator_manages_the_chatbot", flowChatbot},
-		{"3b_operator_configures_the_webhook", flowWebhook},
-		{"4_agent_answers_in_the_workbench", flowAgentWorkbench},
-		{"5_admin_deletes_bot_and_channel", flowAdminDeletes},
+		{"1_admin_signs_in_and_creates_users", flowAdminCreatesUsers, true},
+		{"2_operator_creates_and_browses_a_channel", flowOperatorChannel, true},
+		{"3_operator_manages_the_chatbot", flowChatbot, false},
+		{"3b_operator_configures_the_webhook", flowWebhook, false},
+		{"4_agent_answers_in_the_workbench", flowAgentWorkbench, false},
+		{"5_admin_deletes_bot_and_channel", flowAdminDeletes, false},
 	}
 	for _, f := range flows {
-		if !t.Run(f.name, func(t *testing.T) { f.run(t, w) }) {
-			t.Fatalf("flow %s failed; the later flows depend on it and were not run", f.name)
+		if !t.Run(f.name, func(t *testing.T) { f.run(t, w) }) && f.critical {
+			t.Fatalf("flow %s failed; every later flow depends on it and none was run", f.name)
 		}
 	}
 }
