@@ -85,7 +85,7 @@ func TestWorkbenchListFiltersAndPaging(t *testing.T) {
 		{"q=nothing-matches", nil},
 	}
 	for _, tt := range tests {
-		got := convItemIDs(agent.get("/workbench?" + tt.query).wantStatus(t, http.StatusOK).doc(t))
+		got := convItemIDs(agent.get("/workbench?"+tt.query).wantStatus(t, http.StatusOK).doc(t))
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("/workbench?%s = %v, want %v", tt.query, got, tt.want)
 		}
@@ -255,7 +255,7 @@ func TestWorkbenchSettingsTab(t *testing.T) {
 	open := f.conv(t, 7, "Ann <needs help>")
 	f.conv(t, 8, "Resolved Bob", func(c *models.Conversation) { c.Status = "resolved" })
 	op := env.userClient(t, models.RoleOperator)
-	doc := op.get("/channels/" + f.ch.ID + "/workbench").wantStatus(t, http.StatusOK).doc(t)
+	doc := op.get("/channels/"+f.ch.ID+"/workbench").wantStatus(t, http.StatusOK).doc(t)
 	if got := doc.Find(`[data-testid="wb-mode"]`).Text(); got != "Triggered by Keyword" {
 		t.Errorf("mode = %q", got)
 	}
