@@ -173,7 +173,6 @@ func flowOperatorChannel(t *testing.T, w *world) {
 		s.fatalf("channel link text %q, want the Channel ID %s", got, w.channelID)
 	}
 	s.a11y("Channel Management with a channel")
-	s.screenshot("channels.png")
 	s.submit("open the channel by its Channel ID", link)
 	base := "/channels/" + w.channelID
 	s.waitPath(base + "/overview")
@@ -282,8 +281,10 @@ func flowChatbot(t *testing.T, w *world) {
 	s.expectText(`[data-testid=panel-notice]`, "Bot @"+supportBot.Username+" connected.")
 	w.botID, w.botUsername, w.botToken = supportBot.ID, supportBot.Username, token
 	assertBotInfo(s, supportBot, token)
+	// The poller started: the state fragment (refreshed by htmx) turns
+	// to Polling once getUpdates answered.
+	s.expectText(`[data-testid=bot-state-text]`, "Receiving updates from Telegram.")
 	s.a11y("Chatbot Management with a bot")
-	s.screenshot("chatbot.png")
 
 	// Update Token: the dialog takes the focus and gives it back on Esc.
 	const opener, dialog = `button[data-dialog-open="update-token-dialog"]`, `#update-token-dialog`
@@ -332,6 +333,16 @@ func flowChatbot(t *testing.T, w *world) {
 	s.open(base + "/chatbot")
 	assertBotInfo(s, supportBot, newToken)
 	s.expectText(`[data-testid=workbench-mode]`, "Triggered by Keyword")
+	s.expectText(`[data-testid=bot-state-text]`, "Receiving updates from Telegram.")
+	s.screenshot("chatbot.png")
+
+	// Channel Management lists the bot and its state.
+	s.open("/channels")
+	row := rowText(s, `[data-testid=channel-table]`, w.channelID)
+	if !strings.Contains(row, "@"+supportBot.Username) || !strings.Contains(row, "Polling") {
+		s.fatalf("Channel Management row %q, want the bot @%s and its state Polling", row, supportBot.Username)
+	}
+	s.screenshot("channels.png")
 }
 
 // assertBotInfo checks the bot panel: name, @username, id and the masked
@@ -596,6 +607,8 @@ func flowAgentWorkbench(t *testing.T, w *world) {
 		s.fatalf("the reply went to chat %d, want the customer's chat %d", got, customer.ID)
 	}
 	s.a11y("Workbench conversation after a reply")
+	// The picture shows the whole conversation pane.
+	eval[chromedp.Void](s, `document.querySelector("[data-testid=wb]").scrollIntoView({block: "end"})`)
 	s.screenshot("workbench.png")
 }
 
