@@ -94,15 +94,22 @@ func (s *Store) Channel(ctx context.Context, id string) (*models.Channel, error)
 
 // DeleteChannel removes a channel and, by cascade, its bot, chats,
 // conversations, messages and outbox rows.
+// Its queue messages have no foreign key (queues are named, not linked),
+// so they are removed explicitly in the same transaction.
 func (s *Store) DeleteChannel(ctx context.Context, id string) error {
-	res := s.w(ctx).Delete(&models.Channel{}, "id = ?", id)
-	if res.Error != nil {
-		return fmt.Errorf("store: delete channel: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("store: delete channel %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		res := s.w(ctx).Delete(&models.Channel{}, "id = ?", id)
+		if res.Error != nil {
+			return fmt.Errorf("store: delete channel: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("store: delete channel %s: %w", id, ErrNotFound)
+		}
+		if err := s.w(ctx).Exec("DELETE FROM queue_messages WHERE queue LIKE ? ESCAPE '\\'", "botdesk-"+escapeLike(id)+"-%").Error; err != nil {
+			return fmt.Errorf("store: delete channel queues: %w", err)
+		}
+		return nil
+	})
 }
 
 // ChannelStats counts what a channel holds, for Overview and delete dialogs.
