@@ -51,7 +51,7 @@ func TestAPIChannelCRUD(t *testing.T) {
 	if list.Total != 2 || len(list.Channels) != 2 || list.Page != 1 || list.Pages != 1 {
 		t.Errorf("list = %+v", list)
 	}
-	env.api(t, op, http.MethodGet, "/api/v1/channels?q=bill", nil).wantStatus(t, http.StatusOK).json(t, &list)
+	env.api(t, op, http.MethodGet, "/api/v1/channels?q=billing", nil).wantStatus(t, http.StatusOK).json(t, &list)
 	if list.Total != 1 || list.Channels[0].Name != "Billing" {
 		t.Errorf("search = %+v", list)
 	}

@@ -42,6 +42,19 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 			t.Errorf("%s mode %o, want %o", path, got, want)
 		}
 	}
+	// SQLite creates the WAL and shared-memory files on the first write;
+	// they hold recent rows and must be as private as the database.
+	if _, err := s.CreateChannel(context.Background(), "wal", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, DBFileName+suffix))
+		if err != nil {
+			t.Errorf("%s: %v", suffix, err)
+		} else if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s mode %o, want 600", suffix, got)
+		}
+	}
 	if s.Path() != filepath.Join(dir, DBFileName) {
 		t.Errorf("Path() = %q", s.Path())
 	}
@@ -237,12 +250,15 @@ func TestChannelNamesAndIDs(t *testing.T) {
 func TestListChannelsSearchAndPages(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
-	for _, n := range []string{"Alpha", "Beta", "Gamma", "100% real", "under_score"} {
+	// Queries contain a space, a digit outside base32 or a LIKE wildcard,
+	// so they can never match a random channel id by chance.
+	for _, n := range []string{"Alpha 1", "Beta 1", "Gamma 9", "1% real", "under_score"} {
 		if _, err := s.CreateChannel(ctx, n, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for q, want := range map[string]int64{"": 5, "alp": 1, "a": 4, "%": 1, "_": 1, "zzz": 0} {
+	// "%" and "_" are literal: unescaped, "a_1" and "1%" would match more.
+	for q, want := range map[string]int64{"": 5, "alpha 1": 1, "a 1": 2, "1": 3, "%": 1, "_": 1, "a_1": 0, "1%": 1, "xyz 0": 0} {
 		l, err := s.ListChannels(ctx, q, 1, 50)
 		if err != nil {
 			t.Fatal(err)
