@@ -34,6 +34,7 @@ type session struct {
 	mu       sync.Mutex
 	problems []string // uncaught exceptions and CSP violations seen
 	saved    int      // artifacts saved so far
+	fatal    bool     // the test already failed with artifacts saved
 }
 
 // newSession opens a fresh tab in a fresh browser context at 1280x800.
@@ -52,7 +53,7 @@ func newSession(t *testing.T, name string) *session {
 	s.watchConsole()
 	// Runs before the tab closes (cleanups run last-in first-out).
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() && !s.fatal {
 			s.saveArtifacts("final")
 		}
 		s.mu.Lock()
@@ -89,6 +90,7 @@ func (s *session) fatalf(format string, args ...any) {
 	s.t.Helper()
 	msg := fmt.Sprintf(format, args...)
 	dir := s.saveArtifacts(msg)
+	s.fatal = true
 	s.t.Fatalf("%s: %s\n(artifacts: %s)", s.name, msg, dir)
 }
 
