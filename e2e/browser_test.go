@@ -243,11 +243,6 @@ func (s *session) waitVisible(sel string) {
 	s.do("wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
-func (s *session) waitGone(sel string) {
-	s.t.Helper()
-	s.do("wait for "+sel+" to go away", chromedp.WaitNotPresent(chromedp.CSS(sel)))
-}
-
 // text returns the visible text of the first element matching sel, once
 // it is visible.
 func (s *session) text(sel string) string {

@@ -392,6 +392,19 @@ func flowWebhook(t *testing.T, w *world) {
 		s.expectText(dialog+` h2`, "Configure Webhook")
 		s.a11y("Configure Webhook dialog")
 		s.dialogEscapes(opener, dialog)
+		// A refused form keeps the dialog open with the errors in it.
+		s.dialogOpens(opener, dialog)
+		if !eval[bool](s, `document.querySelector("#whd-http_enabled").checked`) {
+			s.click(`#whd-http_enabled`)
+		}
+		s.click(dialog + ` button[type=submit]`)
+		s.expectText(dialog+` #err-status_url`, "required when HTTP Protocol is on")
+		if !eval[bool](s, `!!document.querySelector("#configure-webhook-dialog") && document.querySelector("#configure-webhook-dialog").open`) {
+			s.fatalf("the Configure Webhook dialog closed although the form was refused")
+		}
+		s.a11y("Configure Webhook dialog with errors")
+		s.click(dialog + ` button[data-dialog-close]`)
+		s.dialogClosed(opener, dialog, "Cancel")
 	} else {
 		t.Log("Chatbot Management has no Configure Webhook button yet; using the Webhook tab")
 	}
@@ -481,6 +494,17 @@ func flowWebhook(t *testing.T, w *world) {
 		t.Errorf("test event at the receiver: signature %q body %s; want a signed test event", req.signature, req.body)
 	}
 	s.a11y("Webhook tab after a test event")
+
+	// The signing secret now exists; its Rotate dialog behaves like the others.
+	s.open(base + "/webhook")
+	if s.exists(`[data-dialog-open="rotate-secret-dialog"]`) {
+		const opener, dialog = `button[data-dialog-open="rotate-secret-dialog"]`, `#rotate-secret-dialog`
+		s.dialogOpens(opener, dialog)
+		s.a11y("Rotate signing secret dialog")
+		s.dialogEscapes(opener, dialog)
+	} else {
+		t.Errorf("after a test event the Webhook tab offers no Rotate for the signing secret")
+	}
 }
 
 // allowClipboard lets the page use the async clipboard API, as a user
