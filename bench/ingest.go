@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/telegram"
+	"github.com/botdesk/botdesk/telegram/telegramtest"
+)
+
+// IngestSizes bound the ingest scenario.
+type IngestSizes struct {
+	Updates int // in total, split evenly over the bots
+	Bots    int
+	Chats   int // distinct private chats the updates come from
+}
+
+// ingestText is the text of update i: a realistic short customer message.
+func ingestText(i int) string {
+	return fmt.Sprintf("Hello, I have a question about my order number %d, can you help?", 100000+i)
+}
+
+// MeasureIngest runs the real poller Supervisor against the fake Bot API
+// over HTTP, with every update injected up front so each getUpdates returns
+// a full batch of 100, and times until the fake holds nothing unconfirmed
+// (every batch committed). The baseline inserts the same message rows with
+// one prepared statement, one transaction per 100, into a database opened
+// with the store's own settings; it runs before and after the poller and
+// the mean is used, to damp drift on a shared machine.
+func MeasureIngest(ctx context.Context, root string, sz IngestSizes) ([]Figure, error) {
+	base1, err := rawInsertBaseline(ctx, filepath.Join(root, "ingest-baseline-1"), sz)
+	if err != nil {
+		return nil, err
+	}
+	rate, err := pollerIngest(ctx, filepath.Join(root, "ingest-poller"), sz)
+	if err != nil {
+		return nil, err
+	}
+	base2, err := rawInsertBaseline(ctx, filepath.Join(root, "ingest-baseline-2"), sz)
+	if err != nil {
+		return nil, err
+	}
+	base := (base1 + base2) / 2
+	ratio := rate / base
+	return []Figure{{
+		Name:     fmt.Sprintf("Telegram updates ingested/s, real poller (%d bot%s) over HTTP, batches of 100", sz.Bots, plural(sz.Bots)),
+		Value:    fmt.Sprintf("%.0f updates/s", rate),
+		Baseline: fmt.Sprintf("%.0f rows/s raw INSERT", base),
+		Ratio:    fmt.Sprintf("%.0f %%", ratio*100),
+		Target:   "≥ 50 % of baseline",
+		Status:   check(ratio >= 0.5),
+		Notes: fmt.Sprintf("%d private text updates from %d chats, workbench mode \"all\", each update stored with its conversation, "+
+			"ingested_updates row and \"mo\" outbox event (store.IngestBatch via telegram.Supervisor → telegramtest over 127.0.0.1). "+
+			"Baseline: the same %d message rows, prepared INSERT INTO messages, one tx per 100, same DSN (WAL, synchronous=FULL, "+
+			"foreign_keys, BEGIN IMMEDIATE); runs before and after: %.0f and %.0f rows/s.", sz.Updates, sz.Chats, sz.Updates, base1, base2),
+	}}, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// rawInsertBaseline returns rows/s for the raw batched insert.
+func rawInsertBaseline(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
+	path, err := migrate(ctx, dir)
+	if err != nil {
+		return 0, err
+	}
+	db, err := sql.Open("sqlite3", storeDSN(path))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	now := time.Now().UTC()
+	if _, err := db.ExecContext(ctx, `INSERT INTO channels (id, name, created_at, updated_at) VALUES (?, 'Baseline', ?, ?)`, channelID(0), now, now); err != nil {
+		return 0, fmt.Errorf("bench: baseline channel: %w", err)
+	}
+	start := time.Now()
+	for lo := 0; lo < sz.Updates; lo += 100 {
+		hi := min(lo+100, sz.Updates)
+		err := inTx(ctx, db, `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
+			direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at)
+			VALUES (?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)`, func(stmt *sql.Stmt) error {
+			for i := lo; i < hi; i++ {
+				chat := chatID(i % sz.Chats)
+				at := time.Now().UTC()
+				if _, err := stmt.ExecContext(ctx, channelID(0), benchBotID(0), i+1, chat, i+1, chat,
+					fmt.Sprintf("user%d", i%sz.Chats), fmt.Sprintf("Customer %d", i%sz.Chats), ingestText(i), at.Truncate(time.Second), at); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("bench: baseline insert: %w", err)
+		}
+	}
+	return float64(sz.Updates) / time.Since(start).Seconds(), nil
+}
+
+// pollerIngest returns updates/s through the real Supervisor.
+func pollerIngest(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
+	st, sealer, err := openStore(ctx, dir)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	fake := telegramtest.New()
+	url := fake.Start()
+	defer fake.Close()
+	bots := make([]int64, sz.Bots)
+	for b := range bots {
+		if _, bots[b], err = connectBot(ctx, st, sealer, fake, b, models.WorkbenchAll); err != nil {
+			return 0, err
+		}
+	}
+	for i := 0; i < sz.Updates; i++ {
+		c := i % sz.Chats
+		from := telegramtest.User(chatID(c), fmt.Sprintf("Customer %d", c), fmt.Sprintf("user%d", c))
+		fake.Inject(bots[i%len(bots)], telegramtest.PrivateText(from, ingestText(i)))
+	}
+	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Store: st, Sealer: sealer, APIBase: url, PollTimeout: 2 * time.Second})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- sup.Run(rctx) }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		left := 0
+		for _, b := range bots {
+			left += fake.Pending(b)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			return 0, fmt.Errorf("bench: ingest: %d updates still unconfirmed after 3 minutes", left)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		return 0, fmt.Errorf("bench: ingest: supervisor: %w", err)
+	}
+	// Correctness: every update is a stored message.
+	g, err := st.Gauges(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if g.Messages != int64(sz.Updates) {
+		return 0, fmt.Errorf("bench: ingest: %d messages stored, want %d", g.Messages, sz.Updates)
+	}
+	return float64(sz.Updates) / elapsed.Seconds(), nil
+}
