@@ -40,6 +40,8 @@ const (
 	// stream refreshes, so sent/failed changes made while it was away show.
 	sseResendOutgoing = 20
 	sseBatch          = 100
+	// sseWriteTimeout drops a client that stopped reading.
+	sseWriteTimeout = 30 * time.Second
 )
 
 // wbStream is one live connection's state.
@@ -51,6 +53,7 @@ type wbStream struct {
 	kw     models.Keywords
 	me     int64
 	cursor int64
+	rc     *http.ResponseController
 }
 
 func (s *Server) workbenchEvents(c echo.Context) error {
@@ -90,8 +93,10 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	h.Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache, no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	// A server-wide WriteTimeout must not cut a stream that lives for hours.
-	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
+	st.rc = http.NewResponseController(c.Response())
+	// Per-write deadlines (see write) must not outlive the stream on a
+	// kept-alive connection.
+	defer func() { _ = st.rc.SetWriteDeadline(time.Time{}) }()
 	c.Response().WriteHeader(http.StatusOK)
 	if err := st.write("retry: 3000\n: connected\n\n"); err != nil {
 		return nil
@@ -326,6 +331,10 @@ func (st *wbStream) event(name string, id int64, comp templ.Component) error {
 }
 
 func (st *wbStream) write(s string) error {
+	// A deadline per write instead of the server's WriteTimeout: the
+	// stream lives for hours, but a client that stops reading must not
+	// pin this goroutine (and delay shutdown) forever.
+	_ = st.rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 	if _, err := st.c.Response().Write([]byte(s)); err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}

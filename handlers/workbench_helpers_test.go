@@ -169,7 +169,11 @@ func openSSE(t *testing.T, c *testClient, path, lastEventID string) *sseStream {
 			case line == "":
 				if ev.Name != "" || len(data) > 0 {
 					ev.Data = strings.Join(data, "\n")
-					s.events <- ev
+					select {
+					case s.events <- ev:
+					case <-ctx.Done():
+						return
+					}
 				}
 				ev, data = sseEvent{}, nil
 			case strings.HasPrefix(line, ":"):
