@@ -96,7 +96,7 @@ func newTestEnvWith(t testing.TB, hook func(*Deps)) *testEnv {
 func (env *testEnv) start(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{DataDir: env.DataDir})
+	st, err := store.Open(ctx, store.Config{DataDir: env.DataDir, PasswordCost: testPasswordCost})
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -521,3 +521,7 @@ func (b *testLogBuffer) Len() int {
 	defer b.mu.Unlock()
 	return b.buf.Len()
 }
+
+// testPasswordCost keeps argon2 cheap in handler tests; production cost is
+// covered by the models tests.
+var testPasswordCost = models.PasswordCost{Time: 1, Memory: 1024, Threads: 1}

@@ -11,24 +11,36 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// argon2id parameters (RFC 9106 second recommendation, lighter memory so a
-// small machine can take a burst of logins).
-const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
-	argonKeyLen  = 32
-)
+// PasswordCost are argon2id parameters. They are stored in each hash, so
+// verification always uses the cost the hash was made with.
+type PasswordCost struct {
+	Time    uint32
+	Memory  uint32 // KiB
+	Threads uint8
+}
 
-// HashPassword returns an encoded argon2id hash in the PHC string format.
+// DefaultPasswordCost follows RFC 9106's second recommendation with lighter
+// memory, so a small machine can take a burst of logins.
+func DefaultPasswordCost() PasswordCost { return PasswordCost{Time: 3, Memory: 64 * 1024, Threads: 2} }
+
+const argonKeyLen = 32
+
+// HashPassword returns an encoded argon2id hash in the PHC string format,
+// at the default cost.
 func HashPassword(password string) (string, error) {
+	return HashPasswordCost(password, DefaultPasswordCost())
+}
+
+// HashPasswordCost hashes at an explicit cost; tests use a cheap one so the
+// race-detector suite is not dominated by argon2.
+func HashPasswordCost(password string, c PasswordCost) (string, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, c.Time, c.Memory, c.Threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.Memory, c.Time, c.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 

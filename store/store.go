@@ -14,6 +14,8 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/botdesk/botdesk/models"
 )
 
 // Sentinel errors for the expected cases callers branch on.
@@ -29,6 +31,9 @@ type Config struct {
 	DataDir string
 	// DatabaseURL is empty for SQLite in DataDir; other dialects come later.
 	DatabaseURL string
+	// PasswordCost is the argon2id cost for new password hashes; zero means
+	// models.DefaultPasswordCost(). Only tests lower it.
+	PasswordCost models.PasswordCost
 }
 
 // Store is the handle to the database. Writes go through a single
@@ -40,6 +45,7 @@ type Store struct {
 	path  string
 	now   func() time.Time
 	hub   *Hub
+	cost  models.PasswordCost
 }
 
 // DBFileName is the SQLite file inside the data dir.
@@ -92,7 +98,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
 
-	s := &Store{write: write, read: read, path: path, now: func() time.Time { return time.Now().UTC() }, hub: NewHub()}
+	s := &Store{write: write, read: read, path: path, now: func() time.Time { return time.Now().UTC() }, hub: NewHub(), cost: cfg.PasswordCost}
+	if s.cost == (models.PasswordCost{}) {
+		s.cost = models.DefaultPasswordCost()
+	}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err

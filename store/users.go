@@ -24,7 +24,7 @@ func (s *Store) CreateUser(ctx context.Context, email string, role models.Role, 
 	if err := models.CheckPassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := models.HashPassword(password)
+	hash, err := models.HashPasswordCost(password, s.cost)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 	if err := models.CheckPassword(password); err != nil {
 		return err
 	}
-	hash, err := models.HashPassword(password)
+	hash, err := models.HashPasswordCost(password, s.cost)
 	if err != nil {
 		return err
 	}
