@@ -71,6 +71,7 @@ func (r *recordingRunner) ops(id int64) []botRunnerCall {
 type botEnv struct {
 	*testEnv
 	tg     *telegramtest.Server
+	tgURL  string
 	runner *recordingRunner
 	db     *sql.DB
 }
@@ -97,7 +98,7 @@ func newBotEnvAt(t *testing.T, tg *telegramtest.Server, apiURL string) *botEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	be := &botEnv{testEnv: env, tg: tg, runner: runner, db: db}
+	be := &botEnv{testEnv: env, tg: tg, tgURL: apiURL, runner: runner, db: db}
 	runner.exists = func(id int64) bool { return be.count(t, "SELECT count(*) FROM bots WHERE telegram_id = ?", id) > 0 }
 	return be
 }

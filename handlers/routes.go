@@ -33,6 +33,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerChannelRoutes(r)
 	s.registerAdminRoutes(r)
 	s.registerAPIRoutes(r)
+	s.registerMediaRoutes(r)
 	s.registerBotRoutes(r)
 	s.registerWorkbenchRoutes(r)
 	s.registerPollerRoutes(r)

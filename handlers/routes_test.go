@@ -98,6 +98,7 @@ var expectedAccess = map[string]string{
 	"POST /workbench/c/:cid/assign":      "agent",
 	"GET /api/v1/channels/:id/messages":  "agent",
 	"POST /api/v1/channels/:id/messages": "agent",
+	"GET /workbench/media/:mid":          "agent",
 }
 
 // noProbe lists routes the "minimum role gets past the guard" probe must
@@ -186,6 +187,7 @@ func TestRoleEnforcedOnEveryRoute(t *testing.T) {
 		// well-formed value proves the guard.
 		":cid":     "1",
 		":eid":     "1",
+		":mid":     "1",
 		":name":    "botdesk-" + ch.ID + "-mo",
 		":receipt": "r1",
 		"*":        "css/app.css",
@@ -198,6 +200,7 @@ func TestRoleEnforcedOnEveryRoute(t *testing.T) {
 		":kid":     "999999",
 		":cid":     "999999",
 		":eid":     "999999",
+		":mid":     "999999",
 		":name":    "botdesk-tg-aaaaaaaaaa-mo",
 		":receipt": "no-such-receipt",
 		"*":        "css/app.css",
