@@ -32,9 +32,10 @@ type session struct {
 	name string
 
 	mu       sync.Mutex
-	problems []string // uncaught exceptions and CSP violations seen
-	saved    int      // artifacts saved so far
-	fatal    bool     // the test already failed with artifacts saved
+	problems []string        // uncaught exceptions and CSP violations seen
+	saved    int             // artifacts saved so far
+	fatal    bool            // the test already failed with artifacts saved
+	minor    map[string]bool // axe rules already logged as minor
 }
 
 // newSession opens a fresh tab in a fresh browser context at 1280x800.
@@ -407,17 +408,6 @@ type axeViolation struct {
 	Targets []string `json:"targets"`
 }
 
-// axeRun runs axe on the whole document and returns the serious and
-// critical violations as JSON.
-const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(function (r) {
-	return JSON.stringify(r.violations.filter(function (v) {
-		return v.impact === "serious" || v.impact === "critical";
-	}).map(function (v) {
-		return {id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
-			targets: v.nodes.map(function (n) { return n.target.join(" "); })};
-	}));
-})`
-
 // settledJS is true once htmx has finished swapping and settling and no
 // finite CSS transition or animation is running (new content fades in, and
 // axe would measure the contrast of half-transparent text).
@@ -432,9 +422,19 @@ func (s *session) settle(what string) {
 	s.waitJS(what+" settled", settledJS)
 }
 
+// axeRun runs axe on the whole document and returns every violation as
+// JSON.
+const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(function (r) {
+	return JSON.stringify(r.violations.map(function (v) {
+		return {id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+			targets: v.nodes.map(function (n) { return n.target.join(" "); })};
+	}));
+})`
+
 // a11y injects axe-core (once per document; DevTools evaluation is not
-// subject to the page's CSP, and axe is never served to users) and fails
-// the test on any serious or critical violation.
+// subject to the page's CSP, and axe is never served to users). Serious
+// and critical violations fail the test; moderate and minor ones are
+// logged (go test -v) once per rule and session, for triage.
 func (s *session) a11y(page string) {
 	s.t.Helper()
 	s.settle(page)
@@ -451,18 +451,33 @@ func (s *session) a11y(page string) {
 	if err := json.Unmarshal([]byte(out), &vs); err != nil {
 		s.fatalf("axe result on %s: %v", page, err)
 	}
-	if len(vs) == 0 {
-		return
-	}
-	var b strings.Builder
+	var serious strings.Builder
 	for _, v := range vs {
+		var b strings.Builder
 		fmt.Fprintf(&b, "\n  [%s] %s: %s (%s)", v.Impact, v.ID, v.Help, v.HelpURL)
 		for _, t := range v.Targets {
 			fmt.Fprintf(&b, "\n      %s", t)
 		}
+		if v.Impact == "serious" || v.Impact == "critical" {
+			serious.WriteString(b.String())
+			continue
+		}
+		s.mu.Lock()
+		seen := s.minor[v.ID]
+		if s.minor == nil {
+			s.minor = map[string]bool{}
+		}
+		s.minor[v.ID] = true
+		s.mu.Unlock()
+		if !seen {
+			s.t.Logf("%s: minor accessibility issue on %s (not failing):%s", s.name, page, b.String())
+		}
+	}
+	if serious.Len() == 0 {
+		return
 	}
 	dir := s.saveArtifacts("a11y " + page)
-	s.t.Errorf("%s: accessibility violations on %s (path %s):%s\n(artifacts: %s)", s.name, page, s.path(), b.String(), dir)
+	s.t.Errorf("%s: accessibility violations on %s (path %s):%s\n(artifacts: %s)", s.name, page, s.path(), serious.String(), dir)
 }
 
 // jsString quotes s as a JavaScript string literal.
