@@ -308,6 +308,9 @@ func TestWorkbenchKeywordHighlightAndMessageKinds(t *testing.T) {
 	if got := p.Find(`[data-testid="msg-media"]`).Text(); got != "Photo · 800×600 · 2 KB" {
 		t.Errorf("media placeholder = %q", got)
 	}
+	if href, _ := p.Find(`[data-testid="msg-download"]`).Attr("href"); href != fmt.Sprintf("/workbench/media/%d", photo.ID) {
+		t.Errorf("download link = %q", href)
+	}
 	if got := p.Find(`[data-testid="msg-quote"]`).Text(); !strings.Contains(got, "I want a Refund") {
 		t.Errorf("quote = %q", got)
 	}

@@ -254,7 +254,7 @@ func openTag(sp span) string {
 	case "strikethrough":
 		return "<s>"
 	case "spoiler":
-		return `<span class="tg-spoiler">`
+		return `<span class="tg-spoiler" tabindex="0" title="Spoiler">`
 	case "code":
 		return "<code>"
 	case "pre":

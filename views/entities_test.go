@@ -57,7 +57,7 @@ func TestEntitiesHTML(t *testing.T) {
 		{"url entity over javascript text", "javascript:alert(1)", []Entity{{Type: "url", Offset: 0, Length: 19}}, nil, "javascript:alert(1)"},
 		{"mention links to t.me", "hi @botdesk_support", []Entity{{Type: "mention", Offset: 3, Length: 16}}, nil,
 			`hi <a href="https://t.me/botdesk_support" rel="noopener noreferrer nofollow" target="_blank">@botdesk_support</a>`},
-		{"spoiler", "secret", []Entity{{Type: "spoiler", Offset: 0, Length: 6}}, nil, `<span class="tg-spoiler">secret</span>`},
+		{"spoiler", "secret", []Entity{{Type: "spoiler", Offset: 0, Length: 6}}, nil, `<span class="tg-spoiler" tabindex="0" title="Spoiler">secret</span>`},
 		{"pre", "x := 1", []Entity{{Type: "pre", Offset: 0, Length: 6, Language: `go"><script>`}}, nil, "<pre><code>x := 1</code></pre>"},
 		{"keyword highlight whole word", "I need Help, not helpful", nil, models.Keywords{"help"}, "I need <mark>Help</mark>, not helpful"},
 		{"keyword inside bold", "please help me", []Entity{{Type: "bold", Offset: 7, Length: 7}}, models.Keywords{"help"}, "please <strong><mark>help</mark> me</strong>"},

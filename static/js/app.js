@@ -733,6 +733,19 @@
     });
   }
   document.addEventListener('htmx:sseMessage', repin);
+
+  // A new EventSource (after the browser closed the old one outright) starts
+  // without Last-Event-ID, so the server may resend messages already shown:
+  // drop a "msg" event whose bubble is on the page.
+  document.addEventListener('htmx:sseBeforeMessage', function (evt) {
+    var e = evt.detail;
+    if (!e || e.type !== 'msg' || !e.lastEventId) {
+      return;
+    }
+    if (document.querySelector('[data-msg-id="' + CSS.escape(String(e.lastEventId)) + '"]')) {
+      evt.preventDefault();
+    }
+  });
   document.addEventListener('htmx:afterSettle', repin);
 
   /* ---------- Relative times ---------- */
