@@ -9,6 +9,8 @@ import (
 // story (the admin creates the operator who creates the channel the agent
 // works in), so the flows run in order and share it.
 type world struct {
+	// accounts is set once flow 1 created the operator and the agent.
+	accounts    bool
 	channelID   string
 	channelName string
 	// bot is set once Chatbot Management connected one.
@@ -74,5 +76,17 @@ func assertDisabled(s *session, sel string, want bool, when string) {
 	s.waitVisible(sel)
 	if got := eval[bool](s, fmt.Sprintf(`document.querySelector(%s).disabled`, jsString(sel))); got != want {
 		s.fatalf("%s: disabled=%v %s, want %v", sel, got, when, want)
+	}
+}
+
+// needs skips a flow run on its own (go test -run) when an earlier flow
+// did not set up what it uses.
+func (w *world) needs(t *testing.T, channel bool) {
+	t.Helper()
+	if !w.accounts {
+		t.Skip("needs flow 1 (the operator and agent accounts): run the whole TestConsole")
+	}
+	if channel && w.channelID == "" {
+		t.Skip("needs flow 2 (the channel): run the whole TestConsole")
 	}
 }

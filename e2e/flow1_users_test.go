@@ -67,4 +67,5 @@ func flowAdminCreatesUsers(t *testing.T, w *world) {
 		}
 	}
 	s.a11y("Users with three accounts")
+	w.accounts = true
 }

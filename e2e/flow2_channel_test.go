@@ -13,6 +13,7 @@ var channelIDPattern = regexp.MustCompile(`^tg-[a-z2-7]{10}$`)
 // by its Channel ID and walks the tabs: htmx swaps with pushed URLs, Back
 // returns to the previous tab, and a direct load lands on the right tab.
 func flowOperatorChannel(t *testing.T, w *world) {
+	w.needs(t, false)
 	s := newSession(t, "operator")
 	s.signIn(operatorEmail, password)
 	s.waitPath("/channels")

@@ -24,6 +24,7 @@ const workbenchKeyword = "refund"
 // accepted for the same bot's new one; Message Workbench Settings →
 // Triggered by Keyword.
 func flowChatbot(t *testing.T, w *world) {
+	w.needs(t, true)
 	s := newSession(t, "operator")
 	s.signIn(operatorEmail, password)
 	base := "/channels/" + w.channelID

@@ -21,6 +21,7 @@ import (
 // and shows the result. When Chatbot Management offers the Configure
 // Webhook button, its dialog is checked for focus handling too.
 func flowWebhook(t *testing.T, w *world) {
+	w.needs(t, true)
 	s := newSession(t, "operator")
 	s.signIn(operatorEmail, password)
 	s.allowClipboard()

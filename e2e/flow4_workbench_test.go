@@ -19,6 +19,7 @@ var customer = telegramtest.User(5550001, "Maria", "maria_k")
 // reload), opens it and replies; the reply reaches Telegram and shows as
 // sent.
 func flowAgentWorkbench(t *testing.T, w *world) {
+	w.needs(t, false)
 	s := newSession(t, "agent")
 	s.signIn(agentEmail, password)
 	if s.exists(`nav.sidebar a[href="/users"]`) || s.exists(`nav.sidebar a[href="/channels"]`) {

@@ -10,6 +10,7 @@ import (
 // the @username is typed), then the channel (typed name); the channel list
 // no longer shows it.
 func flowAdminDeletes(t *testing.T, w *world) {
+	w.needs(t, true)
 	s := newSession(t, "admin")
 	s.signIn(adminEmail, password)
 	base := "/channels/" + w.channelID
