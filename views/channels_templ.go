@@ -126,7 +126,7 @@ func ChannelListPage(p Page, v ChannelListView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <section class=\"card\" aria-labelledby=\"channels-h\"><div class=\"row\"><h2 id=\"channels-h\">Telegram channels</h2><form method=\"get\" action=\"/channels\" role=\"search\" class=\"row form-inline\"><label for=\"q\" class=\"sr-only\">Search channels</label> <input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search name, ID or @bot\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <section class=\"card\" aria-labelledby=\"channels-h\"><div class=\"row-between\"><h2 id=\"channels-h\">Telegram channels</h2><form method=\"get\" action=\"/channels\" role=\"search\" class=\"row form-inline\"><label for=\"q\" class=\"sr-only\">Search channels</label> <input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search name, ID or @bot\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
