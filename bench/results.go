@@ -84,8 +84,19 @@ func GitCommit(dir string) string {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(out))
+	// Other engineers edit the same checkout: name what was uncommitted
+	// so a reader can judge whether it touched what was measured.
 	if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-		c += " (+ uncommitted changes in the work tree)"
+		var files []string
+		for _, line := range strings.Split(strings.TrimSpace(string(st)), "\n") {
+			if len(line) > 3 {
+				files = append(files, strings.TrimSpace(line[3:]))
+			}
+		}
+		if len(files) > 6 {
+			files = append(files[:6], "…")
+		}
+		c += " (uncommitted changes in the work tree: " + strings.Join(files, ", ") + ")"
 	}
 	return c
 }
