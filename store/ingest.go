@@ -87,20 +87,29 @@ type IngestResult struct {
 	Changes []Change
 }
 
-// ingestTarget is what the batch needs to know about the bot's channel.
+// ingestTarget is what the batch needs to know about the bot's channel,
+// read once per batch.
 type ingestTarget struct {
 	ChannelID     string
 	WorkbenchMode models.WorkbenchMode
 	Keywords      models.Keywords `gorm:"serializer:json"`
+	QueueEnabled  bool
 }
 
 // IngestBatch stores a getUpdates batch in ONE transaction: every update's
 // id in ingested_updates (an id already there means the update was stored
 // before and it is skipped whole, so a replayed batch is a no-op), the
 // messages and edits, the chats and conversations rows, one "mo" outbox
-// event per new incoming message, and finally the bot's new offset,
-// last_update_at and state polling. Changes are published to the hub only
-// after the commit, so IngestBatch must not run inside an outer transaction.
+// event per new incoming message (and its queue copy with Message Queue
+// Monitoring on), and finally the bot's new offset, last_update_at and
+// state polling. Changes are published to the hub only after the commit,
+// so IngestBatch must not run inside an outer transaction.
+//
+// New plain messages, the bulk of any batch, are written with a few
+// multi-row statements per batch (ingestBuffer) rather than row by row:
+// the result is the same rows a row-by-row ingest would write. Edits and
+// my_chat_member updates first flush what is buffered, so they see every
+// earlier update of the batch, and then take the row-by-row path.
 //
 // It returns ErrNotFound when the bot no longer exists (deleted while the
 // batch was in flight): nothing is stored, and the poller should stop.
@@ -110,7 +119,7 @@ func (s *Store) IngestBatch(ctx context.Context, b IngestBatch) (IngestResult, e
 		res = IngestResult{}
 		db := s.w(ctx)
 		var t ingestTarget
-		err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords
+		err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords, channels.queue_enabled
 			FROM bots JOIN channels ON channels.id = bots.channel_id WHERE bots.telegram_id = ?`, b.BotTelegramID).Scan(&t).Error
 		if err != nil {
 			return fmt.Errorf("store: ingest: load bot: %w", err)
@@ -119,40 +128,52 @@ func (s *Store) IngestBatch(ctx context.Context, b IngestBatch) (IngestResult, e
 			return fmt.Errorf("store: ingest: bot %d: %w", b.BotTelegramID, ErrNotFound)
 		}
 		res.ChannelID = t.ChannelID
+		if len(b.Updates) == 0 {
+			return nil
+		}
 		now := s.now()
+		conn := db.Statement.ConnPool
+		fresh, err := recordUpdates(ctx, conn, b)
+		if err != nil {
+			return err
+		}
+		buf := &ingestBuffer{s: s, conn: conn, t: t, b: b, now: now, res: &res}
 		for _, u := range b.Updates {
-			ins := db.Exec("INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-				b.BotTelegramID, u.UpdateID)
-			if ins.Error != nil {
-				return fmt.Errorf("store: ingest: record update %d: %w", u.UpdateID, ins.Error)
-			}
-			if ins.RowsAffected == 0 {
+			if !fresh[u.UpdateID] {
 				res.Replayed++
 				continue
 			}
+			// A second copy of an id within one batch is a replay too.
+			delete(fresh, u.UpdateID)
 			res.Ingested++
 			switch {
+			case u.Message != nil && !u.Message.Edited:
+				buf.add(u.UpdateID, u.Message)
 			case u.Message != nil:
+				if err := buf.flush(ctx); err != nil {
+					return err
+				}
 				ch, err := s.ingestMessage(ctx, t, b, u.UpdateID, u.Message, now)
 				if err != nil {
 					return err
 				}
 				res.Changes = append(res.Changes, ch)
 			case u.Member != nil:
+				if err := buf.flush(ctx); err != nil {
+					return err
+				}
 				if err := s.ingestMember(ctx, t.ChannelID, u.Member, now); err != nil {
 					return err
 				}
 			}
 		}
-		if len(b.Updates) == 0 {
-			return nil
+		if err := buf.flush(ctx); err != nil {
+			return err
 		}
-		upd := db.Model(&models.Bot{}).Where("telegram_id = ?", b.BotTelegramID).Updates(map[string]any{
-			"update_offset": b.NextOffset, "last_update_at": now, "state": models.BotPolling,
-			"state_detail": "", "updated_at": now,
-		})
-		if upd.Error != nil {
-			return fmt.Errorf("store: ingest: save offset: %w", upd.Error)
+		_, err = conn.ExecContext(ctx, `UPDATE bots SET update_offset = ?, last_update_at = ?, state = ?, state_detail = '', updated_at = ?
+			WHERE telegram_id = ?`, b.NextOffset, now, string(models.BotPolling), now, b.BotTelegramID)
+		if err != nil {
+			return fmt.Errorf("store: ingest: save offset: %w", err)
 		}
 		return nil
 	})
@@ -163,6 +184,408 @@ func (s *Store) IngestBatch(ctx context.Context, b IngestBatch) (IngestResult, e
 		s.hub.Publish(c)
 	}
 	return res, nil
+}
+
+// maxSQLVars stays under SQLite's default limit of bound variables per
+// statement (32766); multi-row statements are cut into chunks below it.
+const maxSQLVars = 32766
+
+// maxRowsPerInsert bounds one multi-row statement even for narrow rows.
+const maxRowsPerInsert = 500
+
+// rowsPerChunk is how many rows of cols columns one statement may carry.
+func rowsPerChunk(cols int) int {
+	return min(maxRowsPerInsert, maxSQLVars/cols)
+}
+
+// valuesList returns "(?,…,?),(?,…,?)…": rows groups of cols placeholders.
+func valuesList(rows, cols int) string {
+	one := "(" + strings.Repeat("?,", cols-1) + "?)"
+	var sb strings.Builder
+	sb.Grow(rows * (len(one) + 1))
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(one)
+	}
+	return sb.String()
+}
+
+// recordUpdates inserts the batch's update ids into ingested_updates and
+// returns the ids that were not there yet: only those are stored.
+func recordUpdates(ctx context.Context, conn gorm.ConnPool, b IngestBatch) (map[int64]bool, error) {
+	fresh := make(map[int64]bool, len(b.Updates))
+	step := rowsPerChunk(2)
+	args := make([]any, 0, 2*min(step, len(b.Updates)))
+	for lo := 0; lo < len(b.Updates); lo += step {
+		chunk := b.Updates[lo:min(lo+step, len(b.Updates))]
+		args = args[:0]
+		for _, u := range chunk {
+			args = append(args, b.BotTelegramID, u.UpdateID)
+		}
+		rows, err := conn.QueryContext(ctx, "INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES "+
+			valuesList(len(chunk), 2)+" ON CONFLICT DO NOTHING RETURNING update_id", args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: ingest: record updates: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				_ = rows.Close()
+				return nil, fmt.Errorf("store: ingest: record updates: %w", err)
+			}
+			fresh[id] = true
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("store: ingest: record updates: %w", err)
+		}
+	}
+	return fresh, nil
+}
+
+// ingestBuffer collects a run of new, unedited messages and writes them
+// with multi-row statements: the messages, one conversations write and (in
+// groups) one chats upsert per chat, and the mo outbox events. It writes
+// exactly what ingestMessage would write for the same messages in order.
+type ingestBuffer struct {
+	s    *Store
+	conn gorm.ConnPool
+	t    ingestTarget
+	b    IngestBatch
+	now  time.Time
+	res  *IngestResult
+	msgs []bufferedMessage
+}
+
+type bufferedMessage struct {
+	updateID int64
+	m        *IngestMessage
+	date     time.Time
+	change   int // index of its Change in res.Changes, filled by flush
+	row      models.Message
+}
+
+func (ib *ingestBuffer) add(updateID int64, m *IngestMessage) {
+	date := m.Date
+	if date.IsZero() {
+		date = ib.now
+	}
+	ib.msgs = append(ib.msgs, bufferedMessage{updateID: updateID, m: m, date: date, change: len(ib.res.Changes)})
+	ib.res.Changes = append(ib.res.Changes, Change{Kind: "message", ChannelID: ib.t.ChannelID})
+}
+
+// flush writes the buffered messages; the buffer is empty afterwards.
+func (ib *ingestBuffer) flush(ctx context.Context) error {
+	if len(ib.msgs) == 0 {
+		return nil
+	}
+	defer func() { ib.msgs = ib.msgs[:0] }()
+	if err := ib.insertMessages(ctx); err != nil {
+		return err
+	}
+	if err := ib.upsertChats(ctx); err != nil {
+		return err
+	}
+	if err := ib.touchConversations(ctx); err != nil {
+		return err
+	}
+	return ib.enqueueMO(ctx)
+}
+
+// messageCols are the columns of a new incoming message, in insert order.
+const messageCols = 18
+
+func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
+	t, b := ib.t, ib.b
+	byUpdate := make(map[int64]*bufferedMessage, len(ib.msgs))
+	step := rowsPerChunk(messageCols)
+	for lo := 0; lo < len(ib.msgs); lo += step {
+		chunk := ib.msgs[lo:min(lo+step, len(ib.msgs))]
+		args := make([]any, 0, messageCols*len(chunk))
+		for i := range chunk {
+			bm := &chunk[i]
+			m := bm.m
+			tgID, uid, date := m.TelegramMessageID, bm.updateID, bm.date
+			bm.row = models.Message{
+				ChannelID: t.ChannelID, BotTelegramID: b.BotTelegramID, UpdateID: &uid, ChatID: m.ChatID, ChatType: m.ChatType,
+				TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
+				Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
+				Status: "received", TelegramDate: &date, CreatedAt: ib.now,
+			}
+			if bm.row.Type == "" {
+				bm.row.Type = "text"
+			}
+			r := &bm.row
+			var reply any
+			if r.ReplyToMessageID != nil {
+				reply = *r.ReplyToMessageID
+			}
+			args = append(args, r.ChannelID, r.BotTelegramID, uid, r.ChatID, r.ChatType, tgID, r.Direction, r.FromID,
+				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, date, r.CreatedAt)
+			byUpdate[uid] = bm
+		}
+		q := `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id, direction,
+			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at)
+			VALUES ` + valuesList(len(chunk), messageCols) + ` RETURNING id, update_id`
+		rows, err := ib.conn.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("store: ingest: insert messages: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var id, uid int64
+			if err := rows.Scan(&id, &uid); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("store: ingest: insert messages: %w", err)
+			}
+			bm := byUpdate[uid]
+			if bm == nil {
+				_ = rows.Close()
+				return fmt.Errorf("store: ingest: insert messages: unexpected update id %d returned", uid)
+			}
+			bm.row.ID = id
+			ib.res.Changes[bm.change].MessageID = id
+			n++
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("store: ingest: insert messages: %w", err)
+		}
+		if n != len(chunk) {
+			return fmt.Errorf("store: ingest: insert messages: %d rows stored of %d", n, len(chunk))
+		}
+	}
+	return nil
+}
+
+// upsertChats keeps the chats row of each group chat in the buffer: one
+// upsert per chat with the message count and the values the last message
+// would have left (its type, username and date, the last non-empty title).
+func (ib *ingestBuffer) upsertChats(ctx context.Context) error {
+	type agg struct {
+		typ, title, username string
+		count                int
+		last                 time.Time
+	}
+	var order []int64
+	chats := map[int64]*agg{}
+	for i := range ib.msgs {
+		m := ib.msgs[i].m
+		if !isGroupChat(m.ChatType) {
+			continue
+		}
+		a := chats[m.ChatID]
+		if a == nil {
+			a = &agg{}
+			chats[m.ChatID] = a
+			order = append(order, m.ChatID)
+		}
+		a.typ, a.username, a.last = m.ChatType, m.ChatUsername, ib.msgs[i].date
+		if m.ChatTitle != "" {
+			a.title = m.ChatTitle
+		}
+		a.count++
+	}
+	for _, id := range order {
+		a := chats[id]
+		_, err := ib.conn.ExecContext(ctx, `INSERT INTO chats (channel_id, chat_id, type, title, username, member_status, added_at, message_count, last_message_at)
+			VALUES (?, ?, ?, ?, ?, 'member', ?, ?, ?)
+			ON CONFLICT (channel_id, chat_id) DO UPDATE SET type = excluded.type, username = excluded.username,
+				title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE chats.title END,
+				message_count = chats.message_count + ?, last_message_at = excluded.last_message_at`,
+			ib.t.ChannelID, id, a.typ, a.title, a.username, ib.now, a.count, a.last, a.count)
+		if err != nil {
+			return fmt.Errorf("store: ingest: upsert chat: %w", err)
+		}
+	}
+	return nil
+}
+
+// convState is a conversation as the buffered messages leave it.
+type convState struct {
+	id       int64
+	exists   bool
+	chatType string
+	title    string // new row: its title; existing row: last non-empty title, "" keeps it
+	enter    bool
+	unread   int64 // messages added
+	last     time.Time
+	lastText string
+	moved    bool // existing row: last_message_at/text changed
+}
+
+// touchConversations applies touchConversation's rules for every buffered
+// message, reading each chat's conversation once and writing it once.
+func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
+	t := ib.t
+	var order []int64
+	convs := map[int64]*convState{}
+	for i := range ib.msgs {
+		if _, ok := convs[ib.msgs[i].m.ChatID]; !ok {
+			convs[ib.msgs[i].m.ChatID] = nil
+			order = append(order, ib.msgs[i].m.ChatID)
+		}
+	}
+	if err := ib.loadConversations(ctx, order, convs); err != nil {
+		return err
+	}
+	for i := range ib.msgs {
+		m, date := ib.msgs[i].m, ib.msgs[i].date
+		enter := false
+		switch t.WorkbenchMode {
+		case models.WorkbenchAll:
+			enter = true
+		case models.WorkbenchKeyword:
+			enter = len(t.Keywords.Match(m.Text)) > 0
+		}
+		preview := messagePreview(m)
+		c := convs[m.ChatID]
+		if c == nil {
+			convs[m.ChatID] = &convState{chatType: m.ChatType, title: m.ChatTitle, enter: enter, unread: 1, last: date, lastText: preview}
+			continue
+		}
+		c.unread++
+		c.chatType = m.ChatType
+		if m.ChatTitle != "" {
+			c.title = m.ChatTitle
+		}
+		// A replayed or late update must not move the list position backwards.
+		if !date.Before(c.last) {
+			c.last, c.lastText, c.moved = date, preview, true
+		}
+		c.enter = c.enter || enter
+	}
+	var created, updated []int64
+	for _, chat := range order {
+		if convs[chat].exists {
+			updated = append(updated, chat)
+		} else {
+			created = append(created, chat)
+		}
+	}
+	if err := ib.createConversations(ctx, created, convs); err != nil {
+		return err
+	}
+	if err := ib.updateConversations(ctx, updated, convs); err != nil {
+		return err
+	}
+	for i := range ib.msgs {
+		ib.res.Changes[ib.msgs[i].change].ConversationID = convs[ib.msgs[i].m.ChatID].id
+	}
+	return nil
+}
+
+// loadConversations reads id and last_message_at of the chats' existing
+// conversations into convs; chats without one stay nil.
+func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+	step := rowsPerChunk(1) - 1
+	for lo := 0; lo < len(chats); lo += step {
+		chunk := chats[lo:min(lo+step, len(chats))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, ib.t.ChannelID)
+		for _, c := range chunk {
+			args = append(args, c)
+		}
+		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, last_message_at FROM conversations WHERE channel_id = ? AND chat_id IN ("+
+			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")", args...)
+		if err != nil {
+			return fmt.Errorf("store: ingest: load conversations: %w", err)
+		}
+		for rows.Next() {
+			c := &convState{exists: true}
+			var chat int64
+			if err := rows.Scan(&c.id, &chat, &c.last); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("store: ingest: load conversations: %w", err)
+			}
+			convs[chat] = c
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("store: ingest: load conversations: %w", err)
+		}
+	}
+	return nil
+}
+
+const newConvCols = 8
+
+func (ib *ingestBuffer) createConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+	step := rowsPerChunk(newConvCols)
+	for lo := 0; lo < len(chats); lo += step {
+		chunk := chats[lo:min(lo+step, len(chats))]
+		args := make([]any, 0, newConvCols*len(chunk))
+		for _, chat := range chunk {
+			c := convs[chat]
+			args = append(args, ib.t.ChannelID, chat, c.chatType, c.title, c.enter, c.unread, c.last, c.lastText)
+		}
+		rows, err := ib.conn.QueryContext(ctx, `INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread,
+			last_message_at, last_message_text) VALUES `+valuesList(len(chunk), newConvCols)+` RETURNING id, chat_id`, args...)
+		if err != nil {
+			return fmt.Errorf("store: ingest: create conversations: %w", err)
+		}
+		for rows.Next() {
+			var id, chat int64
+			if err := rows.Scan(&id, &chat); err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("store: ingest: create conversations: %w", err)
+			}
+			if c := convs[chat]; c != nil {
+				c.id = id
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("store: ingest: create conversations: %w", err)
+		}
+	}
+	return nil
+}
+
+const convUpdateCols = 7
+
+// updateConversations writes every existing conversation of the buffer in
+// one UPDATE … FROM (VALUES …) per chunk. Columns whose value did not
+// change are kept by the CASEs, never rewritten from what was read.
+func (ib *ingestBuffer) updateConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+	step := rowsPerChunk(convUpdateCols)
+	for lo := 0; lo < len(chats); lo += step {
+		chunk := chats[lo:min(lo+step, len(chats))]
+		args := make([]any, 0, convUpdateCols*len(chunk))
+		for _, chat := range chunk {
+			c := convs[chat]
+			var last, text any
+			if c.moved {
+				last, text = c.last, c.lastText
+			}
+			args = append(args, c.id, c.unread, c.chatType, c.title, last, text, c.enter)
+		}
+		_, err := ib.conn.ExecContext(ctx, `UPDATE conversations SET unread = conversations.unread + v.column2, chat_type = v.column3,
+			title = CASE WHEN v.column4 <> '' THEN v.column4 ELSE conversations.title END,
+			last_message_at = CASE WHEN v.column5 IS NULL THEN conversations.last_message_at ELSE v.column5 END,
+			last_message_text = CASE WHEN v.column5 IS NULL THEN conversations.last_message_text ELSE v.column6 END,
+			in_workbench = CASE WHEN v.column7 THEN 1 ELSE conversations.in_workbench END,
+			status = CASE WHEN v.column7 THEN 'open' ELSE conversations.status END
+			FROM (VALUES `+valuesList(len(chunk), convUpdateCols)+`) AS v WHERE conversations.id = v.column1`, args...)
+		if err != nil {
+			return fmt.Errorf("store: ingest: update conversations: %w", err)
+		}
+	}
+	return nil
+}
+
+// enqueueMO builds each buffered message's mo payload and enqueues them all.
+func (ib *ingestBuffer) enqueueMO(ctx context.Context) error {
+	if ib.b.MOPayload == nil {
+		return nil
+	}
+	evs := make([]outboxRow, len(ib.msgs))
+	for i := range ib.msgs {
+		payload, err := ib.b.MOPayload(&ib.msgs[i].row)
+		if err != nil {
+			return fmt.Errorf("store: ingest: mo payload: %w", err)
+		}
+		evs[i] = outboxRow{kind: OutboxMO, orderingKey: strconv.FormatInt(ib.msgs[i].m.ChatID, 10), payload: payload}
+	}
+	return ib.s.enqueueEvents(ctx, ib.conn, ib.t.ChannelID, ib.t.QueueEnabled, evs, ib.now)
 }
 
 // ingestMessage stores a new message or applies an edit, and keeps the

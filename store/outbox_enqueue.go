@@ -2,8 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/botdesk/botdesk/models"
 )
@@ -53,4 +58,90 @@ func (s *Store) EnqueueEvent(ctx context.Context, channelID, kind, orderingKey s
 		}
 		return s.enqueueQueueMessage(ctx, QueueName(channelID, kind), ev.EventID, payload, now)
 	})
+}
+
+// outboxRow is one event for enqueueEvents.
+type outboxRow struct {
+	kind, orderingKey string
+	payload           []byte
+}
+
+// outboxCols and queueCols are the bound columns per row of the multi-row
+// inserts in enqueueEvents.
+const (
+	outboxCols = 7
+	queueCols  = 5
+)
+
+// enqueueEvents is EnqueueEvent for many events of one channel at once,
+// for the ingest's transaction: the same rows (and queue copies when
+// queueOn, the channel's queue_enabled as read in that transaction), written
+// with multi-row INSERTs on conn, the transaction's connection. Rows are
+// inserted in the order of evs, so outbox ids keep that order.
+func (s *Store) enqueueEvents(ctx context.Context, conn gorm.ConnPool, channelID string, queueOn bool, evs []outboxRow, now time.Time) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	ids, err := newEventIDs(len(evs))
+	if err != nil {
+		return fmt.Errorf("store: enqueue events: %w", err)
+	}
+	for _, ev := range evs {
+		switch ev.kind {
+		case OutboxStatus, OutboxMO, OutboxNotify:
+		default:
+			return fmt.Errorf("store: enqueue event: unknown kind %q", ev.kind)
+		}
+		if !json.Valid(ev.payload) {
+			return fmt.Errorf("store: enqueue %s event: payload is not JSON", ev.kind)
+		}
+	}
+	step := rowsPerChunk(outboxCols)
+	for lo := 0; lo < len(evs); lo += step {
+		hi := min(lo+step, len(evs))
+		args := make([]any, 0, outboxCols*(hi-lo))
+		for i := lo; i < hi; i++ {
+			args = append(args, ids[i], channelID, evs[i].kind, evs[i].orderingKey, string(evs[i].payload), now, now)
+		}
+		_, err := conn.ExecContext(ctx, `INSERT INTO outbox (event_id, channel_id, kind, ordering_key, payload, next_attempt_at, created_at)
+			VALUES `+valuesList(hi-lo, outboxCols), args...)
+		if err != nil {
+			return fmt.Errorf("store: enqueue events: %w", err)
+		}
+	}
+	if !queueOn {
+		return nil
+	}
+	// The queue copies are written in the same transaction as the outbox
+	// rows, as EnqueueEvent does.
+	at := now.UTC()
+	step = rowsPerChunk(queueCols)
+	for lo := 0; lo < len(evs); lo += step {
+		hi := min(lo+step, len(evs))
+		args := make([]any, 0, queueCols*(hi-lo))
+		for i := lo; i < hi; i++ {
+			args = append(args, QueueName(channelID, evs[i].kind), ids[i], string(evs[i].payload), at, at)
+		}
+		_, err := conn.ExecContext(ctx, `INSERT INTO queue_messages (queue, event_id, payload, created_at, visible_at)
+			VALUES `+valuesList(hi-lo, queueCols)+` ON CONFLICT DO NOTHING`, args...)
+		if err != nil {
+			return fmt.Errorf("store: enqueue events: queue copies: %w", err)
+		}
+	}
+	return nil
+}
+
+// newEventIDs returns n event ids like EnqueueEvent's ("evt_" + 18 random
+// bytes, base64url), from one read of the random source.
+func newEventIDs(n int) ([]string, error) {
+	const size = 18
+	raw := make([]byte, n*size)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("random event ids: %w", err)
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "evt_" + base64.RawURLEncoding.EncodeToString(raw[i*size:(i+1)*size])
+	}
+	return ids, nil
 }
