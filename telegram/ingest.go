@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,10 +86,66 @@ func decodeBatch(raws []json.RawMessage) (ups []store.IngestUpdate, next int64, 
 	return ups, next, unreadable, next >= 0
 }
 
+// updateEnvelope is the common shape of an update: its id and the kinds
+// botdesk handles, read in one pass (decodeUpdate's fast path).
+type updateEnvelope struct {
+	UpdateID          *int64          `json:"update_id"`
+	Message           json.RawMessage `json:"message"`
+	EditedMessage     json.RawMessage `json:"edited_message"`
+	ChannelPost       json.RawMessage `json:"channel_post"`
+	EditedChannelPost json.RawMessage `json:"edited_channel_post"`
+	MyChatMember      json.RawMessage `json:"my_chat_member"`
+}
+
 // decodeUpdate reads one update. A non-nil error other than errNoUpdateID
 // comes with a usable IngestUpdate that records the id (and whatever could
 // be read).
+//
+// The usual update (a well-formed id and one non-null body of a kind
+// botdesk handles) is read through updateEnvelope, which costs one pass
+// over the JSON instead of a map of every key plus a second pass per
+// body; anything else (unknown kinds, null bodies, bad ids, invalid JSON)
+// takes decodeUpdateSlow, the reference behaviour. Both give the same
+// result for the updates the fast path accepts.
 func decodeUpdate(raw json.RawMessage) (store.IngestUpdate, error) {
+	var env updateEnvelope
+	if err := json.Unmarshal(raw, &env); err != nil || env.UpdateID == nil {
+		return decodeUpdateSlow(raw)
+	}
+	for _, k := range []struct {
+		name string
+		body json.RawMessage
+	}{
+		{kindMessage, env.Message}, {kindEditedMessage, env.EditedMessage}, {kindChannelPost, env.ChannelPost},
+		{kindEditedChannelPost, env.EditedChannelPost}, {kindMyChatMember, env.MyChatMember},
+	} {
+		if k.body == nil {
+			continue
+		}
+		// encoding/json matches keys case-insensitively and keeps "null"
+		// bodies: leave those rare shapes to the slow path, which keys on
+		// the exact name.
+		if string(k.body) == "null" || !bytes.Contains(raw, []byte(`"`+k.name+`"`)) {
+			return decodeUpdateSlow(raw)
+		}
+		id := *env.UpdateID
+		u := store.IngestUpdate{UpdateID: id, Kind: k.name}
+		var err error
+		if k.name == kindMyChatMember {
+			u.Member, err = decodeMember(k.body)
+		} else {
+			u.Message, err = decodeMessage(k.body, k.name == kindEditedMessage || k.name == kindEditedChannelPost)
+		}
+		if err != nil {
+			return u, fmt.Errorf("update %d (%s): %w", id, k.name, err)
+		}
+		return u, nil
+	}
+	return decodeUpdateSlow(raw)
+}
+
+// decodeUpdateSlow is decodeUpdate for any shape of update.
+func decodeUpdateSlow(raw json.RawMessage) (store.IngestUpdate, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return store.IngestUpdate{}, errNoUpdateID
@@ -129,8 +186,11 @@ func decodeUpdate(raw json.RawMessage) (store.IngestUpdate, error) {
 // Telegram changed in some field botdesk does not even read). Only when
 // even those cannot be read is the message dropped, with an error.
 func decodeMessage(body json.RawMessage, edited bool) (*store.IngestMessage, error) {
+	// body is one already-delimited JSON value (from the update's own
+	// decoding), so telego's decoder is called directly rather than
+	// through json.Unmarshal, which would validate it once more first.
 	var m telego.Message
-	if err := json.Unmarshal(body, &m); err == nil {
+	if err := m.UnmarshalJSON(body); err == nil {
 		return mapMessage(&m, edited), nil
 	}
 	var lm looseMessage
