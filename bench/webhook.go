@@ -98,8 +98,8 @@ func MeasureWebhooks(ctx context.Context, root string, sz WebhookSizes) ([]Figur
 		Target:   "≥ 2,000/s",
 		Status:   check(rate >= 2000),
 		Notes: fmt.Sprintf("%d pending mo events over %d chats (ordering keys) of one channel, receiver httptest on 127.0.0.1 answering 200; "+
-			"dispatcher with serve's defaults (batch 16, 16 in flight, 4 per host), each attempt signed, logged in delivery_attempts "+
-			"and the row marked delivered; signatures verified on every 50th request.", sz.Events, sz.Chats),
+			"dispatcher with serve's defaults (claims of 128, 128 in flight, 16 requests per host), each attempt signed, logged in delivery_attempts "+
+			"(attempts recorded in group commits with the next claim) and the row marked delivered; signatures verified on every 50th request.", sz.Events, sz.Chats),
 	}}, nil
 }
 

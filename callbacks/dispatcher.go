@@ -25,13 +25,24 @@ type Clock func() time.Time
 // DispatcherOptions tune a [Dispatcher]; the zero value gives the defaults.
 type DispatcherOptions struct {
 	// BatchSize is how many due rows are claimed per look at the outbox
-	// (default 16). Small batches keep each write transaction short.
+	// (default 128). The claim shares its write transaction with the
+	// recording of finished attempts (see Run), so bigger batches mean
+	// fewer commits.
 	BatchSize int
-	// Concurrency bounds deliveries in flight overall (default 16).
+	// Concurrency bounds deliveries in flight overall, counting those
+	// whose outcome is waiting to be recorded (default 128). Commits, not
+	// receivers, are the bottleneck on a local disk: a delivery spends most
+	// of its time waiting for the next group commit, so this is set well
+	// above PerHost.
 	Concurrency int
-	// PerHost bounds deliveries in flight to one receiver host (default 4),
-	// so one slow receiver cannot take every worker.
+	// PerHost bounds HTTP requests in flight to one receiver host
+	// (default 16), so one slow receiver cannot take every worker; a slot
+	// is held only for the request itself, not while its outcome waits to
+	// be recorded.
 	PerHost int
+	// RecordBatch bounds how many finished attempts are recorded in one
+	// write transaction (default 128).
+	RecordBatch int
 	// PollInterval is how often the outbox is checked when nobody calls
 	// Wake (default 1s): retries become due by time, not by a nudge.
 	PollInterval time.Duration
@@ -60,12 +71,10 @@ type Dispatcher struct {
 	client *http.Client
 	opt    DispatcherOptions
 
-	wake  chan struct{}
-	freed chan struct{}
+	wake chan struct{}
 
-	mu       sync.Mutex
-	inflight map[int64]struct{}
-	hosts    map[string]chan struct{}
+	mu    sync.Mutex
+	hosts map[string]chan struct{}
 
 	delivered atomic.Int64
 	failed    atomic.Int64
@@ -83,13 +92,16 @@ func NewDispatcher(st *store.Store, sealer *store.Sealer, log *slog.Logger, poli
 		now = time.Now
 	}
 	if opt.BatchSize <= 0 {
-		opt.BatchSize = 16
+		opt.BatchSize = 128
 	}
 	if opt.Concurrency <= 0 {
-		opt.Concurrency = 16
+		opt.Concurrency = 128
 	}
 	if opt.PerHost <= 0 {
-		opt.PerHost = 4
+		opt.PerHost = 16
+	}
+	if opt.RecordBatch <= 0 {
+		opt.RecordBatch = 128
 	}
 	if opt.PollInterval <= 0 {
 		opt.PollInterval = time.Second
@@ -103,8 +115,7 @@ func NewDispatcher(st *store.Store, sealer *store.Sealer, log *slog.Logger, poli
 	}
 	return &Dispatcher{
 		store: st, sealer: sealer, log: log, now: now, client: client, opt: opt,
-		wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
-		inflight: map[int64]struct{}{}, hosts: map[string]chan struct{}{},
+		wake: make(chan struct{}, 1), hosts: map[string]chan struct{}{},
 	}
 }
 
@@ -123,6 +134,12 @@ func signal(ch chan struct{}) {
 // process left "delivering". When ctx is cancelled it stops claiming and
 // waits for deliveries in flight, each bounded by the client timeout, so
 // their outcome is recorded; it then returns nil.
+//
+// Run's loop is the only place the dispatcher writes in the common case:
+// each turn is ONE write transaction that records the attempts finished
+// since the last turn and claims due rows for the slots they freed. Under
+// load a commit (an fsync) thus covers many deliveries; HTTP requests run
+// in their own goroutines and never hold a database connection.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	n, err := d.store.ReclaimDeliveries(ctx, d.now())
 	if err != nil {
@@ -131,67 +148,143 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if n > 0 {
 		d.log.Info("callbacks: reclaimed deliveries interrupted by a stop", "count", n)
 	}
+	// Buffered for every slot, so a finished delivery never waits for the
+	// loop to send its outcome.
+	fin := make(chan finished, d.opt.Concurrency)
+	inflight := map[int64]struct{}{}
+	var done []finished
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tick := time.NewTicker(d.opt.PollInterval)
 	defer tick.Stop()
 	for {
-		if ctx.Err() != nil {
+		stopping := ctx.Err() != nil
+		if stopping && len(inflight) == 0 && len(done) == 0 {
 			return nil
 		}
-		claimed, limit := d.dispatchOnce(ctx, &wg)
-		if claimed > 0 && claimed == limit {
+		// Everything that finished meanwhile joins this turn (bounded).
+	drain:
+		for len(done) < d.opt.RecordBatch {
+			select {
+			case f := <-fin:
+				done = append(done, f)
+			default:
+				break drain
+			}
+		}
+		limit := 0
+		if !stopping {
+			limit = min(d.opt.BatchSize, d.opt.Concurrency-len(inflight)+len(done))
+		}
+		exclude := make([]int64, 0, len(inflight))
+		for id := range inflight {
+			exclude = append(exclude, id) // rows being recorded now included
+		}
+		rows := d.turn(ctx, done, limit, exclude)
+		for _, f := range done {
+			delete(inflight, f.id)
+		}
+		done = done[:0]
+		d.start(ctx, rows, fin, &wg)
+		for _, ev := range rows {
+			inflight[ev.ID] = struct{}{}
+		}
+		if len(rows) > 0 && len(rows) == limit {
 			continue // probably more due; claim again while slots are free
 		}
+		var stop <-chan struct{}
+		if !stopping {
+			stop = ctx.Done()
+		}
 		select {
-		case <-ctx.Done():
-			return nil
+		case <-stop:
+		case f := <-fin:
+			done = append(done, f)
 		case <-d.wake:
-		case <-d.freed:
 		case <-tick.C:
 		}
 	}
 }
 
-// dispatchOnce claims as many due rows as there are free slots and starts
-// their deliveries.
-func (d *Dispatcher) dispatchOnce(ctx context.Context, wg *sync.WaitGroup) (claimed, limit int) {
-	d.mu.Lock()
-	limit = min(d.opt.BatchSize, d.opt.Concurrency-len(d.inflight))
-	exclude := make([]int64, 0, len(d.inflight))
-	for id := range d.inflight {
-		exclude = append(exclude, id)
-	}
-	d.mu.Unlock()
-	if limit <= 0 {
-		return 0, 0
-	}
-	rows, err := d.store.ClaimDueOutbox(ctx, d.now(), d.opt.Lease, limit, exclude)
-	if err != nil {
-		if ctx.Err() == nil {
-			d.log.Error("callbacks: claim outbox", "err", err)
+// finished is a delivery's outcome sent back to Run's loop: the attempt to
+// record, or nil when there is nothing to record (skipped, channel gone,
+// not started because of a stop, or recorded already).
+type finished struct {
+	id      int64
+	eventID string
+	rec     *store.AttemptRecord
+}
+
+// turn is one write transaction: record the finished attempts, then claim
+// up to limit due rows. If it fails, the attempts are recorded one by one
+// (so one bad row cannot hold back the others) and nothing is claimed
+// this turn.
+func (d *Dispatcher) turn(ctx context.Context, done []finished, limit int, exclude []int64) []models.OutboxEvent {
+	recs := make([]store.AttemptRecord, 0, len(done))
+	for _, f := range done {
+		if f.rec != nil {
+			recs = append(recs, *f.rec)
 		}
-		return 0, limit
 	}
+	if len(recs) == 0 && limit <= 0 {
+		return nil
+	}
+	wctx := context.WithoutCancel(ctx) // outcomes are recorded even while stopping
+	var rows []models.OutboxEvent
+	err := d.store.WithTx(wctx, func(tx context.Context) error {
+		if err := d.store.FinishAttempts(tx, recs); err != nil {
+			return err
+		}
+		if limit <= 0 {
+			return nil
+		}
+		var err error
+		rows, err = d.store.ClaimDueOutbox(tx, d.now(), d.opt.Lease, limit, exclude)
+		return err
+	})
+	if err == nil {
+		for _, r := range recs {
+			if r.Extra != nil {
+				d.Wake() // the webhook_disabled notification is due now
+				break
+			}
+		}
+		return rows
+	}
+	d.log.Error("callbacks: record attempts and claim outbox", "err", err)
+	for _, f := range done {
+		if f.rec == nil {
+			continue
+		}
+		if err := d.store.FinishAttempts(wctx, []store.AttemptRecord{*f.rec}); err != nil {
+			// The row stays leased and is retried when the lease expires;
+			// the attempt is lost from the log only if the database is failing.
+			d.log.Error("callbacks: record attempt", "event", f.eventID, "err", err)
+		} else if f.rec.Extra != nil {
+			d.Wake()
+		}
+	}
+	return nil
+}
+
+// start begins the deliveries of claimed rows. Each channel is read once
+// per claimed batch (read pool, outside any transaction), not once per event.
+func (d *Dispatcher) start(ctx context.Context, rows []models.OutboxEvent, fin chan<- finished, wg *sync.WaitGroup) {
+	chans := map[string]channelLoad{}
 	for _, ev := range rows {
-		d.mu.Lock()
-		d.inflight[ev.ID] = struct{}{}
-		d.mu.Unlock()
+		cl, ok := chans[ev.ChannelID]
+		if !ok {
+			cl.ch, cl.err = d.store.Channel(context.WithoutCancel(ctx), ev.ChannelID)
+			chans[ev.ChannelID] = cl
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer d.release(ev.ID)
-			d.deliver(ctx, ev)
+			f := finished{id: ev.ID, eventID: ev.EventID}
+			f.rec = d.deliver(ctx, ev, cl)
+			fin <- f
 		}()
 	}
-	return len(rows), limit
-}
-
-func (d *Dispatcher) release(id int64) {
-	d.mu.Lock()
-	delete(d.inflight, id)
-	d.mu.Unlock()
-	signal(d.freed)
 }
 
 // hostSlot returns the semaphore of a receiver host.
@@ -223,30 +316,30 @@ func URLFor(ch *models.Channel, kind string) string {
 // runCtx only decides whether to start: once the request is sent, the
 // attempt runs to its end (bounded by the client timeout) and is recorded,
 // so a stop never leaves an attempt unlogged.
-func (d *Dispatcher) deliver(runCtx context.Context, ev models.OutboxEvent) {
+// It returns the attempt to record, or nil when there is none.
+func (d *Dispatcher) deliver(runCtx context.Context, ev models.OutboxEvent, cl channelLoad) *store.AttemptRecord {
 	ctx := context.WithoutCancel(runCtx)
-	ch, err := d.store.Channel(ctx, ev.ChannelID)
+	ch, err := cl.ch, cl.err
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) { // not found: deleted with its channel
 			d.log.Error("callbacks: load channel", "channel", ev.ChannelID, "err", err)
 		}
-		return // the lease expires and the row is tried again
+		return nil // the lease expires and the row is tried again
 	}
 	endpoint := URLFor(ch, ev.Kind)
 	switch {
 	case !ch.HTTPEnabled:
 		d.skip(ctx, ev, "HTTP Protocol is off for this channel")
-		return
+		return nil
 	case endpoint == "":
 		d.skip(ctx, ev, "no callback URL is set for "+ev.Kind+" events")
-		return
+		return nil
 	}
 	sem := d.hostSlot(hostOf(endpoint))
 	select {
 	case sem <- struct{}{}:
-		defer func() { <-sem }()
 	case <-runCtx.Done():
-		return // not started; reclaimed on the next start
+		return nil // not started; reclaimed on the next start
 	}
 
 	now := d.now()
@@ -259,7 +352,14 @@ func (d *Dispatcher) deliver(runCtx context.Context, ev models.OutboxEvent) {
 	} else {
 		res = Deliver(ctx, d.client, endpoint, secret, ev.EventID, []byte(ev.Payload), now)
 	}
-	d.record(ctx, ev, ch, endpoint, now, res)
+	<-sem // the receiver is done with us; recording needs no host slot
+	return d.record(ev, ch, endpoint, now, res)
+}
+
+// channelLoad is a channel as read for one claimed batch.
+type channelLoad struct {
+	ch  *models.Channel
+	err error
 }
 
 func (d *Dispatcher) secret(ch *models.Channel) (string, error) {
@@ -280,8 +380,8 @@ func (d *Dispatcher) skip(ctx context.Context, ev models.OutboxEvent, reason str
 	}
 }
 
-// record stores the attempt and the row's next state.
-func (d *Dispatcher) record(ctx context.Context, ev models.OutboxEvent, ch *models.Channel, endpoint string, at time.Time, res Result) {
+// record builds the attempt and the row's next state; Run's loop writes it.
+func (d *Dispatcher) record(ev models.OutboxEvent, ch *models.Channel, endpoint string, at time.Time, res Result) *store.AttemptRecord {
 	a := models.DeliveryAttempt{At: at, URL: redactURL(endpoint), StatusCode: res.StatusCode,
 		LatencyMS: res.Latency.Milliseconds(), Outcome: res.Outcome.String(), Error: attemptError(res)}
 	done := d.now()
@@ -305,15 +405,7 @@ func (d *Dispatcher) record(ctx context.Context, ev models.OutboxEvent, ch *mode
 			r.NextAttemptAt = done.Add(Jitter(Backoff(r.Attempts), d.opt.Rand))
 		}
 	}
-	if err := d.store.FinishAttempt(ctx, ev.ID, a, r, extra); err != nil {
-		// The row stays leased and is retried when the lease expires; the
-		// attempt is lost from the log only if the database is failing.
-		d.log.Error("callbacks: record attempt", "event", ev.EventID, "err", err)
-		return
-	}
-	if extra != nil {
-		d.Wake() // the webhook_disabled notification is due now
-	}
+	return &store.AttemptRecord{OutboxID: ev.ID, Attempt: a, Result: r, Extra: extra}
 }
 
 // disable runs in the attempt's transaction: HTTP off, a webhook_disabled

@@ -4,12 +4,15 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -97,12 +100,30 @@ func New(d Deps) (*echo.Echo, *Server) {
 func (s *Server) Policies() map[string]Access { return s.policies }
 
 // render writes a component with status; for htmx requests handlers pass
-// the partial, for full loads the page.
+// the partial, for full loads the page. The page is rendered into a pooled buffer and sent in one write with a
+// Content-Length: no chunked encoding, one syscall instead of one per 4 KB,
+// and a render error still becomes a clean 500.
 func render(c echo.Context, status int, comp templ.Component) error {
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // do not keep rare huge pages alive
+			buf.Reset()
+			renderBufs.Put(buf)
+		}
+	}()
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	c.Response().WriteHeader(status)
-	return comp.Render(c.Request().Context(), c.Response())
+	_, err := c.Response().Write(buf.Bytes())
+	return err
 }
+
+// renderBufs recycles page buffers between requests.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // isHTMX reports whether the request came from htmx (and wants a partial).
 func isHTMX(c echo.Context) bool {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,7 +28,17 @@ type ChannelList struct {
 	Pages int
 }
 
+// channelRowCols is the SELECT list scanned by scanChannelRow, in order.
+// The total comes from a window function, so a page is one query, not a
+// COUNT(*) and a SELECT.
+const channelRowCols = `channels.id, channels.name, channels.created_by, channels.created_at, channels.updated_at,
+	channels.workbench_mode, channels.keywords, channels.http_enabled, channels.status_url, channels.mo_url,
+	channels.notify_url, channels.queue_enabled, channels.signing_secret_enc,
+	bots.username, bots.state, COUNT(*) OVER () AS total`
+
 // ListChannels returns channels matching q (name or id), newest first.
+// These lists run on every Channel Management and Workbench load, so the
+// rows are scanned by hand instead of through GORM's reflection.
 func (s *Store) ListChannels(ctx context.Context, q string, page, perPage int) (ChannelList, error) {
 	if page < 1 {
 		page = 1
@@ -36,19 +48,91 @@ func (s *Store) ListChannels(ctx context.Context, q string, page, perPage int) (
 		like := "%" + escapeLike(q) + "%"
 		base = base.Where("channels.name LIKE ? ESCAPE '\\' OR channels.id LIKE ? ESCAPE '\\' OR bots.username LIKE ? ESCAPE '\\'", like, like, like)
 	}
-	var out ChannelList
-	if err := base.Session(&gorm.Session{}).Count(&out.Total).Error; err != nil {
-		return out, fmt.Errorf("store: count channels: %w", err)
-	}
-	err := base.Select("channels.*, bots.username AS bot_username, bots.state AS bot_state").
-		Order("channels.created_at DESC, channels.id").Limit(perPage).Offset((page - 1) * perPage).Scan(&out.Rows).Error
+	out := ChannelList{Rows: make([]ChannelRow, 0, min(perPage, 100))}
+	rows, err := base.Session(&gorm.Session{}).Select(channelRowCols).
+		Order("channels.created_at DESC, channels.id").Limit(perPage).Offset((page - 1) * perPage).Rows()
 	if err != nil {
 		return out, fmt.Errorf("store: list channels: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r ChannelRow
+		if err := scanChannelRow(rows, &r, &out.Total); err != nil {
+			return out, fmt.Errorf("store: list channels: %w", err)
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("store: list channels: %w", err)
+	}
+	_ = rows.Close()
+	if len(out.Rows) == 0 && page > 1 {
+		// Past the last page the window has no row to report the total on.
+		if err := base.Session(&gorm.Session{}).Count(&out.Total).Error; err != nil {
+			return out, fmt.Errorf("store: count channels: %w", err)
+		}
 	}
 	out.Page = page
 	out.Pages = int((out.Total + int64(perPage) - 1) / int64(perPage))
 	if out.Pages == 0 {
 		out.Pages = 1
+	}
+	return out, nil
+}
+
+// scanChannelRow reads one row of channelRowCols.
+func scanChannelRow(rows *sql.Rows, r *ChannelRow, total *int64) error {
+	var (
+		createdBy sql.NullInt64
+		keywords  sql.NullString
+		username  sql.NullString
+		state     sql.NullString
+	)
+	c := &r.Channel
+	if err := rows.Scan(&c.ID, &c.Name, &createdBy, &c.CreatedAt, &c.UpdatedAt, &c.WorkbenchMode, &keywords,
+		&c.HTTPEnabled, &c.StatusURL, &c.MOURL, &c.NotifyURL, &c.QueueEnabled, &c.SigningSecretEnc,
+		&username, &state, total); err != nil {
+		return err
+	}
+	if createdBy.Valid {
+		v := createdBy.Int64
+		c.CreatedBy = &v
+	}
+	if keywords.Valid && keywords.String != "" && keywords.String != "[]" && keywords.String != "null" {
+		if err := json.Unmarshal([]byte(keywords.String), &c.Keywords); err != nil {
+			return fmt.Errorf("channel %s keywords: %w", c.ID, err)
+		}
+	}
+	if username.Valid {
+		v := username.String
+		r.BotUsername = &v
+	}
+	if state.Valid {
+		v := models.BotState(state.String)
+		r.BotState = &v
+	}
+	return nil
+}
+
+// ChannelChoices returns every channel's id and name (newest first, at most
+// 500), for the workbench's channel filter: the other columns are not shown
+// there, so they are not read.
+func (s *Store) ChannelChoices(ctx context.Context) ([]ChannelRow, error) {
+	rows, err := s.r(ctx).Raw("SELECT id, name FROM channels ORDER BY created_at DESC, id LIMIT 500").Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: channel choices: %w", err)
+	}
+	defer rows.Close()
+	var out []ChannelRow
+	for rows.Next() {
+		var r ChannelRow
+		if err := rows.Scan(&r.ID, &r.Name); err != nil {
+			return nil, fmt.Errorf("store: channel choices: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: channel choices: %w", err)
 	}
 	return out, nil
 }

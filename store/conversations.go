@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -56,7 +57,44 @@ type ConversationPage struct {
 }
 
 // conversationCols is the SELECT list of ConversationRow.
-const conversationCols = `c.*, ch.name AS channel_name, u.email AS assigned_email, CAST(c.last_message_at AS TEXT) AS sort_key`
+// The columns are listed (not c.*) because scanConversationRows reads them
+// by position: the workbench list is the hottest page, and scanning by hand
+// skips GORM's per-row reflection.
+const conversationCols = `c.id, c.channel_id, c.chat_id, c.chat_type, c.title, c.status, c.in_workbench, c.assigned_to,
+	c.unread, c.last_message_at, c.last_message_text, ch.name AS channel_name, u.email AS assigned_email,
+	CAST(c.last_message_at AS TEXT) AS sort_key`
+
+// scanConversationRows runs q and reads every row of conversationCols.
+func scanConversationRows(q *gorm.DB) ([]ConversationRow, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ConversationRow
+	for rows.Next() {
+		var (
+			r        ConversationRow
+			assigned sql.NullInt64
+			email    sql.NullString
+		)
+		c := &r.Conversation
+		if err := rows.Scan(&c.ID, &c.ChannelID, &c.ChatID, &c.ChatType, &c.Title, &c.Status, &c.InWorkbench, &assigned,
+			&c.Unread, &c.LastMessageAt, &c.LastMessageText, &r.ChannelName, &email, &r.SortKey); err != nil {
+			return nil, err
+		}
+		if assigned.Valid {
+			v := assigned.Int64
+			c.AssignedTo = &v
+		}
+		if email.Valid {
+			v := email.String
+			r.AssignedEmail = &v
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
 
 func (s *Store) conversationQuery(ctx context.Context) *gorm.DB {
 	return s.r(ctx).Table("conversations AS c").
@@ -97,9 +135,11 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (Co
 		}
 		q = q.Where("(c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))", at, at, id)
 	}
-	if err := q.Order("c.last_message_at DESC, c.id DESC").Limit(f.Limit + 1).Scan(&out.Rows).Error; err != nil {
+	rows, err := scanConversationRows(q.Order("c.last_message_at DESC, c.id DESC").Limit(f.Limit + 1))
+	if err != nil {
 		return out, fmt.Errorf("store: list conversations: %w", err)
 	}
+	out.Rows = rows
 	if len(out.Rows) > f.Limit {
 		out.Rows = out.Rows[:f.Limit]
 		last := out.Rows[len(out.Rows)-1]
@@ -128,8 +168,8 @@ func decodeConversationCursor(cur string) (string, int64, error) {
 
 // Conversation returns one conversation with its list details.
 func (s *Store) Conversation(ctx context.Context, id int64) (*ConversationRow, error) {
-	var rows []ConversationRow
-	if err := s.conversationQuery(ctx).Where("c.id = ?", id).Limit(1).Scan(&rows).Error; err != nil {
+	rows, err := scanConversationRows(s.conversationQuery(ctx).Where("c.id = ?", id).Limit(1))
+	if err != nil {
 		return nil, fmt.Errorf("store: conversation %d: %w", id, err)
 	}
 	if len(rows) == 0 {

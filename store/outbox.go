@@ -103,29 +103,65 @@ type OutboxResult struct {
 // also disables the channel and enqueues a notification.
 func (s *Store) FinishAttempt(ctx context.Context, id int64, a models.DeliveryAttempt, r OutboxResult, extra func(ctx context.Context) error) error {
 	return s.WithTx(ctx, func(ctx context.Context) error {
-		var n int64
-		if err := s.w(ctx).Model(&models.OutboxEvent{}).Where("id = ? AND state = ?", id, OutboxStateDelivering).Count(&n).Error; err != nil {
-			return fmt.Errorf("store: finish attempt: %w", err)
-		}
-		if n == 0 {
-			return nil
-		}
-		a.ID, a.OutboxID, a.At = 0, id, a.At.UTC()
-		if err := s.w(ctx).Create(&a).Error; err != nil {
-			return fmt.Errorf("store: record attempt: %w", err)
-		}
-		upd := map[string]any{"state": r.State, "attempts": r.Attempts, "next_attempt_at": r.NextAttemptAt.UTC(), "last_error": r.LastError}
-		if r.DeliveredAt != nil {
-			upd["delivered_at"] = r.DeliveredAt.UTC()
-		}
-		if err := s.w(ctx).Model(&models.OutboxEvent{}).Where("id = ?", id).Updates(upd).Error; err != nil {
-			return fmt.Errorf("store: update outbox: %w", err)
-		}
-		if extra != nil {
-			return extra(ctx)
+		return s.finishAttempt(ctx, AttemptRecord{OutboxID: id, Attempt: a, Result: r, Extra: extra})
+	})
+}
+
+// AttemptRecord is one finished attempt for [Store.FinishAttempts].
+type AttemptRecord struct {
+	OutboxID int64
+	Attempt  models.DeliveryAttempt
+	Result   OutboxResult
+	// Extra, if set, runs in the same transaction after the row changed
+	// (the 410 case); it is skipped for a row no longer leased.
+	Extra func(ctx context.Context) error
+}
+
+// FinishAttempts records several attempts, each exactly as FinishAttempt
+// would, in one transaction (or the caller's): the dispatcher groups the
+// attempts that end at about the same time with its next claim, so the
+// commit (an fsync under synchronous=FULL) is paid once per group instead
+// of once per delivery. All or none are recorded; on error every row stays
+// leased and is retried after its lease.
+func (s *Store) FinishAttempts(ctx context.Context, recs []AttemptRecord) error {
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		for _, rec := range recs {
+			if err := s.finishAttempt(ctx, rec); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// finishAttempt is one record's two statements; the caller holds the tx.
+// The conditional UPDATE both checks the lease and moves the row, and the
+// attempt is logged only for a row that was still leased.
+func (s *Store) finishAttempt(ctx context.Context, rec AttemptRecord) error {
+	r := rec.Result
+	var delivered any
+	if r.DeliveredAt != nil {
+		delivered = r.DeliveredAt.UTC()
+	}
+	res := s.w(ctx).Exec(`UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
+		delivered_at = COALESCE(?, delivered_at) WHERE id = ? AND state = ?`,
+		r.State, r.Attempts, r.NextAttemptAt.UTC(), r.LastError, delivered, rec.OutboxID, OutboxStateDelivering)
+	if res.Error != nil {
+		return fmt.Errorf("store: update outbox: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil // no longer leased by us, or deleted with its channel
+	}
+	a := rec.Attempt
+	err := s.w(ctx).Exec(`INSERT INTO delivery_attempts (outbox_id, at, url, status_code, latency_ms, outcome, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, rec.OutboxID, a.At.UTC(), a.URL, a.StatusCode, a.LatencyMS, a.Outcome, a.Error).Error
+	if err != nil {
+		return fmt.Errorf("store: record attempt: %w", err)
+	}
+	if rec.Extra != nil {
+		return rec.Extra(ctx)
+	}
+	return nil
 }
 
 // SkipOutbox marks a leased row "skipped": HTTP Protocol is off (or the

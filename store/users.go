@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -166,29 +167,57 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) 
 	return tok, err
 }
 
+// sessionUserSQL resolves a session and its user in one indexed lookup
+// (sessions primary key, then users primary key). It runs on every console
+// request, so it is one prepared statement scanned by hand rather than two
+// GORM queries with reflection.
+const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at,
+	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
+
 // SessionUser resolves a cookie value to its active user, sliding the expiry.
 func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, error) {
-	var sess models.Session
-	if err := s.r(ctx).Where("id = ?", HashToken(cookie)).Take(&sess).Error; err != nil {
-		return nil, notFound("session", err)
+	id := HashToken(cookie)
+	rows, err := s.r(ctx).Raw(sessionUserSQL, id).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: session: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: session: %w", err)
+		}
+		return nil, fmt.Errorf("store: session: %w", ErrNotFound)
+	}
+	var (
+		u                 models.User
+		expires, lastSeen time.Time
+		lastLogin         sql.NullTime
+	)
+	if err := rows.Scan(&expires, &lastSeen, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin); err != nil {
+		return nil, fmt.Errorf("store: session: %w", err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("store: session: %w", err)
+	}
+	if lastLogin.Valid {
+		t := lastLogin.Time
+		u.LastLoginAt = &t
 	}
 	now := s.now()
-	if now.After(sess.ExpiresAt) {
-		_ = s.w(ctx).Delete(&sess).Error
+	if now.After(expires) {
+		_ = s.w(ctx).Where("id = ?", id).Delete(&models.Session{}).Error
 		return nil, fmt.Errorf("store: session expired: %w", ErrNotFound)
-	}
-	u, err := s.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return nil, err
 	}
 	if !u.Active {
 		return nil, fmt.Errorf("store: user deactivated: %w", ErrNotFound)
 	}
 	// Extend at most once a minute to keep writes off the read path.
-	if now.Sub(sess.LastSeenAt) > time.Minute {
-		_ = s.w(ctx).Model(&sess).Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)}).Error
+	if now.Sub(lastSeen) > time.Minute {
+		_ = s.w(ctx).Model(&models.Session{}).Where("id = ?", id).
+			Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)}).Error
 	}
-	return u, nil
+	return &u, nil
 }
 
 // DeleteSession ends a session (logout).
