@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mymmrac/telego"
+
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
@@ -109,7 +111,7 @@ func (d *demo) seed(ctx context.Context, st *store.Store, base string, stderr io
 		}
 		bot := d.fake.BotUser(b.spec.ID)
 		owner := telegramtest.User(demoCustomers[0].id, demoCustomers[0].first, demoCustomers[0].usr)
-		d.fake.Inject(b.spec.ID, telegramtest.BotAdded(bot, telegramtest.Supergroup(-1001000000000-int64(i), b.spec.FirstName+" customers"), owner))
+		d.fake.Inject(b.spec.ID, telegramtest.BotAdded(bot, demoGroup(*b), owner))
 	}
 	fmt.Fprintf(stderr, "\nDEMO MODE: sign in at %s as admin@demo.botdesk or agent@demo.botdesk with password %s (shown once)\n\n", base, pw)
 	return nil
@@ -133,7 +135,13 @@ func (d *demo) simulate(ctx context.Context) {
 		if bytes.Contains([]byte(line), []byte("%d")) {
 			line = fmt.Sprintf(line, 1000+rand.IntN(9000))
 		}
-		d.fake.Inject(b.spec.ID, telegramtest.PrivateText(telegramtest.User(c.id, c.first, c.usr), line))
+		from := telegramtest.User(c.id, c.first, c.usr)
+		if rand.IntN(4) == 0 {
+			// Some traffic in the bot's group, so Groups & Channels counts move.
+			d.fake.Inject(b.spec.ID, telegramtest.GroupText(demoGroup(b), from, line))
+		} else {
+			d.fake.Inject(b.spec.ID, telegramtest.PrivateText(from, line))
+		}
 		for _, b := range demoBots {
 			sent := d.fake.Sent(b.spec.ID)
 			for _, m := range sent[seen[b.spec.ID]:] {
@@ -143,6 +151,11 @@ func (d *demo) simulate(ctx context.Context) {
 			seen[b.spec.ID] = len(sent)
 		}
 	}
+}
+
+// demoGroup is the supergroup each demo bot is a member of.
+func demoGroup(b demoBot) telego.Chat {
+	return telegramtest.Supergroup(-1001000000000-b.spec.ID%1000, b.spec.FirstName+" customers")
 }
 
 // apiCall does one JSON request against our own API.
