@@ -25,7 +25,9 @@ func (s *Server) renderChannelList(c echo.Context, status int, newName string, e
 	if len(q) > 200 {
 		q = q[:200]
 	}
-	list, err := s.Store.ListChannels(c.Request().Context(), q, page, channelsPerPage)
+	// The table shows id, name, bot and creation time: the summary reads
+	// only those columns.
+	list, err := s.Store.ListChannelSummaries(c.Request().Context(), q, page, channelsPerPage)
 	if err != nil {
 		return err
 	}

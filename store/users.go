@@ -178,7 +178,7 @@ const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at,
 // SessionUser resolves a cookie value to its active user, sliding the expiry.
 func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, error) {
 	id := HashToken(cookie)
-	rows, err := s.r(ctx).Raw(sessionUserSQL, id).Rows()
+	rows, err := s.r(shortRead(ctx)).Raw(sessionUserSQL, id).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: session: %w", err)
 	}
