@@ -46,6 +46,8 @@ type Store struct {
 	now   func() time.Time
 	hub   *Hub
 	cost  models.PasswordCost
+	// ingestStmts are IngestBatch's prepared statements (store/ingest.go).
+	ingestStmts stmtCache
 }
 
 // DBFileName is the SQLite file inside the data dir.
@@ -130,6 +132,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.ingestStmts.close()
 	var errs []error
 	for _, g := range []*gorm.DB{s.read, s.write} {
 		if db, err := g.DB(); err == nil {
