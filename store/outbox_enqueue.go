@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/botdesk/botdesk/models"
 )
 
@@ -78,7 +76,7 @@ const (
 // queueOn, the channel's queue_enabled as read in that transaction), written
 // with multi-row INSERTs on conn, the transaction's connection. Rows are
 // inserted in the order of evs, so outbox ids keep that order.
-func (s *Store) enqueueEvents(ctx context.Context, conn gorm.ConnPool, channelID string, queueOn bool, evs []outboxRow, now time.Time) error {
+func (s *Store) enqueueEvents(ctx context.Context, conn *ingestConn, channelID string, queueOn bool, evs []outboxRow, now time.Time) error {
 	if len(evs) == 0 {
 		return nil
 	}
