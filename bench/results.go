@@ -88,7 +88,7 @@ func GitCommit(dir string) string {
 	// so a reader can judge whether it touched what was measured.
 	if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
 		var files []string
-		for _, line := range strings.Split(strings.TrimSpace(string(st)), "\n") {
+		for _, line := range strings.Split(strings.TrimRight(string(st), "\n"), "\n") {
 			if len(line) > 3 {
 				files = append(files, strings.TrimSpace(line[3:]))
 			}
