@@ -25,9 +25,13 @@ func (s *Server) home(c echo.Context) error {
 	}
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: a path, never a
+// scheme or host. Control characters and backslashes are refused anywhere,
+// because browsers drop tabs and newlines inside a URL ("/\t/evil" is
+// "//evil") and read a backslash as a slash.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) >= 0 {
 		return "/"
 	}
 	return next

@@ -338,3 +338,11 @@ func mentionLink(text string) string {
 	}
 	return "https://t.me/" + m[1]
 }
+
+// TelegramProfileURL is the public t.me page of username, or "" when the
+// name is not a valid Telegram username. Usernames of our own bots come
+// from getMe, i.e. from whatever answers at the configured Bot API base,
+// so they are checked before they become part of a URL: a name like
+// ".evil.example/x" or ":x@evil.example" would otherwise move the link to
+// another host.
+func TelegramProfileURL(username string) string { return mentionLink("@" + username) }
