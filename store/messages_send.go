@@ -32,6 +32,19 @@ func (s *Store) PendingOutgoing(ctx context.Context, limit int) ([]models.Messag
 	return msgs, nil
 }
 
+// OutgoingPending reports whether an outgoing message is still waiting for
+// its outcome. The sender checks it right before sending: its list of chat
+// heads may have been read just before another send of the same message
+// committed, and sending from that stale list would deliver it twice.
+func (s *Store) OutgoingPending(ctx context.Context, id int64) (bool, error) {
+	var n int64
+	err := s.r(ctx).Raw("SELECT COUNT(*) FROM messages WHERE id = ? AND direction = 'out' AND status = 'pending'", id).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("store: outgoing %d pending: %w", id, err)
+	}
+	return n == 1, nil
+}
+
 // SendOutcome is the result of one send attempt that is final: Sent with
 // Telegram's message id, or failed with Telegram's error code (0 when
 // Telegram never answered) and a token-free description.

@@ -206,6 +206,14 @@ const botDeleted = "bot deleted"
 // recording anything only when ctx ends before the send started, leaving
 // the message pending for the next run.
 func (s *Sender) process(ctx context.Context, m *models.Message) {
+	// The chat's busy flag is ours now, so any earlier send of this message
+	// has committed its outcome: a fresh read tells whether it is still due.
+	if pending, err := s.cfg.Store.OutgoingPending(ctx, m.ID); err != nil || !pending {
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Log.Error("sender: re-checking message", "message_id", m.ID, "err", err)
+		}
+		return
+	}
 	bot, err := s.cfg.Store.BotByTelegramID(ctx, m.BotTelegramID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && bot.ChannelID != m.ChannelID) {
 		s.finish(ctx, m, store.SendOutcome{ErrorDescription: botDeleted})
