@@ -65,8 +65,9 @@ type Event interface {
 // (POST /api/v1/channels/{id}/messages or the workbench). Its URL is the
 // Status Report Callback URL.
 type StatusEvent struct {
-	// Type is always "status"; it is filled in on marshalling.
-	Type EventType `json:"type"`
+	// Type is always "status"; it is filled in on marshalling. The JSON
+	// name is "kind" because DESIGN.md gives "type" to the MO message type.
+	Type EventType `json:"kind"`
 	// MessageID is botdesk's id of the outgoing message, as returned by
 	// POST /channels/{id}/messages.
 	MessageID string `json:"message_id"`
@@ -93,8 +94,8 @@ type Sender struct {
 // MOEvent ("mobile originated") carries a message a Telegram user or chat
 // sent to the bot. Its URL is the MO Message Callback URL.
 type MOEvent struct {
-	// Type is always "mo"; it is filled in on marshalling.
-	Type EventType `json:"type"`
+	// Type is always "mo"; it is filled in on marshalling (JSON "kind").
+	Type EventType `json:"kind"`
 	// MessageID is botdesk's id of the stored message, the same id
 	// GET /channels/{id}/messages lists.
 	MessageID string `json:"message_id"`
@@ -104,9 +105,9 @@ type MOEvent struct {
 	ChatType string `json:"chat_type"`
 	// From is absent for channel posts, which have no sending user.
 	From *Sender `json:"from,omitempty"`
-	// MessageType is one of the Message* constants. It is not named "type"
-	// because that field already says which event this is.
-	MessageType string `json:"message_type"`
+	// MessageType is one of the Message* constants: JSON "type", as the
+	// callback contract in DESIGN.md names it.
+	MessageType string `json:"type"`
 	// Text is the message text, or the caption of a media message.
 	Text string `json:"text,omitempty"`
 	// Timestamp is Unix time in milliseconds of the Telegram message date.
@@ -119,8 +120,8 @@ type MOEvent struct {
 // NotifyEvent tells the business about a change of the bot's connection.
 // Its URL is the Notification Callback URL.
 type NotifyEvent struct {
-	// Type is always "notify"; it is filled in on marshalling.
-	Type EventType `json:"type"`
+	// Type is always "notify"; it is filled in on marshalling (JSON "kind").
+	Type EventType `json:"kind"`
 	// Event is one of the Notify* constants.
 	Event       string `json:"event"`
 	ChannelID   string `json:"channel_id"`
@@ -142,7 +143,7 @@ func (MOEvent) EventType() EventType { return TypeMO }
 // EventType implements [Event].
 func (NotifyEvent) EventType() EventType { return TypeNotify }
 
-// MarshalJSON sets "type" so that a caller cannot send a payload a receiver
+// MarshalJSON sets "kind" so that a caller cannot send a payload a receiver
 // would not be able to route.
 func (e StatusEvent) MarshalJSON() ([]byte, error) {
 	type plain StatusEvent
@@ -150,14 +151,14 @@ func (e StatusEvent) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(e))
 }
 
-// MarshalJSON sets "type"; see [StatusEvent.MarshalJSON].
+// MarshalJSON sets "kind"; see [StatusEvent.MarshalJSON].
 func (e MOEvent) MarshalJSON() ([]byte, error) {
 	type plain MOEvent
 	e.Type = TypeMO
 	return json.Marshal(plain(e))
 }
 
-// MarshalJSON sets "type"; see [StatusEvent.MarshalJSON].
+// MarshalJSON sets "kind"; see [StatusEvent.MarshalJSON].
 func (e NotifyEvent) MarshalJSON() ([]byte, error) {
 	type plain NotifyEvent
 	e.Type = TypeNotify

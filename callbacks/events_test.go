@@ -16,17 +16,17 @@ func TestEventJSON(t *testing.T) {
 		want string
 	}{
 		{"status sent", StatusEvent{MessageID: "msg_01", ChannelID: "tg-abcdefghij", ChatID: 42, Status: StatusSent, Timestamp: ts},
-			`{"type":"status","message_id":"msg_01","channel_id":"tg-abcdefghij","chat_id":42,"status":"sent","timestamp":1718000000123}`},
+			`{"kind":"status","message_id":"msg_01","channel_id":"tg-abcdefghij","chat_id":42,"status":"sent","timestamp":1718000000123}`},
 		{"status failed", StatusEvent{Type: "wrong", MessageID: "msg_02", ChannelID: "tg-abcdefghij", ChatID: -1001234567890, Status: StatusFailed,
 			ErrorCode: 403, ErrorDescription: "Forbidden: bot was blocked by the user", Timestamp: ts},
-			`{"type":"status","message_id":"msg_02","channel_id":"tg-abcdefghij","chat_id":-1001234567890,"status":"failed","error_code":403,"error_description":"Forbidden: bot was blocked by the user","timestamp":1718000000123}`},
+			`{"kind":"status","message_id":"msg_02","channel_id":"tg-abcdefghij","chat_id":-1001234567890,"status":"failed","error_code":403,"error_description":"Forbidden: bot was blocked by the user","timestamp":1718000000123}`},
 		{"mo", MOEvent{MessageID: "msg_03", ChannelID: "tg-abcdefghij", ChatID: 42, ChatType: "private",
 			From: &Sender{ID: 42, Username: "ann", DisplayName: "Ann Lee"}, MessageType: MessageText, Text: "hi", Timestamp: ts, UpdateID: 900},
-			`{"type":"mo","message_id":"msg_03","channel_id":"tg-abcdefghij","chat_id":42,"chat_type":"private","from":{"id":42,"username":"ann","display_name":"Ann Lee"},"message_type":"text","text":"hi","timestamp":1718000000123,"update_id":900}`},
+			`{"kind":"mo","message_id":"msg_03","channel_id":"tg-abcdefghij","chat_id":42,"chat_type":"private","from":{"id":42,"username":"ann","display_name":"Ann Lee"},"type":"text","text":"hi","timestamp":1718000000123,"update_id":900}`},
 		{"mo channel post", MOEvent{MessageID: "msg_04", ChannelID: "tg-abcdefghij", ChatID: -100777, ChatType: "channel", MessageType: MessagePhoto, Timestamp: ts, UpdateID: 901},
-			`{"type":"mo","message_id":"msg_04","channel_id":"tg-abcdefghij","chat_id":-100777,"chat_type":"channel","message_type":"photo","timestamp":1718000000123,"update_id":901}`},
+			`{"kind":"mo","message_id":"msg_04","channel_id":"tg-abcdefghij","chat_id":-100777,"chat_type":"channel","type":"photo","timestamp":1718000000123,"update_id":901}`},
 		{"notify", NotifyEvent{Event: NotifyTokenInvalid, ChannelID: "tg-abcdefghij", BotID: 123456789, BotUsername: "acme_bot", Detail: "Telegram answered 401 Unauthorized", Timestamp: ts},
-			`{"type":"notify","event":"token_invalid","channel_id":"tg-abcdefghij","bot_id":123456789,"bot_username":"acme_bot","detail":"Telegram answered 401 Unauthorized","timestamp":1718000000123}`},
+			`{"kind":"notify","event":"token_invalid","channel_id":"tg-abcdefghij","bot_id":123456789,"bot_username":"acme_bot","detail":"Telegram answered 401 Unauthorized","timestamp":1718000000123}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
