@@ -99,29 +99,44 @@ func (s *Server) apiQueueReceive(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(msgs) > 0 || !time.Now().Before(deadline) {
+		// On shutdown the poll answers with what there is (usually
+		// nothing) instead of holding http.Server.Shutdown for up to
+		// maxQueueWait; consumers simply poll again.
+		if len(msgs) > 0 || !time.Now().Before(deadline) || closed(s.Options.Shutdown) {
 			out := make([]apiQueueMessage, 0, len(msgs))
 			for _, m := range msgs {
 				out = append(out, apiQueueMessage{Receipt: *m.Receipt, EventID: m.EventID, Payload: json.RawMessage(m.Payload), ReceiveCount: m.ReceiveCount, CreatedAt: m.CreatedAt})
 			}
 			return c.JSON(http.StatusOK, map[string]any{"messages": out})
 		}
-		if !waitForQueue(ctx.Done(), deadline, tick.C, changes, ch.ID) {
+		if !waitForQueue(ctx.Done(), s.Options.Shutdown, deadline, tick.C, changes, ch.ID) {
 			return ctx.Err()
 		}
 	}
 }
 
+// closed reports whether ch is closed; a nil channel never is.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // waitForQueue blocks until it is worth looking at the queue again: the
-// deadline passed, the periodic recheck, or a change of this channel. It
-// returns false when the request is gone.
-func waitForQueue(done <-chan struct{}, deadline time.Time, tick <-chan time.Time, changes <-chan store.Change, channelID string) bool {
+// deadline passed, the periodic recheck, a change of this channel, or the
+// server is shutting down. It returns false when the request is gone.
+func waitForQueue(done, shutdown <-chan struct{}, deadline time.Time, tick <-chan time.Time, changes <-chan store.Change, channelID string) bool {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
 		select {
 		case <-done:
 			return false
+		case <-shutdown:
+			return true
 		case <-timer.C:
 			return true
 		case <-tick:

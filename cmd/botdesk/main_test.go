@@ -16,6 +16,7 @@ import (
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
 // clearEnv makes the tests independent of the developer's BOTDESK_* env.
@@ -197,15 +198,24 @@ func (l *logSink) waitFor(t *testing.T, re *regexp.Regexp, done <-chan error) []
 	}
 }
 
+// TestServeSmoke starts serve, checks the basics, then shuts it down while
+// a workbench SSE stream, a queue long poll and a Telegram getUpdates long
+// poll are all open: each must end on shutdown, well inside
+// --shutdown-timeout, which is far shorter than any of their own waits.
 func TestServeSmoke(t *testing.T) {
 	clearEnv(t)
 	dir := filepath.Join(t.TempDir(), "data")
+	tg := telegramtest.New()
+	tgURL := tg.Start()
+	defer tg.Close()
+	botToken := tg.AddBot(telegramtest.BotSpec{ID: 700100200, Username: "smoke_test_bot", FirstName: "Smoke"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &logSink{notify: make(chan struct{}, 1)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--shutdown-timeout", "5s"}, nil, io.Discard, logs)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--shutdown-timeout", "3s",
+			"--telegram-api", tgURL, "--poll-timeout", "25s"}, nil, io.Discard, logs)
 	}()
 	base := logs.waitFor(t, regexp.MustCompile(`"botdesk serving" url=(http://127\.0\.0\.1:\d+)`), done)[1]
 	setup := logs.waitFor(t, regexp.MustCompile(`setup_url="?(http://[^"\s]+)`), done)[1]
@@ -231,7 +241,10 @@ func TestServeSmoke(t *testing.T) {
 		t.Errorf("key file: %v %v", fi, err)
 	}
 
+	live := openLiveConnections(t, dir, base, botToken, tg)
+
 	cancel()
+	live.wait(t)
 	select {
 	case err := <-done:
 		if err != nil {
@@ -245,5 +258,10 @@ func TestServeSmoke(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("server still answers after shutdown")
+	}
+	for _, bad := range []string{"http shutdown", "workers did not stop"} {
+		if strings.Contains(logs.String(), bad) {
+			t.Errorf("shutdown was held up (%q in the log):\n%s", bad, logs.String())
+		}
 	}
 }

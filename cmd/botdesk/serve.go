@@ -139,6 +139,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	close(shutdown) // end live streams so Shutdown is not held by them
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
+		// Cut the requests still running: the database is closed on
+		// return and they would otherwise fail half-way against it.
+		_ = srv.Close()
 	}
 	stopWorkers()
 	done := make(chan struct{})
