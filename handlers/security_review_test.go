@@ -4,11 +4,14 @@ package handlers
 // the code before its fix.
 
 import (
+	"bufio"
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botdesk/botdesk/models"
 )
@@ -82,5 +85,83 @@ func TestLoginNextStaysOnSite(t *testing.T) {
 	r := signedIn.get("/login?next="+url.QueryEscape("/workbench?channel=tg-abc")).wantStatus(t, http.StatusSeeOther)
 	if loc := r.location(); !strings.HasPrefix(loc, "/workbench?channel=") {
 		t.Errorf("plain next redirects to %q", loc)
+	}
+}
+
+// An open workbench stream must end once its session is gone: signed out
+// (from this or another tab) or the user deactivated. Before, the session
+// was checked only when the stream connected, and an open stream kept
+// pushing customer messages to a signed-out or deactivated user.
+func TestWorkbenchStreamEndsWithItsSession(t *testing.T) {
+	for _, how := range []string{"logout", "deactivate"} {
+		t.Run(how, func(t *testing.T) {
+			env := newTestEnvWith(t, func(d *Deps) { d.Options.SSEHeartbeat = 20 * time.Millisecond })
+			agent := env.userClient(t, models.RoleAgent)
+			admin := env.userClient(t, models.RoleAdmin)
+			// Cancelled on the way out, so a failing run ends the stream
+			// instead of leaving the test server waiting on it.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.URL+"/workbench/events", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept", "text/event-stream")
+			resp, err := agent.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("stream: %d", resp.StatusCode)
+			}
+			lines := make(chan string)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(resp.Body)
+				for sc.Scan() {
+					select {
+					case lines <- sc.Text():
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			guard := time.After(30 * time.Second) // hang guard for the whole case, not a timing assertion
+			next := func() (string, bool) {
+				select {
+				case l, ok := <-lines:
+					return l, ok
+				case <-guard:
+					t.Fatal("the stream did not end")
+					return "", false
+				}
+			}
+			// A valid session keeps the stream: several heartbeats pass.
+			for pings := 0; pings < 3; {
+				l, ok := next()
+				if !ok {
+					t.Fatal("stream ended while the session was valid")
+				}
+				if l == ": ping" {
+					pings++
+				}
+			}
+			switch how {
+			case "logout":
+				agent.postForm("/logout", nil).wantStatus(t, http.StatusSeeOther)
+			case "deactivate":
+				u := env.user(t, models.RoleAgent)
+				admin.postForm("/users/"+strconv.FormatInt(u.ID, 10), url.Values{"role": {"agent"}}).wantStatus(t, http.StatusSeeOther)
+				if got, _ := env.Store.UserByID(context.Background(), u.ID); got.Active {
+					t.Fatal("setup: the agent is still active")
+				}
+			}
+			for {
+				if _, ok := next(); !ok {
+					break
+				}
+			}
+		})
 	}
 }

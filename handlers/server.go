@@ -37,6 +37,9 @@ type Options struct {
 	// TelegramTimeout bounds the getMe check of Connect and Update Token;
 	// 0 means 10s. Tests shorten it.
 	TelegramTimeout time.Duration
+	// SSEHeartbeat is how often a workbench event stream sends a keep-alive
+	// and re-checks its session; 0 means 15s. Tests shorten it.
+	SSEHeartbeat time.Duration
 	// Shutdown, when closed, ends the long-lived workbench event streams,
 	// so http.Server.Shutdown is not kept waiting on them. Nil = never.
 	Shutdown <-chan struct{}

@@ -108,7 +108,11 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	if err := st.sendList(ctx); err != nil {
 		return st.end(err)
 	}
-	beat := time.NewTicker(sseHeartbeat)
+	heartbeat := s.Options.SSEHeartbeat
+	if heartbeat <= 0 {
+		heartbeat = sseHeartbeat
+	}
+	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
 	var (
 		listTimer   <-chan time.Time
@@ -122,6 +126,11 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 		case <-s.Options.Shutdown:
 			return nil
 		case <-beat.C:
+			// The session was checked once, at connect; signing out or being
+			// deactivated must also end a stream that is already open.
+			if !s.streamSessionValid(c) {
+				return nil
+			}
 			if err := st.write(": ping\n\n"); err != nil {
 				return nil
 			}
@@ -344,4 +353,20 @@ func (st *wbStream) write(s string) error {
 
 func sameUser(a, b *int64) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// streamSessionValid re-checks the session of a live stream. A database
+// error keeps the stream (a hiccup should not drop every agent's view);
+// the next heartbeat checks again.
+func (s *Server) streamSessionValid(c echo.Context) bool {
+	ck, err := c.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return false
+	}
+	ok, err := s.Store.SessionValid(c.Request().Context(), ck.Value)
+	if err != nil {
+		s.Log.Warn("workbench stream: session check", "err", err)
+		return true
+	}
+	return ok
 }

@@ -220,6 +220,22 @@ func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, e
 	return &u, nil
 }
 
+// SessionValid reports whether a session cookie still belongs to an
+// active user and has not expired. Unlike SessionUser it never extends the
+// session: long-lived streams re-check with it, and an open tab must not
+// keep an otherwise idle session alive for ever.
+func (s *Store) SessionValid(ctx context.Context, cookie string) (bool, error) {
+	var row struct {
+		ExpiresAt time.Time
+		Active    bool
+	}
+	res := s.r(ctx).Raw("SELECT s.expires_at, u.active FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?", HashToken(cookie)).Scan(&row)
+	if res.Error != nil {
+		return false, fmt.Errorf("store: session check: %w", res.Error)
+	}
+	return res.RowsAffected == 1 && row.Active && s.now().Before(row.ExpiresAt), nil
+}
+
 // DeleteSession ends a session (logout).
 func (s *Store) DeleteSession(ctx context.Context, cookie string) error {
 	if err := s.w(ctx).Where("id = ?", HashToken(cookie)).Delete(&models.Session{}).Error; err != nil {
