@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
 )
 
 // A bot's username comes from getMe, i.e. from whatever answers at the
@@ -164,4 +165,33 @@ func TestWorkbenchStreamEndsWithItsSession(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Object-level checks: an event of channel B cannot be resent through
+// channel A's URLs, and ids that belong to nothing are 404, console and
+// API alike. (This held before the review; the test pins it.)
+func TestResendRefusesAnotherChannelsEvent(t *testing.T) {
+	env := newTestEnv(t)
+	a := env.createChannel(t, "A")
+	b := env.createChannel(t, "B")
+	ctx := context.Background()
+	if err := env.Store.EnqueueEvent(ctx, b.ID, "mo", "", []byte(`{"kind":"mo"}`)); err != nil {
+		t.Fatal(err)
+	}
+	page, err := env.Store.ListDeliveries(ctx, b.ID, store.DeliveryFilter{Limit: 10})
+	if err != nil || len(page.Entries) != 1 {
+		t.Fatalf("setup: %v %v", page.Entries, err)
+	}
+	evB := page.Entries[0].Event.EventID
+	op := env.userClient(t, models.RoleOperator)
+	key := env.apiKey(t, models.RoleOperator)
+	op.htmx(http.MethodPost, "/channels/"+a.ID+"/webhook/deliveries/"+evB+"/resend", nil).wantStatus(t, http.StatusNotFound)
+	env.api(t, key, http.MethodPost, "/api/v1/channels/"+a.ID+"/deliveries/"+evB+"/resend", nil).wantStatus(t, http.StatusNotFound)
+	env.api(t, key, http.MethodPost, "/api/v1/channels/tg-aaaaaaaaaa/deliveries/"+evB+"/resend", nil).wantStatus(t, http.StatusNotFound)
+	op.get("/channels/tg-aaaaaaaaaa/webhook").wantStatus(t, http.StatusNotFound)
+	env.api(t, key, http.MethodPost, "/api/v1/queues/botdesk-tg-aaaaaaaaaa-mo/receive", nil).wantStatus(t, http.StatusNotFound)
+	env.api(t, key, http.MethodGet, "/api/v1/channels/tg-aaaaaaaaaa/messages", nil).wantStatus(t, http.StatusNotFound)
+	// B's own URL still works.
+	env.api(t, key, http.MethodPost, "/api/v1/channels/"+b.ID+"/deliveries/"+evB+"/resend", nil).wantStatus(t, http.StatusAccepted)
+	env.wantAudit(t, "webhook.resend", b.ID)
 }
