@@ -38,8 +38,10 @@ func TestAPIMessagesListCursor(t *testing.T) {
 	f.msg(t, c, "photo", func(m *models.Message) {
 		m.Type, m.Media, m.Entities = "photo", `{"file_id":"x","width":10}`, "not json"
 	})
-	key := env.apiKey(t, models.RoleAgent)
+	key := env.apiKey(t, models.RoleOperator)
 	path := "/api/v1/channels/" + f.ch.ID + "/messages"
+	// Agents see the workbench, not the channel's whole history.
+	env.api(t, env.apiKey(t, models.RoleAgent), http.MethodGet, path, nil).wantStatus(t, http.StatusForbidden)
 
 	var got []int64
 	cursor := int64(0)

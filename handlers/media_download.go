@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram"
 )
@@ -39,6 +40,16 @@ func (s *Server) mediaDownload(c echo.Context) error {
 	msg, err := s.Store.MessageRowByID(ctx, id)
 	if err != nil {
 		return err
+	}
+	// Agents may only fetch what the workbench shows them.
+	if !currentRole(c).AtLeast(models.RoleOperator) {
+		in, err := s.Store.ChatInWorkbench(ctx, msg.ChannelID, msg.ChatID)
+		if err != nil {
+			return err
+		}
+		if !in {
+			return echo.NewHTTPError(http.StatusNotFound, "This message has no downloadable file.")
+		}
 	}
 	var media telegram.Media
 	if msg.Media == "" || json.Unmarshal([]byte(msg.Media), &media) != nil || media.FileID == "" {

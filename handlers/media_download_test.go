@@ -43,7 +43,16 @@ func TestMediaDownloadRelaysThroughServer(t *testing.T) {
 	}
 	sup.Stop(7100000001)
 
+	// The channel's workbench is off, so the chat is not in it: agents
+	// cannot fetch its files, operators can.
 	agent := env.userClient(t, models.RoleAgent)
+	if r := agent.get("/workbench/media/" + itoa(msgID)); r.Status != http.StatusNotFound {
+		t.Fatalf("agent, chat not in workbench: %d, want 404", r.Status)
+	}
+	if r := env.userClient(t, models.RoleOperator).get("/workbench/media/" + itoa(msgID)); r.Status != http.StatusOK {
+		t.Fatalf("operator: %d %s", r.Status, r.Body)
+	}
+	env.exec(t, "UPDATE conversations SET in_workbench = 1 WHERE channel_id = ?", ch.ID)
 	r := agent.get("/workbench/media/" + itoa(msgID))
 	if r.Status != http.StatusOK {
 		t.Fatalf("download: %d %s", r.Status, r.Body)

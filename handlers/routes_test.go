@@ -96,7 +96,7 @@ var expectedAccess = map[string]string{
 	"POST /workbench/c/:cid/resolve":     "agent",
 	"POST /workbench/c/:cid/reopen":      "agent",
 	"POST /workbench/c/:cid/assign":      "agent",
-	"GET /api/v1/channels/:id/messages":  "agent",
+	"GET /api/v1/channels/:id/messages":  "operator",
 	"POST /api/v1/channels/:id/messages": "agent",
 	"GET /workbench/media/:mid":          "agent",
 }

@@ -39,7 +39,9 @@ func (s *Server) registerWorkbenchRoutes(r router) {
 	r.post("/workbench/c/:cid/resolve", asAgent, s.workbenchResolve)
 	r.post("/workbench/c/:cid/reopen", asAgent, s.workbenchReopen)
 	r.post("/workbench/c/:cid/assign", asAgent, s.workbenchAssign)
-	r.get("/api/v1/channels/:id/messages", asAgent, s.apiMessageList)
+	// The full message history is an integration's view (operator keys);
+	// agents see what the workbench shows them.
+	r.get("/api/v1/channels/:id/messages", asOperator, s.apiMessageList)
 	r.post("/api/v1/channels/:id/messages", asAgent, s.apiMessageSend)
 }
 

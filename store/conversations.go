@@ -190,6 +190,17 @@ func (s *Store) Conversation(ctx context.Context, id int64) (*ConversationRow, e
 	return &rows[0], nil
 }
 
+// ChatInWorkbench reports whether the chat's conversation is in the
+// workbench: what agents may see of a channel, whatever is stored.
+func (s *Store) ChatInWorkbench(ctx context.Context, channelID string, chatID int64) (bool, error) {
+	var n int64
+	err := s.r(ctx).Raw("SELECT COUNT(*) FROM conversations WHERE channel_id = ? AND chat_id = ? AND in_workbench = 1", channelID, chatID).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("store: chat in workbench: %w", err)
+	}
+	return n > 0, nil
+}
+
 // OpenConversationsByChannel lists a channel's open workbench conversations,
 // newest first, for the channel's Workbench tab.
 func (s *Store) OpenConversationsByChannel(ctx context.Context, channelID string, limit int) (ConversationPage, error) {
