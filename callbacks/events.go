@@ -115,6 +115,10 @@ type MOEvent struct {
 	// UpdateID is Telegram's update_id; with the bot it identifies the
 	// update uniquely, so receivers can use it to drop duplicates.
 	UpdateID int64 `json:"update_id"`
+	// Edited marks a new version of a message already delivered (same
+	// message_id, new text); EditDate is when it was edited (ms).
+	Edited   bool  `json:"edited,omitempty"`
+	EditDate int64 `json:"edit_date,omitempty"`
 }
 
 // NotifyEvent tells the business about a change of the bot's connection.

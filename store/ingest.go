@@ -718,7 +718,31 @@ func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch
 			t.ChannelID, m.ChatID, m.TelegramMessageID).Order("id DESC").Take(&prev).Error
 		switch {
 		case err == nil:
-			return s.applyEdit(ctx, t.ChannelID, &prev, m)
+			ch, err := s.applyEdit(ctx, t.ChannelID, &prev, m)
+			if err != nil || b.MOPayload == nil {
+				return ch, err
+			}
+			// The business gets the new version too: an edit is something
+			// that arrived, and nothing that arrives is kept from it.
+			edited := prev
+			uid := updateID
+			edited.Text, edited.Entities, edited.UpdateID = m.Text, m.Entities, &uid
+			if m.Media != "" {
+				edited.Media = m.Media
+			}
+			at := m.EditDate
+			if at.IsZero() {
+				at = now
+			}
+			edited.EditedAt = &at
+			payload, err := b.MOPayload(&edited)
+			if err != nil {
+				return Change{}, fmt.Errorf("store: ingest: mo payload of edit: %w", err)
+			}
+			if err := s.EnqueueEvent(ctx, t.ChannelID, OutboxMO, strconv.FormatInt(m.ChatID, 10), payload); err != nil {
+				return Change{}, err
+			}
+			return ch, nil
 		case !errors.Is(err, gorm.ErrRecordNotFound):
 			return Change{}, fmt.Errorf("store: ingest: find edited message: %w", err)
 		}

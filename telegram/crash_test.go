@@ -162,8 +162,9 @@ func TestCrashSafety(t *testing.T) {
 	if dups != 0 {
 		t.Errorf("%d duplicated messages", dups)
 	}
-	if n := e.count("outbox", "kind = 'mo'"); n != int64(wantMessages) {
-		t.Errorf("mo events = %d, want %d", n, wantMessages)
+	// One mo event per new message and one per applied edit.
+	if n := e.count("outbox", "kind = 'mo'"); n != int64(wantMessages+wantEdits) {
+		t.Errorf("mo events = %d, want %d", n, wantMessages+wantEdits)
 	}
 	if n := e.count("message_edits", ""); n != int64(wantEdits) {
 		t.Errorf("message_edits = %d, want %d (each edit applied once)", n, wantEdits)

@@ -445,5 +445,8 @@ func moPayload(m *models.Message) ([]byte, error) {
 	if m.UpdateID != nil {
 		ev.UpdateID = *m.UpdateID
 	}
+	if m.EditedAt != nil {
+		ev.Edited, ev.EditDate = true, callbacks.Millis(*m.EditedAt)
+	}
 	return json.Marshal(ev)
 }

@@ -171,10 +171,23 @@ func TestIngestEveryKind(t *testing.T) {
 			t.Fatalf("alice's conversation = %+v", a)
 		}
 	})
-	t.Run("one mo event per new message", func(t *testing.T) {
+	t.Run("one mo event per new message and per edit", func(t *testing.T) {
 		msgs := e.count("messages", "direction = 'in'")
-		if mo := e.count("outbox", "kind = 'mo'"); mo != msgs || msgs != 12 {
-			t.Fatalf("%d messages, %d mo events", msgs, mo)
+		if mo := e.count("outbox", "kind = 'mo'"); mo != msgs+1 || msgs != 12 {
+			t.Fatalf("%d messages, %d mo events (want one more, for the edit)", msgs, mo)
+		}
+		var edits []models.OutboxEvent
+		e.db.Where("kind = 'mo' AND payload LIKE ?", `%"edited":true%`).Find(&edits)
+		if len(edits) != 1 {
+			t.Fatalf("%d edited mo events, want 1", len(edits))
+		}
+		var em callbacks.MOEvent
+		if err := json.Unmarshal([]byte(edits[0].Payload), &em); err != nil {
+			t.Fatal(err)
+		}
+		orig := e.message(alice.ID, int64(private.Message.MessageID))
+		if em.Text != "hello there, edited" || em.MessageID != itoa(orig.ID) || em.UpdateID != int64(edited.UpdateID) || em.EditDate == 0 {
+			t.Fatalf("edited mo = %+v", em)
 		}
 		var ev models.OutboxEvent
 		e.db.Where("kind = 'mo'").Order("id").First(&ev)
