@@ -273,9 +273,7 @@ func (s *Server) updateBotToken(ctx context.Context, a store.Actor, ch *models.C
 func (s *Server) removeBot(ctx context.Context, a store.Actor, ch *models.Channel, bot *models.Bot) (int64, error) {
 	// Stop first: a poller still running could store new chats rows or use
 	// the token after we deleted them.
-	if s.Bots != nil {
-		s.Bots.Stop(bot.TelegramID)
-	}
+	s.stopBot(bot)
 	var chats int64
 	err := s.Store.WithTx(ctx, func(ctx context.Context) error {
 		n, err := s.Store.DeleteBot(ctx, ch.ID)
@@ -320,4 +318,11 @@ func (s *Server) saveWorkbench(ctx context.Context, a store.Actor, ch *models.Ch
 		return "", nil, err
 	}
 	return m, kw, nil
+}
+
+// stopBot stops a bot's poller and waits for it, before its rows go away.
+func (s *Server) stopBot(bot *models.Bot) {
+	if s.Bots != nil {
+		s.Bots.Stop(bot.TelegramID)
+	}
 }
