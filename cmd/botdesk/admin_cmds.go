@@ -13,19 +13,29 @@ import (
 	"github.com/botdesk/botdesk/store"
 )
 
-func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+// parseRoleCommand parses the shared config flags plus --role and one
+// command-specific string flag (--email or --name).
+func parseRoleCommand(name string, args []string, stderr io.Writer, flagName, flagHelp string) (*config, string, models.Role, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg, finish := bindConfig(fs)
-	email := fs.String("email", "", "email address of the new user")
+	value := fs.String(flagName, "", flagHelp)
 	roleStr := fs.String("role", "", "admin, operator or agent")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return nil, "", "", errUsage
 	}
 	if err := finish(); err != nil {
-		return err
+		return nil, "", "", err
 	}
 	role, err := models.ParseRole(*roleStr)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return cfg, *value, role, nil
+}
+
+func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, email, role, err := parseRoleCommand("user add", args, stderr, "email", "email address of the new user")
 	if err != nil {
 		return err
 	}
@@ -40,13 +50,13 @@ func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	defer st.Close()
-	u, err := st.CreateUser(ctx, *email, role, password)
+	u, err := st.CreateUser(ctx, email, role, password)
 	if err != nil {
 		if v, ok := models.AsValidation(err); ok {
 			return fmt.Errorf("%s: %s", v.Field, v.Message)
 		}
 		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("a user with email %s already exists", *email)
+			return fmt.Errorf("a user with email %s already exists", email)
 		}
 		return err
 	}
@@ -56,18 +66,7 @@ func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 }
 
 func cmdAPIKeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg, finish := bindConfig(fs)
-	name := fs.String("name", "", "a name for the key")
-	roleStr := fs.String("role", "", "admin, operator or agent")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if err := finish(); err != nil {
-		return err
-	}
-	role, err := models.ParseRole(*roleStr)
+	cfg, name, role, err := parseRoleCommand("apikey create", args, stderr, "name", "a name for the key")
 	if err != nil {
 		return err
 	}
@@ -76,7 +75,7 @@ func cmdAPIKeyCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer st.Close()
-	key, k, err := st.CreateAPIKey(ctx, *name, role, nil)
+	key, k, err := st.CreateAPIKey(ctx, name, role, nil)
 	if err != nil {
 		if v, ok := models.AsValidation(err); ok {
 			return fmt.Errorf("%s: %s", v.Field, v.Message)
