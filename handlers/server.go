@@ -159,23 +159,28 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, code, msg, field := http.StatusInternalServerError, "internal", "Something went wrong on our side. It has been logged; try again.", ""
+	// Expected cases pick the status; statusText gives the code and the
+	// default message, which a validation or handler message overrides.
+	status, msg, field := http.StatusInternalServerError, "", ""
 	var he *echo.HTTPError
 	switch v, isVal := models.AsValidation(err); {
 	case isVal:
-		status, code, msg, field = http.StatusUnprocessableEntity, "invalid", v.Message, v.Field
+		status, msg, field = http.StatusUnprocessableEntity, v.Message, v.Field
 	case errors.Is(err, store.ErrNotFound):
-		status, code, msg = http.StatusNotFound, "not_found", "This page or object does not exist, or was deleted."
+		status = http.StatusNotFound
 	case errors.Is(err, store.ErrForbidden):
-		status, code, msg = http.StatusForbidden, "forbidden", "Your role does not allow this."
+		status = http.StatusForbidden
 	case errors.Is(err, store.ErrConflict):
-		status, code, msg = http.StatusConflict, "conflict", "This already exists."
+		status, msg = http.StatusConflict, "This already exists."
 	case errors.As(err, &he):
 		status = he.Code
-		code, msg = statusText(status)
 		if m, ok := he.Message.(string); ok && status < 500 && m != http.StatusText(status) {
 			msg = m
 		}
+	}
+	code, def := statusText(status)
+	if msg == "" {
+		msg = def
 	}
 	if status >= 500 {
 		s.Log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
@@ -185,13 +190,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	heading := http.StatusText(status)
-	p := s.page(c, heading, "")
-	if isHTMX(c) {
-		// htmx does not swap error responses by default; show it as a flash.
-		_ = render(c, status, views.ErrorPage(p, status, heading, msg))
-		return
-	}
-	_ = render(c, status, views.ErrorPage(p, status, heading, msg))
+	_ = render(c, status, views.ErrorPage(s.page(c, heading, ""), status, heading, msg))
 }
 
 func statusText(status int) (code, msg string) {
