@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/botdesk/botdesk/models"
@@ -27,12 +29,16 @@ func (s *Server) renderChannelList(c echo.Context, status int, newName string, e
 	}
 	// The table shows id, name, bot and creation time: the summary reads
 	// only those columns.
-	list, err := s.Store.ListChannelSummaries(c.Request().Context(), q, page, channelsPerPage)
+	ctx := c.Request().Context()
+	table, err := s.cachedHTML(ctx, fmt.Sprintf("channel-table|%q|%d", q, page), func() (templ.Component, error) {
+		list, err := s.Store.ListChannelSummaries(ctx, q, page, channelsPerPage)
+		return views.ChannelTable(list, q), err
+	})
 	if err != nil {
 		return err
 	}
 	p := s.page(c, "Channel Management", "channels", views.Crumb{Label: "Channel Management"})
-	v := views.ChannelListView{List: list, Query: q, NewName: newName, Errors: errs, CanCreate: currentRole(c).AtLeast(models.RoleOperator)}
+	v := views.ChannelListView{Table: table, Query: q, NewName: newName, Errors: errs, CanCreate: currentRole(c).AtLeast(models.RoleOperator)}
 	return render(c, status, views.ChannelListPage(p, v))
 }
 

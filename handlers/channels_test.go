@@ -292,3 +292,35 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Errorf("%d channels after restart, want 2", n)
 	}
 }
+
+// TestChannelTableNeverStale: the rendered table is shared until the next
+// commit (store.Cached); a channel created in the console, a bot written by
+// another connection and a deletion all show on the very next load.
+func TestChannelTableNeverStale(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	op := env.userClient(t, models.RoleOperator)
+	for range 2 {
+		if body := op.get("/channels").wantStatus(t, http.StatusOK).Body; !strings.Contains(body, `data-testid="channels-empty"`) {
+			t.Fatal("empty state missing")
+		}
+	}
+	ch := env.createChannel(t, "Cached Desk")
+	if body := op.get("/channels").wantStatus(t, http.StatusOK).Body; !strings.Contains(body, "Cached Desk") {
+		t.Fatal("new channel missing after the first loads were cached")
+	}
+	f := newWBFixture(t, env, "Other Desk") // its own connection to the file
+	if err := f.db.Exec(`INSERT INTO bots (channel_id, telegram_id, username, first_name, token_enc, token_hint, state, connected_at, updated_at)
+		VALUES (?, 77, 'cachedesk_bot', 'B', x'01', '1:••', 'polling', datetime('now'), datetime('now'))`, ch.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if body := op.get("/channels").wantStatus(t, http.StatusOK).Body; !strings.Contains(body, "@cachedesk_bot") {
+		t.Fatal("bot connected by another connection missing")
+	}
+	if err := f.db.Exec(`DELETE FROM bots WHERE channel_id = ?`, ch.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if body := op.get("/channels").wantStatus(t, http.StatusOK).Body; strings.Contains(body, "@cachedesk_bot") {
+		t.Fatal("deleted bot still listed")
+	}
+}

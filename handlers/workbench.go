@@ -73,8 +73,9 @@ func storeFilter(f views.WorkbenchFilter, before string, limit int) store.Conver
 }
 
 // workbenchView loads what both workbench pages share: the filter, the
-// channel choices, the list page and the live cursor.
-func (s *Server) workbenchView(c echo.Context, before string) (views.WorkbenchView, error) {
+// channel choices, the list page (rendered for the open conversation
+// current, 0 for none) and the live cursor.
+func (s *Server) workbenchView(c echo.Context, before string, current int64) (views.WorkbenchView, error) {
 	ctx := c.Request().Context()
 	v := views.WorkbenchView{Filter: workbenchFilter(c), CSRF: csrfToken(c), Older: before != ""}
 	// The cursor is read first: the list below reflects at least it, and
@@ -88,8 +89,26 @@ func (s *Server) workbenchView(c echo.Context, before string) (views.WorkbenchVi
 	if v.Channels, err = s.Store.ChannelChoices(ctx); err != nil {
 		return v, err
 	}
-	v.List, err = s.Store.ListConversations(ctx, storeFilter(v.Filter, before, wbListPage))
+	list, err := s.listItems(ctx, v.Filter, before, current)
+	v.Rendered = &list
 	return v, err
+}
+
+// listItems is ConversationItems for one list page, rendered once per data
+// version, filter, cursor and open conversation (store.Cached): after a new
+// message every agent's page and stream asks for the same list, and the
+// rows are read and rendered once. The rows are read inside the loader, so
+// the HTML is never older than the version it is cached under.
+func (s *Server) listItems(ctx context.Context, f views.WorkbenchFilter, before string, current int64) (views.RenderedList, error) {
+	key := fmt.Sprintf("html|conversation-items|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, before, current)
+	return store.Cached(ctx, s.Store, key, func() (views.RenderedList, error) {
+		list, err := s.Store.ListConversations(ctx, storeFilter(f, before, wbListPage))
+		if err != nil {
+			return views.RenderedList{}, err
+		}
+		html, err := renderString(ctx, "conversation list", views.ConversationItems(list, f, current))
+		return views.RenderedList{HTML: html, Empty: len(list.Rows) == 0}, err
+	})
 }
 
 func (s *Server) renderWorkbench(c echo.Context, status int, v views.WorkbenchView) error {
@@ -108,7 +127,7 @@ func (s *Server) renderWorkbench(c echo.Context, status int, v views.WorkbenchVi
 }
 
 func (s *Server) workbenchList(c echo.Context) error {
-	v, err := s.workbenchView(c, c.QueryParam("before"))
+	v, err := s.workbenchView(c, c.QueryParam("before"), 0)
 	if err != nil {
 		return err
 	}
@@ -229,7 +248,7 @@ func (s *Server) workbenchConversation(c echo.Context) error {
 		}
 		conv.Unread = 0
 	}
-	v, err := s.workbenchView(c, "")
+	v, err := s.workbenchView(c, "", conv.ID)
 	if err != nil {
 		return err
 	}

@@ -303,15 +303,15 @@ func (st *wbStream) sendList(ctx context.Context) error {
 		}
 		st.cursor = max(st.cursor, upto)
 	}
-	list, err := st.s.Store.ListConversations(ctx, storeFilter(st.filter, "", wbListPage))
-	if err != nil {
-		return err
-	}
 	var current int64
 	if st.conv != nil {
 		current = st.conv.ID
 	}
-	return st.event("list", st.cursor, views.ConversationItems(list, st.filter, current))
+	list, err := st.s.listItems(ctx, st.filter, "", current)
+	if err != nil {
+		return err
+	}
+	return st.event("list", st.cursor, templ.Raw(list.HTML))
 }
 
 // event writes one SSE event. Every line of the payload becomes a data:

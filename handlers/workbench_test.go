@@ -408,3 +408,63 @@ func assertInert(t *testing.T, sel *goquery.Selection) {
 		}
 	})
 }
+
+// TestWorkbenchListNeverStale: the rendered list is shared between
+// requests until the next commit (store.Cached); every kind of change must
+// still show on the very next load, for every viewer, with the right row
+// marked as the open one.
+func TestWorkbenchListNeverStale(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	f := newWBFixture(t, env, "Gamma")
+	old := f.conv(t, 1, "Older chat")
+	agent1 := env.userClient(t, models.RoleAgent)
+	agent2 := env.userClient(t, models.RoleAgent)
+	first := func(c *testClient, path string) []string {
+		t.Helper()
+		return convItemIDs(c.get(path).wantStatus(t, http.StatusOK).doc(t))
+	}
+	oldID := strconv.FormatInt(old.ID, 10)
+	for range 2 { // the second load of each is served from the cache
+		if ids := first(agent1, "/workbench"); len(ids) != 1 || ids[0] != oldID {
+			t.Fatalf("agent1 before: %v", ids)
+		}
+		if ids := first(agent2, "/workbench"); len(ids) != 1 || ids[0] != oldID {
+			t.Fatalf("agent2 before: %v", ids)
+		}
+	}
+
+	// A new chat written by another connection, as the ingest would.
+	fresh := f.conv(t, 2, "Fresh chat")
+	f.msg(t, fresh, "brand new question")
+	freshID := strconv.FormatInt(fresh.ID, 10)
+	for _, c := range []*testClient{agent1, agent2} {
+		page := c.get("/workbench").wantStatus(t, http.StatusOK)
+		if ids := convItemIDs(page.doc(t)); len(ids) != 2 || ids[0] != freshID {
+			t.Fatalf("after a new message: %v", ids)
+		}
+		if !strings.Contains(page.Body, "brand new question") {
+			t.Fatal("the list preview is not the newest message")
+		}
+	}
+
+	// The same list with a conversation open marks that row, not the
+	// row of a cached render for another conversation.
+	for _, conv := range []string{oldID, freshID} {
+		doc := agent1.get("/workbench/c/"+conv).wantStatus(t, http.StatusOK).doc(t)
+		cur, _ := doc.Find(`[data-testid="conv-item"][aria-current="true"]`).Attr("data-conv-id")
+		if cur != conv {
+			t.Fatalf("open %s: aria-current on %q", conv, cur)
+		}
+	}
+
+	// Resolving through the console (the store's own writer) drops the
+	// chat from the default (open) list at once.
+	resolve := agent2.postForm("/workbench/c/"+freshID+"/resolve", nil)
+	if resolve.Status >= 400 {
+		t.Fatalf("resolve: %d", resolve.Status)
+	}
+	if ids := first(agent1, "/workbench"); len(ids) != 1 || ids[0] != oldID {
+		t.Fatalf("after resolve: %v", ids)
+	}
+}

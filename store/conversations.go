@@ -114,11 +114,18 @@ func (s *Store) conversationQuery(ctx context.Context) *gorm.DB {
 // ListConversations returns one page of workbench conversations ordered by
 // (last_message_at, id) descending. The keyset cursor keeps every page an
 // index range scan however deep the agent pages.
+// Pages are cached per data version (store/readcache.go): every agent's
+// list refresh after the same new message reads the database once.
 func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error) {
-	var out ConversationPage
 	if f.Limit <= 0 || f.Limit > MaxConversationPage {
 		f.Limit = 50
 	}
+	key := fmt.Sprintf("conversations|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, f.Before, f.Limit)
+	return cachedRead(ctx, s, key, func() (ConversationPage, error) { return s.listConversations(ctx, f) })
+}
+
+func (s *Store) listConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error) {
+	var out ConversationPage
 	qctx := ctx
 	if strings.TrimSpace(f.Query) == "" {
 		qctx = shortRead(ctx) // an index range scan with a LIMIT
@@ -392,6 +399,10 @@ func (s *Store) MessageRowByID(ctx context.Context, id int64) (*MessageRow, erro
 // writer hands out ids in commit order, so "everything <= this id" is a
 // consistent cursor for live views.
 func (s *Store) LatestMessageID(ctx context.Context) (int64, error) {
+	return cachedRead(ctx, s, "latest-message-id", func() (int64, error) { return s.latestMessageID(ctx) })
+}
+
+func (s *Store) latestMessageID(ctx context.Context) (int64, error) {
 	var id *int64
 	if err := s.r(shortRead(ctx)).Raw("SELECT MAX(id) FROM messages").Scan(&id).Error; err != nil {
 		return 0, fmt.Errorf("store: latest message id: %w", err)

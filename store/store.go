@@ -48,6 +48,8 @@ type Store struct {
 	cost  models.PasswordCost
 	// ingestStmts are IngestBatch's prepared statements (store/ingest.go).
 	ingestStmts stmtCache
+	// cache memoises page-load reads per data version (store/readcache.go).
+	cache *readCache
 }
 
 // DBFileName is the SQLite file inside the data dir.
@@ -120,6 +122,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// than preparing afresh. The LRU bound keeps queries with variable IN
 	// lists from piling up.
 	s.read = s.read.Session(&gorm.Session{PrepareStmt: true})
+	if s.cache, err = newReadCache(base + "&_query_only=on"); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -133,7 +139,7 @@ func (s *Store) Path() string { return s.path }
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.ingestStmts.close()
-	var errs []error
+	errs := []error{s.cache.close()}
 	for _, g := range []*gorm.DB{s.read, s.write} {
 		if db, err := g.DB(); err == nil {
 			errs = append(errs, db.Close())

@@ -175,33 +175,23 @@ const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at,
 	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at
 	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
 
+// sessionRow is what sessionUserSQL reads; cached per data version, so
+// it is copied before anyone may change it.
+type sessionRow struct {
+	user              models.User
+	expires, lastSeen time.Time
+}
+
 // SessionUser resolves a cookie value to its active user, sliding the expiry.
 func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, error) {
 	id := HashToken(cookie)
-	rows, err := s.r(shortRead(ctx)).Raw(sessionUserSQL, id).Rows()
+	row, err := cachedRead(ctx, s, "session|"+id, func() (sessionRow, error) { return s.sessionRow(ctx, id) })
 	if err != nil {
-		return nil, fmt.Errorf("store: session: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("store: session: %w", err)
-		}
-		return nil, fmt.Errorf("store: session: %w", ErrNotFound)
-	}
-	var (
-		u                 models.User
-		expires, lastSeen time.Time
-		lastLogin         sql.NullTime
-	)
-	if err := rows.Scan(&expires, &lastSeen, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin); err != nil {
-		return nil, fmt.Errorf("store: session: %w", err)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("store: session: %w", err)
-	}
-	if lastLogin.Valid {
-		t := lastLogin.Time
+	u, expires, lastSeen := row.user, row.expires, row.lastSeen
+	if u.LastLoginAt != nil {
+		t := *u.LastLoginAt
 		u.LastLoginAt = &t
 	}
 	now := s.now()
@@ -218,6 +208,35 @@ func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, e
 			Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)}).Error
 	}
 	return &u, nil
+}
+
+// sessionRow reads a session and its user; ErrNotFound if there is none.
+func (s *Store) sessionRow(ctx context.Context, id string) (sessionRow, error) {
+	var out sessionRow
+	rows, err := s.r(shortRead(ctx)).Raw(sessionUserSQL, id).Rows()
+	if err != nil {
+		return out, fmt.Errorf("store: session: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return out, fmt.Errorf("store: session: %w", err)
+		}
+		return out, fmt.Errorf("store: session: %w", ErrNotFound)
+	}
+	u := &out.user
+	var lastLogin sql.NullTime
+	if err := rows.Scan(&out.expires, &out.lastSeen, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin); err != nil {
+		return out, fmt.Errorf("store: session: %w", err)
+	}
+	if err := rows.Close(); err != nil {
+		return out, fmt.Errorf("store: session: %w", err)
+	}
+	if lastLogin.Valid {
+		t := lastLogin.Time
+		u.LastLoginAt = &t
+	}
+	return out, nil
 }
 
 // SessionValid reports whether a session cookie still belongs to an

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"sync"
+
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/gorm"
+)
+
+// readCache memoises the small reads every page load repeats (the session,
+// the channel choices, a page of the workbench list, the Channel Management
+// table, the newest message id) against SQLite's data_version.
+//
+// PRAGMA data_version, asked on a connection that never writes, changes
+// whenever any other connection commits: the store's writer, the CLI in
+// another process, a test poking the file. The version is read before the
+// query runs, so an entry is only reused while nothing has been committed
+// since it was read, and a cached answer is never older than the database.
+// It pays off wherever the same read repeats between two commits: every
+// agent's browser re-fetching the list after the same new message, the
+// session lookup of each request, a busy Channel Management page.
+type readCache struct {
+	// probe is a raw driver connection of its own, only ever asked for
+	// data_version (the value is per connection). Going around
+	// database/sql keeps the probe at one cgo round trip, since every
+	// page load asks several times.
+	probeMu sync.Mutex
+	conn    driver.Conn
+	probe   driver.StmtQueryContext
+	row     []driver.Value
+	max     int
+
+	mu      sync.Mutex
+	version int64
+	items   map[string]any
+}
+
+// maxCachedReads bounds the entries kept for one data version; past it the
+// map starts afresh (entries of a version are useless after the next commit
+// anyway, so no finer eviction is worth its cost).
+const maxCachedReads = 512
+
+// newReadCache opens the probe connection with dsn (read-only).
+func newReadCache(dsn string) (*readCache, error) {
+	conn, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open data_version probe: %w", err)
+	}
+	stmt, err := conn.Prepare("PRAGMA data_version")
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("store: prepare data_version probe: %w", err)
+	}
+	q, ok := stmt.(driver.StmtQueryContext)
+	if !ok {
+		_ = stmt.Close()
+		_ = conn.Close()
+		return nil, fmt.Errorf("store: data_version probe: driver statement cannot query")
+	}
+	return &readCache{conn: conn, probe: q, row: make([]driver.Value, 1), max: maxCachedReads, items: map[string]any{}}, nil
+}
+
+// currentVersion asks SQLite for the data version; ok is false if it could
+// not, and the caller then reads without the cache.
+func (c *readCache) currentVersion() (int64, bool) {
+	c.probeMu.Lock()
+	defer c.probeMu.Unlock()
+	// A context that can never be cancelled keeps the driver from starting
+	// a watcher goroutine for the statement (see shortRead).
+	rows, err := c.probe.QueryContext(context.Background(), nil)
+	if err != nil {
+		return 0, false
+	}
+	defer rows.Close()
+	if err := rows.Next(c.row); err != nil {
+		return 0, false
+	}
+	v, ok := c.row[0].(int64)
+	return v, ok
+}
+
+func (c *readCache) get(version int64, key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		return nil, false
+	}
+	v, ok := c.items[key]
+	return v, ok
+}
+
+func (c *readCache) put(version int64, key string, val any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version || len(c.items) >= c.max {
+		// A new version makes every older entry stale; a racing reader
+		// holding an older version merely resets the map, never serves it.
+		clear(c.items)
+		c.version = version
+	}
+	c.items[key] = val
+}
+
+func (c *readCache) close() error {
+	if c == nil {
+		return nil
+	}
+	c.probeMu.Lock()
+	defer c.probeMu.Unlock()
+	if st, ok := c.probe.(driver.Stmt); ok {
+		_ = st.Close()
+	}
+	return c.conn.Close()
+}
+
+// Cached returns load's result for key, reusing the one computed under the
+// current data version if there is one. load must depend only on what it
+// reads from the database and on what key spells out (handlers use it for
+// HTML rendered from store reads). Inside a write transaction it always
+// loads: the transaction's own uncommitted writes must be seen. Callers
+// must treat a returned value as read-only (it is shared), which is why the
+// cached types are values or slices the callers never modify.
+func Cached[T any](ctx context.Context, s *Store, key string, load func() (T, error)) (T, error) {
+	return cachedRead(ctx, s, key, load)
+}
+
+func cachedRead[T any](ctx context.Context, s *Store, key string, load func() (T, error)) (T, error) {
+	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); inTx || s.cache == nil {
+		return load()
+	}
+	version, ok := s.cache.currentVersion()
+	if !ok {
+		return load()
+	}
+	if v, hit := s.cache.get(version, key); hit {
+		return v.(T), nil
+	}
+	val, err := load()
+	if err != nil {
+		return val, err
+	}
+	s.cache.put(version, key, val)
+	return val, nil
+}
