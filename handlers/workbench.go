@@ -74,23 +74,34 @@ func storeFilter(f views.WorkbenchFilter, before string, limit int) store.Conver
 
 // workbenchView loads what both workbench pages share: the filter, the
 // channel choices, the list page (rendered for the open conversation
-// current, 0 for none) and the live cursor.
+// current, 0 for none) and the live cursor. Together they are one cached
+// frame per data version (store.Cached): a hit costs one version probe.
 func (s *Server) workbenchView(c echo.Context, before string, current int64) (views.WorkbenchView, error) {
 	ctx := c.Request().Context()
 	v := views.WorkbenchView{Filter: workbenchFilter(c), CSRF: csrfToken(c), Older: before != ""}
-	// The cursor is read first: the list below reflects at least it, and
-	// the stream resends anything newer.
-	cur, err := s.Store.LatestMessageID(ctx)
-	if err != nil {
-		return v, err
-	}
-	v.Cursor = cur
-	// The filter only shows id and name: no bot join, no count.
-	if v.Channels, err = s.Store.ChannelChoices(ctx); err != nil {
-		return v, err
-	}
-	list, err := s.listItems(ctx, v.Filter, before, current)
-	v.Rendered = &list
+	f := v.Filter
+	key := fmt.Sprintf("html|workbench-frame|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, before, current)
+	frame, err := store.Cached(ctx, s.Store, key, func() (views.RenderedList, error) {
+		var out views.RenderedList
+		// The cursor is read first: the list below reflects at least it,
+		// and the stream resends anything newer.
+		cur, err := s.Store.LatestMessageID(ctx)
+		if err != nil {
+			return out, err
+		}
+		// The filter only shows id and name: no bot join, no count.
+		channels, err := s.Store.ChannelChoices(ctx)
+		if err != nil {
+			return out, err
+		}
+		if out, err = s.listItems(ctx, f, before, current); err != nil {
+			return out, err
+		}
+		out.Cursor, out.Channels = cur, channels
+		out.FilterForm, err = renderString(ctx, "workbench filter", views.WorkbenchFilterForm(f, channels))
+		return out, err
+	})
+	v.Cursor, v.Channels, v.Rendered = frame.Cursor, frame.Channels, &frame
 	return v, err
 }
 
