@@ -22,7 +22,7 @@ type sizes struct {
 var fullSizes = sizes{
 	Ingest:  IngestSizes{Updates: 20_000, Bots: 4, Chats: 500},
 	SSE:     SSESizes{Messages: 5_000, Rate: 1_000, Streams: 4},
-	Pages:   PageSizes{Channels: 20, Conversations: 1_000, Messages: 100_000, Clients: 32, Duration: 5 * time.Second},
+	Pages:   PageSizes{Channels: 20, Conversations: 1_000, Messages: 100_000, Clients: 32, Duration: 5 * time.Second, ArrivalsPerSecond: 200},
 	Webhook: WebhookSizes{Events: 5_000, Chats: 200},
 	RSSBots: 1_000,
 	Startup: seedSpec{Channels: 20, Conversations: 1_000, Messages: 1_000_000},
@@ -31,7 +31,7 @@ var fullSizes = sizes{
 var smokeSizes = sizes{
 	Ingest:  IngestSizes{Updates: 300, Bots: 2, Chats: 20},
 	SSE:     SSESizes{Messages: 100, Rate: 1_000, Streams: 2},
-	Pages:   PageSizes{Channels: 3, Conversations: 30, Messages: 600, Clients: 4, Duration: 300 * time.Millisecond},
+	Pages:   PageSizes{Channels: 3, Conversations: 30, Messages: 600, Clients: 4, Duration: 300 * time.Millisecond, ArrivalsPerSecond: 50},
 	Webhook: WebhookSizes{Events: 60, Chats: 7},
 	RSSBots: 5,
 	Startup: seedSpec{Channels: 2, Conversations: 10, Messages: 500},

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"time"
 
 	"github.com/botdesk/botdesk/handlers"
 	"github.com/botdesk/botdesk/models"
@@ -23,7 +24,9 @@ type console struct {
 
 // startConsole serves handlers.New for st; bots may be nil.
 func startConsole(ctx context.Context, st *store.Store, sealer *store.Sealer, bots handlers.BotRunner, tgURL string) (*console, error) {
-	u, err := st.CreateUser(ctx, "bench-admin@example.com", models.RoleAdmin, "bench-password-not-secret")
+	// A fresh address per console: several may share one database.
+	email := fmt.Sprintf("bench-admin-%d@example.com", time.Now().UnixNano())
+	u, err := st.CreateUser(ctx, email, models.RoleAdmin, "bench-password-not-secret")
 	if err != nil {
 		return nil, fmt.Errorf("bench: create user: %w", err)
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	// PasswordCost is the argon2id cost for new password hashes; zero means
 	// models.DefaultPasswordCost(). Only tests lower it.
 	PasswordCost models.PasswordCost
+	// NoReadCache turns the per-data-version read cache off (store/readcache.go):
+	// every read goes to SQLite. The benchmarks use it to report the uncached cost.
+	NoReadCache bool
 }
 
 // Store is the handle to the database. Writes go through a single
@@ -122,9 +125,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// than preparing afresh. The LRU bound keeps queries with variable IN
 	// lists from piling up.
 	s.read = s.read.Session(&gorm.Session{PrepareStmt: true})
-	if s.cache, err = newReadCache(base + "&_query_only=on"); err != nil {
-		_ = s.Close()
-		return nil, err
+	if !cfg.NoReadCache {
+		if s.cache, err = newReadCache(base + "&_query_only=on"); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
