@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,4 +116,55 @@ func waitSent(s *session, botID int64, text string) telego.Message {
 		}
 		time.Sleep(25 * time.Millisecond) // polling an in-process fake; not an assertion
 	}
+}
+
+// Flow 4b: with more conversations than one list page, the agent loads
+// the older ones with "Load more"; a message arriving live then moves its
+// conversation to the top without dropping the rows already loaded.
+func flowAgentLoadMore(t *testing.T, w *world) {
+	w.needs(t, false)
+	if w.botID == 0 || w.keyword == "" {
+		t.Skip("flow 3 did not connect a bot and set Triggered by Keyword")
+	}
+	s := newSession(t, "agent-load-more")
+	s.signIn(agentEmail, password)
+	if st := s.open("/workbench"); st != 200 {
+		s.fatalf("agent opening /workbench: HTTP %d", st)
+	}
+	item := `[data-testid=wb-list] [data-testid=conv-item]`
+	before := s.count(item)
+	const extra = 55 // more than a page (50) on top of flow 4's chats
+	var oldest telego.User
+	for i := 0; i < extra; i++ {
+		u := telegramtest.User(5560000+int64(i), fmt.Sprintf("Buyer %02d", i), fmt.Sprintf("buyer_%02d", i))
+		if i == 0 {
+			oldest = u
+		}
+		suite.tg.Inject(w.botID, telegramtest.PrivateText(u, fmt.Sprintf("Need a %s for parcel %d", workbenchKeyword, i)))
+	}
+	total := before + extra
+	// The live list shows the first page and a "Load more" link.
+	s.waitJS("a full first page with Load more", fmt.Sprintf(
+		`document.querySelectorAll(%s).length === 50 && !!document.querySelector("[data-testid=wb-load-more]")`, jsString(item)))
+	s.click(`[data-testid=wb-load-more]`)
+	s.waitJS("every conversation after Load more", fmt.Sprintf(`document.querySelectorAll(%s).length === %d`, jsString(item), total))
+	s.markDocument()
+
+	// The first buyer is now the oldest row, loaded by "Load more".
+	suite.tg.Inject(w.botID, telegramtest.PrivateText(oldest, "Any news on my parcel?"))
+	s.waitJS("the first buyer moved to the top", fmt.Sprintf(
+		`(document.querySelector(%s + " [data-testid=conv-preview]") || {}).textContent === "Any news on my parcel?"`, jsString(item)))
+	if n := s.count(item); n != total {
+		s.fatalf("after a live update the list shows %d conversations, want the %d already loaded", n, total)
+	}
+	ids := eval[[]string](s, fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).map(a => a.getAttribute("data-conv-id"))`, jsString(item)))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			s.fatalf("conversation %s is listed twice after the live update", id)
+		}
+		seen[id] = true
+	}
+	s.sameDocument("a live update after Load more")
+	s.a11y("Workbench after Load more and a live update")
 }

@@ -748,6 +748,67 @@
   });
   document.addEventListener('htmx:afterSettle', repin);
 
+  /* ---------- Workbench list: live refresh keeps "Load more" rows ---------- */
+
+  // The stream's "list" event is the first page only. Once the agent has
+  // loaded older rows, swapping it in whole would drop them, so it is
+  // merged instead: the fresh first page, then every row already shown
+  // that is not on it (in its order: all are older), then the existing
+  // "Load more" link, whose cursor still follows the last row shown.
+  document.addEventListener('htmx:beforeRequest', function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (elt && elt.matches && elt.matches('[data-testid=wb-load-more]')) {
+      var list = elt.closest('#wb-list-items');
+      if (list) {
+        list.setAttribute('data-extended', '');
+      }
+    }
+  });
+
+  function convID(li) {
+    var a = li.querySelector('[data-conv-id]');
+    return a ? a.getAttribute('data-conv-id') : null;
+  }
+
+  function mergeList(list, html) {
+    var tpl = document.createElement('template');
+    tpl.innerHTML = html;
+    var fresh = [];
+    var shown = {};
+    Array.prototype.forEach.call(tpl.content.children, function (li) {
+      var id = convID(li);
+      if (id) {
+        fresh.push(li);
+        shown[id] = true;
+      }
+    });
+    var kept = [];
+    var more = null;
+    Array.prototype.forEach.call(list.children, function (li) {
+      var id = convID(li);
+      if (li.id === 'wb-more') {
+        more = li;
+      } else if (id && !shown[id]) {
+        kept.push(li);
+      }
+    });
+    list.replaceChildren.apply(list, fresh.concat(kept, more ? [more] : []));
+    fresh.forEach(function (li) {
+      htmx.process(li);
+      updateTimes(li);
+    });
+  }
+
+  document.addEventListener('htmx:sseBeforeMessage', function (evt) {
+    var e = evt.detail;
+    var list = evt.target;
+    if (!e || e.type !== 'list' || !list || list.id !== 'wb-list-items' || !list.hasAttribute('data-extended')) {
+      return;
+    }
+    evt.preventDefault();
+    mergeList(list, e.data);
+  });
+
   /* ---------- Relative times ---------- */
 
   var rtf = window.Intl && Intl.RelativeTimeFormat
