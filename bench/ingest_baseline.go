@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/botdesk/botdesk/callbacks"
+)
+
+// sameRowsBaseline returns updates/s for raw prepared statements writing
+// every row the ingest writes for a private text update, and nothing else:
+// the update id (replay guard), the message, its conversation (insert or
+// bump), its "mo" outbox event (payload of the real shape and size), and
+// once per batch of 100 the bot's offset; one transaction per batch, the
+// store's DSN. No HTTP, no decoding, no decisions: what is left between
+// this and the poller is botdesk's own cost per update.
+func sameRowsBaseline(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
+	path, err := migrate(ctx, dir)
+	if err != nil {
+		return 0, err
+	}
+	db, err := sql.Open("sqlite3", storeDSN(path))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	now := time.Now().UTC()
+	ch := channelID(0)
+	if _, err := db.ExecContext(ctx, `INSERT INTO channels (id, name, created_at, updated_at, workbench_mode) VALUES (?, 'Baseline', ?, ?, 'all')`, ch, now, now); err != nil {
+		return 0, fmt.Errorf("bench: baseline channel: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO bots (channel_id, telegram_id, username, token_enc, token_hint, state, connected_at, updated_at)
+		VALUES (?, ?, 'baseline_bot', x'00', '••', 'polling', ?, ?)`, ch, benchBotID(0), now, now); err != nil {
+		return 0, fmt.Errorf("bench: baseline bot: %w", err)
+	}
+	// Payloads and event ids are made before the clock starts: the
+	// baseline is the database work only.
+	payloads := make([]string, sz.Updates)
+	eventIDs := make([]string, sz.Updates)
+	for i := range payloads {
+		c := i % sz.Chats
+		ev := callbacks.MOEvent{MessageID: strconv.Itoa(i + 1), ChannelID: ch, ChatID: chatID(c), ChatType: "private", MessageType: "text",
+			Text: ingestText(i), From: &callbacks.Sender{ID: chatID(c), Username: fmt.Sprintf("user%d", c), DisplayName: fmt.Sprintf("Customer %d", c)},
+			Timestamp: callbacks.Millis(now), UpdateID: int64(i + 1)}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return 0, err
+		}
+		payloads[i] = string(b)
+		eventIDs[i] = fmt.Sprintf("evt_%013x%013x", now.UnixMilli(), i)
+	}
+	stmts := []string{
+		`INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES (?, ?)`,
+		`INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
+			direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at)
+			VALUES (?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)`,
+		`INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread, last_message_at, last_message_text)
+			VALUES (?, ?, 'private', ?, 1, 1, ?, ?)
+			ON CONFLICT (channel_id, chat_id) DO UPDATE SET unread = unread + 1, last_message_at = excluded.last_message_at,
+			last_message_text = excluded.last_message_text`,
+		`INSERT INTO outbox (event_id, channel_id, kind, ordering_key, payload, next_attempt_at, created_at) VALUES (?, ?, 'mo', ?, ?, ?, ?)`,
+		`UPDATE bots SET update_offset = ?, last_update_at = ?, updated_at = ? WHERE telegram_id = ?`,
+	}
+	start := time.Now()
+	for lo := 0; lo < sz.Updates; lo += 100 {
+		hi := min(lo+100, sz.Updates)
+		if err := sameRowsBatch(ctx, db, stmts, lo, hi, sz, payloads, eventIDs); err != nil {
+			return 0, fmt.Errorf("bench: same-rows baseline: %w", err)
+		}
+	}
+	return float64(sz.Updates) / time.Since(start).Seconds(), nil
+}
+
+// sameRowsBatch writes updates [lo, hi) in one transaction.
+func sameRowsBatch(ctx context.Context, db *sql.DB, q []string, lo, hi int, sz IngestSizes, payloads, eventIDs []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	stmts := make([]*sql.Stmt, len(q))
+	for i, text := range q {
+		if stmts[i], err = tx.PrepareContext(ctx, text); err != nil {
+			return err
+		}
+		defer stmts[i].Close()
+	}
+	bot, ch := benchBotID(0), channelID(0)
+	for i := lo; i < hi; i++ {
+		chat := chatID(i % sz.Chats)
+		at := time.Now().UTC()
+		text := ingestText(i)
+		if _, err := stmts[0].ExecContext(ctx, bot, i+1); err != nil {
+			return err
+		}
+		if _, err := stmts[1].ExecContext(ctx, ch, bot, i+1, chat, i+1, chat,
+			fmt.Sprintf("user%d", i%sz.Chats), fmt.Sprintf("Customer %d", i%sz.Chats), text, at.Truncate(time.Second), at); err != nil {
+			return err
+		}
+		if _, err := stmts[2].ExecContext(ctx, ch, chat, fmt.Sprintf("Customer %d", i%sz.Chats), at, text); err != nil {
+			return err
+		}
+		if _, err := stmts[3].ExecContext(ctx, eventIDs[i], ch, strconv.FormatInt(chat, 10), payloads[i], at, at); err != nil {
+			return err
+		}
+	}
+	now := time.Now().UTC()
+	if _, err := stmts[4].ExecContext(ctx, hi+1, now, now, bot); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
