@@ -48,6 +48,8 @@ type Store struct {
 	cost  models.PasswordCost
 	// ingestStmts are IngestBatch's prepared statements (store/ingest.go).
 	ingestStmts stmtCache
+	// ingestGroup is IngestBatch's group commit (store/ingest_group.go).
+	ingestGroup ingestCommitter
 }
 
 // DBFileName is the SQLite file inside the data dir.
