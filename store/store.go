@@ -115,6 +115,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	if err := s.tuneWriter(ctx); err != nil { // store/wal.go
+		_ = s.Close()
+		return nil, err
+	}
 	// Reads outside a transaction go through a cache of prepared
 	// statements: preparing was ~15% of the CPU of a page load
 	// (bench/results.md). Not the writer: inside transactions GORM
