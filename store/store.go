@@ -46,10 +46,12 @@ type Store struct {
 	now   func() time.Time
 	hub   *Hub
 	cost  models.PasswordCost
-	// ingestStmts are IngestBatch's prepared statements (store/ingest.go).
-	ingestStmts stmtCache
+
 	// ingestGroup is IngestBatch's group commit (store/ingest_group.go).
 	ingestGroup ingestCommitter
+
+	// ingestStmts are IngestBatch's prepared statements (store/ingest.go).
+	ingestStmts stmtCache
 }
 
 // DBFileName is the SQLite file inside the data dir.
