@@ -113,9 +113,24 @@ type ingestTarget struct {
 // my_chat_member updates first flush what is buffered, so they see every
 // earlier update of the batch, and then take the row-by-row path.
 //
+// Batches that several pollers submit at the same moment share one
+// transaction (group commit, see ingestCommitter): each batch is still
+// stored whole or not at all, and IngestBatch returns only after the
+// transaction holding its batch has committed.
+//
 // It returns ErrNotFound when the bot no longer exists (deleted while the
 // batch was in flight): nothing is stored, and the poller should stop.
 func (s *Store) IngestBatch(ctx context.Context, b IngestBatch) (IngestResult, error) {
+	if _, nested := ctx.Value(txKey{}).(*gorm.DB); nested {
+		return s.ingestAlone(ctx, b)
+	}
+	return s.ingestGroup.submit(ctx, s, b)
+}
+
+// ingestAlone stores one batch in a transaction of its own (or in the
+// caller's, which IngestBatch does not expect), publishes its changes and
+// prepares the statements it missed.
+func (s *Store) ingestAlone(ctx context.Context, b IngestBatch) (IngestResult, error) {
 	var res IngestResult
 	var conn *ingestConn
 	// Inside an outer transaction (which IngestBatch does not expect) the
@@ -123,69 +138,9 @@ func (s *Store) IngestBatch(ctx context.Context, b IngestBatch) (IngestResult, e
 	// are neither taken from the cache nor prepared for it.
 	_, nested := ctx.Value(txKey{}).(*gorm.DB)
 	err := s.WithTx(ctx, func(ctx context.Context) error {
-		res = IngestResult{}
-		db := s.w(ctx)
-		var t ingestTarget
-		err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords, channels.queue_enabled
-			FROM bots JOIN channels ON channels.id = bots.channel_id WHERE bots.telegram_id = ?`, b.BotTelegramID).Scan(&t).Error
-		if err != nil {
-			return fmt.Errorf("store: ingest: load bot: %w", err)
-		}
-		if t.ChannelID == "" {
-			return fmt.Errorf("store: ingest: bot %d: %w", b.BotTelegramID, ErrNotFound)
-		}
-		res.ChannelID = t.ChannelID
-		if len(b.Updates) == 0 {
-			return nil
-		}
-		now := s.now()
-		conn = &ingestConn{pool: db.Statement.ConnPool, cache: &s.ingestStmts}
-		if !nested {
-			conn.tx, _ = db.Statement.ConnPool.(*sql.Tx)
-		}
-		fresh, err := recordUpdates(ctx, conn, b)
-		if err != nil {
-			return err
-		}
-		buf := &ingestBuffer{s: s, conn: conn, t: t, b: b, now: now, res: &res}
-		for _, u := range b.Updates {
-			if !fresh[u.UpdateID] {
-				res.Replayed++
-				continue
-			}
-			// A second copy of an id within one batch is a replay too.
-			delete(fresh, u.UpdateID)
-			res.Ingested++
-			switch {
-			case u.Message != nil && !u.Message.Edited:
-				buf.add(u.UpdateID, u.Message)
-			case u.Message != nil:
-				if err := buf.flush(ctx); err != nil {
-					return err
-				}
-				ch, err := s.ingestMessage(ctx, t, b, u.UpdateID, u.Message, now)
-				if err != nil {
-					return err
-				}
-				res.Changes = append(res.Changes, ch)
-			case u.Member != nil:
-				if err := buf.flush(ctx); err != nil {
-					return err
-				}
-				if err := s.ingestMember(ctx, t.ChannelID, u.Member, now); err != nil {
-					return err
-				}
-			}
-		}
-		if err := buf.flush(ctx); err != nil {
-			return err
-		}
-		_, err = conn.ExecContext(ctx, `UPDATE bots SET update_offset = ?, last_update_at = ?, state = ?, state_detail = '', updated_at = ?
-			WHERE telegram_id = ?`, b.NextOffset, now, string(models.BotPolling), now, b.BotTelegramID)
-		if err != nil {
-			return fmt.Errorf("store: ingest: save offset: %w", err)
-		}
-		return nil
+		var err error
+		res, conn, err = s.ingestTx(ctx, b, nested)
+		return err
 	})
 	if err != nil {
 		return IngestResult{}, err
@@ -198,6 +153,76 @@ func (s *Store) IngestBatch(ctx context.Context, b IngestBatch) (IngestResult, e
 		s.ingestStmts.prepare(ctx, s.write, conn.missed)
 	}
 	return res, nil
+}
+
+// ingestTx writes one batch in the transaction of ctx. It returns the
+// connection wrapper (nil when the batch had no updates) so the caller can
+// prepare, after the commit, the statements it ran unprepared. nested
+// means the transaction is a caller's: no cached statements are used.
+func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (IngestResult, *ingestConn, error) {
+	res := IngestResult{}
+	db := s.w(ctx)
+	var t ingestTarget
+	err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords, channels.queue_enabled
+		FROM bots JOIN channels ON channels.id = bots.channel_id WHERE bots.telegram_id = ?`, b.BotTelegramID).Scan(&t).Error
+	if err != nil {
+		return res, nil, fmt.Errorf("store: ingest: load bot: %w", err)
+	}
+	if t.ChannelID == "" {
+		return res, nil, fmt.Errorf("store: ingest: bot %d: %w", b.BotTelegramID, ErrNotFound)
+	}
+	res.ChannelID = t.ChannelID
+	if len(b.Updates) == 0 {
+		return res, nil, nil
+	}
+	now := s.now()
+	conn := &ingestConn{pool: db.Statement.ConnPool, cache: &s.ingestStmts}
+	if !nested {
+		conn.tx, _ = db.Statement.ConnPool.(*sql.Tx)
+	}
+	fresh, err := recordUpdates(ctx, conn, b)
+	if err != nil {
+		return res, conn, err
+	}
+	buf := &ingestBuffer{s: s, conn: conn, t: t, b: b, now: now, res: &res}
+	for _, u := range b.Updates {
+		if !fresh[u.UpdateID] {
+			res.Replayed++
+			continue
+		}
+		// A second copy of an id within one batch is a replay too.
+		delete(fresh, u.UpdateID)
+		res.Ingested++
+		switch {
+		case u.Message != nil && !u.Message.Edited:
+			buf.add(u.UpdateID, u.Message)
+		case u.Message != nil:
+			if err := buf.flush(ctx); err != nil {
+				return res, conn, err
+			}
+			ch, err := s.ingestMessage(ctx, t, b, u.UpdateID, u.Message, now)
+			if err != nil {
+				return res, conn, err
+			}
+			res.Changes = append(res.Changes, ch)
+		case u.Member != nil:
+			if err := buf.flush(ctx); err != nil {
+				return res, conn, err
+			}
+			if err := s.ingestMember(ctx, t.ChannelID, u.Member, now); err != nil {
+				return res, conn, err
+			}
+		}
+	}
+	if err := buf.flush(ctx); err != nil {
+		return res, conn, err
+	}
+	_, err = conn.ExecContext(ctx, `UPDATE bots SET update_offset = ?, last_update_at = ?, state = ?, state_detail = '', updated_at = ?
+		WHERE telegram_id = ?`, b.NextOffset, now, string(models.BotPolling), now, b.BotTelegramID)
+	if err != nil {
+		return res, conn, fmt.Errorf("store: ingest: save offset: %w", err)
+	}
+	return res, conn, nil
 }
 
 // ingestConn runs the ingest's statements on its transaction, through

@@ -49,6 +49,10 @@ type Store struct {
 	now   func() time.Time
 	hub   *Hub
 	cost  models.PasswordCost
+
+	// ingestGroup is IngestBatch's group commit (store/ingest_group.go).
+	ingestGroup ingestCommitter
+
 	// ingestStmts are IngestBatch's prepared statements (store/ingest.go).
 	ingestStmts stmtCache
 	// cache memoises page-load reads per data version (store/readcache.go).
@@ -115,6 +119,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.cost = models.DefaultPasswordCost()
 	}
 	if err := s.migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := s.tuneWriter(ctx); err != nil { // store/wal.go
 		_ = s.Close()
 		return nil, err
 	}
