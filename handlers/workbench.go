@@ -72,17 +72,25 @@ func storeFilter(f views.WorkbenchFilter, before string, limit int) store.Conver
 	return store.ConversationFilter{ChannelID: f.ChannelID, Status: st, Query: f.Query, Before: before, Limit: limit}
 }
 
-// workbenchView loads what both workbench pages share: the filter, the
-// channel choices, the list page (rendered for the open conversation
-// current, 0 for none) and the live cursor. Together they are one cached
-// frame per data version (store.Cached): a hit costs one version probe.
+// workbenchFrame is what both workbench pages show beside the open
+// conversation, cached as one entry per data version and view.
+type workbenchFrame struct {
+	cursor     int64
+	filterForm string
+	list       views.RenderedList
+}
+
+// workbenchView loads what both workbench pages share: the live cursor,
+// the filter form with the channel choices and the list page (rendered for
+// the open conversation current, 0 for none). They are one cached frame
+// (store.Cached): a hit costs one data-version probe.
 func (s *Server) workbenchView(c echo.Context, before string, current int64) (views.WorkbenchView, error) {
 	ctx := c.Request().Context()
 	v := views.WorkbenchView{Filter: workbenchFilter(c), CSRF: csrfToken(c), Older: before != ""}
 	f := v.Filter
 	key := fmt.Sprintf("html|workbench-frame|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, before, current)
-	frame, err := store.Cached(ctx, s.Store, key, func() (views.RenderedList, error) {
-		var out views.RenderedList
+	frame, err := store.Cached(ctx, s.Store, key, func() (workbenchFrame, error) {
+		var out workbenchFrame
 		// The cursor is read first: the list below reflects at least it,
 		// and the stream resends anything newer.
 		cur, err := s.Store.LatestMessageID(ctx)
@@ -94,14 +102,14 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 		if err != nil {
 			return out, err
 		}
-		if out, err = s.listItems(ctx, f, before, current); err != nil {
+		if out.list, err = s.listItems(ctx, f, before, current); err != nil {
 			return out, err
 		}
-		out.Cursor, out.Channels = cur, channels
-		out.FilterForm, err = renderString(ctx, "workbench filter", views.WorkbenchFilterForm(f, channels))
+		out.cursor = cur
+		out.filterForm, err = renderString(ctx, "workbench filter", views.WorkbenchFilterForm(f, channels))
 		return out, err
 	})
-	v.Cursor, v.Channels, v.Rendered = frame.Cursor, frame.Channels, &frame
+	v.Cursor, v.FilterForm, v.List = frame.cursor, frame.filterForm, frame.list
 	return v, err
 }
 
