@@ -26,7 +26,7 @@ func (s *Server) renderAPIKeys(c echo.Context, status int, v views.APIKeysView) 
 	v.Keys = ks
 	// The page may carry a secret shown once: never cache it.
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return render(c, status, views.APIKeysPage(s.page(c, "API keys", "apikeys", views.Crumb{Label: "API keys"}), v))
+	return s.render(c, status, views.APIKeysPage(s.page(c, "API keys", "apikeys", views.Crumb{Label: "API keys"}), v))
 }
 
 // apiKeyCreate shows the new key in the response itself (not a redirect),

@@ -19,5 +19,5 @@ func (s *Server) auditList(c echo.Context) error {
 		return err
 	}
 	p := s.page(c, "Audit log", "audit", views.Crumb{Label: "Audit log"})
-	return render(c, http.StatusOK, views.AuditPage(p, views.AuditView{Page: page, Action: action}))
+	return s.render(c, http.StatusOK, views.AuditPage(p, views.AuditView{Page: page, Action: action}))
 }

@@ -42,7 +42,7 @@ func (s *Server) loginForm(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
 	p := s.page(c, "Sign in", "", views.Crumb{Label: "Sign in"})
-	return render(c, http.StatusOK, views.LoginPage(p, views.LoginForm{Next: c.QueryParam("next")}))
+	return s.render(c, http.StatusOK, views.LoginPage(p, views.LoginForm{Next: c.QueryParam("next")}))
 }
 
 // genericLoginError never says whether the email exists.
@@ -57,7 +57,7 @@ func (s *Server) login(c echo.Context) error {
 	fail := func(status int, msg string) error {
 		p := s.page(c, "Sign in", "", views.Crumb{Label: "Sign in"})
 		form.Error = msg
-		return render(c, status, views.LoginPage(p, form))
+		return s.render(c, status, views.LoginPage(p, form))
 	}
 
 	throttled, err := s.Store.LoginThrottled(ctx, email, ip)

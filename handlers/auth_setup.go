@@ -22,7 +22,7 @@ func (s *Server) setupForm(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "This set-up link was already used or is unknown. Sign in, or run `botdesk user add` on the server.")
 	}
 	p := s.page(c, "Set up botdesk", "", views.Crumb{Label: "Set up"})
-	return render(c, http.StatusOK, views.SetupPage(p, views.SetupForm{Token: tok}))
+	return s.render(c, http.StatusOK, views.SetupPage(p, views.SetupForm{Token: tok}))
 }
 
 func (s *Server) setup(c echo.Context) error {
@@ -32,7 +32,7 @@ func (s *Server) setup(c echo.Context) error {
 	if v, ok := models.AsValidation(err); ok {
 		form.Errors = views.FieldErrors{v.Field: v.Message}
 		p := s.page(c, "Set up botdesk", "", views.Crumb{Label: "Set up"})
-		return render(c, http.StatusUnprocessableEntity, views.SetupPage(p, form))
+		return s.render(c, http.StatusUnprocessableEntity, views.SetupPage(p, form))
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "This set-up link was already used or is unknown.")

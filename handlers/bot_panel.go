@@ -52,7 +52,7 @@ func (s *Server) botState(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.BotStateFragment(ch.ID, bot))
+	return s.render(c, http.StatusOK, views.BotStateFragment(ch.ID, bot))
 }
 
 // botFormDone finishes a console form of the tab. With htmx, success
@@ -74,7 +74,7 @@ func (s *Server) botFormDone(c echo.Context, ch *models.Channel, form string, op
 		h := c.Response().Header()
 		h.Set("HX-Retarget", "#"+form+"-feedback")
 		h.Set("HX-Reswap", "innerHTML")
-		return render(c, http.StatusUnprocessableEntity, views.BotFormErrorBlock(views.BotFormError{Code: be.Code, Message: be.Message, Retry: be.Retry}))
+		return s.render(c, http.StatusUnprocessableEntity, views.BotFormErrorBlock(views.BotFormError{Code: be.Code, Message: be.Message, Retry: be.Retry}))
 	}
 	if !isHTMX(c) {
 		setFlash(c, "success", notice)
@@ -89,7 +89,7 @@ func (s *Server) botFormDone(c echo.Context, ch *models.Channel, form string, op
 		return err
 	}
 	v.Notice = notice
-	return render(c, http.StatusOK, views.BotPanel(v))
+	return s.render(c, http.StatusOK, views.BotPanel(v))
 }
 
 // requireBot loads the channel and its bot, failing with errNoBot when

@@ -39,7 +39,7 @@ func (s *Server) renderChannelList(c echo.Context, status int, newName string, e
 	}
 	p := s.page(c, "Channel Management", "channels", views.Crumb{Label: "Channel Management"})
 	v := views.ChannelListView{Table: table, Query: q, NewName: newName, Errors: errs, CanCreate: currentRole(c).AtLeast(models.RoleOperator)}
-	return render(c, status, views.ChannelListPage(p, v))
+	return s.render(c, status, views.ChannelListPage(p, v))
 }
 
 func (s *Server) channelCreate(c echo.Context) error {

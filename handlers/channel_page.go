@@ -81,9 +81,9 @@ func (s *Server) renderChannel(c echo.Context, status int, ch *models.Channel, b
 	p := s.page(c, ch.Name+" · "+label, "channels", channelsCrumb, views.Crumb{Label: ch.ID, Href: "/channels/" + ch.ID + "/overview"}, views.Crumb{Label: label})
 	v := views.ChannelView{Channel: *ch, Bot: bot, Tab: tab, Panel: panel}
 	if isHTMX(c) {
-		return render(c, status, views.ChannelBody(p, v))
+		return s.render(c, status, views.ChannelBody(p, v))
 	}
-	return render(c, status, views.ChannelPage(p, v))
+	return s.render(c, status, views.ChannelPage(p, v))
 }
 
 func (s *Server) overviewPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {

@@ -33,7 +33,7 @@ func (s *Server) deliveryLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.DeliveryLog(v))
+	return s.render(c, http.StatusOK, views.DeliveryLog(v))
 }
 
 // resend puts an event back to pending with a fresh schedule, audited.
@@ -66,7 +66,7 @@ func (s *Server) deliveryResend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.DeliveryLog(v))
+	return s.render(c, http.StatusOK, views.DeliveryLog(v))
 }
 
 // apiAttempt and apiDelivery are the JSON shapes of the delivery log.

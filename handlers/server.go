@@ -77,6 +77,8 @@ type Server struct {
 	// policies records the access rule of every registered route, so tests
 	// can prove no route was added without one.
 	policies map[string]Access
+	// renderBufs recycles page buffers between requests (render).
+	renderBufs sync.Pool
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -88,6 +90,7 @@ func New(d Deps) (*echo.Echo, *Server) {
 		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{Deps: d, policies: map[string]Access{}}
+	s.renderBufs.New = func() any { return new(bytes.Buffer) }
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Trust only the socket peer: X-Forwarded-For is attacker-controlled and
@@ -106,12 +109,12 @@ func (s *Server) Policies() map[string]Access { return s.policies }
 // the partial, for full loads the page. The page is rendered into a pooled buffer and sent in one write with a
 // Content-Length: no chunked encoding, one syscall instead of one per 4 KB,
 // and a render error still becomes a clean 500.
-func render(c echo.Context, status int, comp templ.Component) error {
-	buf := renderBufs.Get().(*bytes.Buffer)
+func (s *Server) render(c echo.Context, status int, comp templ.Component) error {
+	buf := s.renderBufs.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 1<<20 { // do not keep rare huge pages alive
 			buf.Reset()
-			renderBufs.Put(buf)
+			s.renderBufs.Put(buf)
 		}
 	}()
 	if err := comp.Render(c.Request().Context(), buf); err != nil {
@@ -124,9 +127,6 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	_, err := c.Response().Write(buf.Bytes())
 	return err
 }
-
-// renderBufs recycles page buffers between requests.
-var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // isHTMX reports whether the request came from htmx (and wants a partial).
 func isHTMX(c echo.Context) bool {
@@ -190,7 +190,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	heading := http.StatusText(status)
-	_ = render(c, status, views.ErrorPage(s.page(c, heading, ""), status, heading, msg))
+	_ = s.render(c, status, views.ErrorPage(s.page(c, heading, ""), status, heading, msg))
 }
 
 func statusText(status int) (code, msg string) {

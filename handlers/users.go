@@ -23,7 +23,7 @@ func (s *Server) renderUsers(c echo.Context, status int, v views.UsersView) erro
 		return err
 	}
 	v.Users, v.SelfID = us, currentUser(c).ID
-	return render(c, status, views.UsersPage(s.page(c, "Users", "users", usersCrumb), v))
+	return s.render(c, status, views.UsersPage(s.page(c, "Users", "users", usersCrumb), v))
 }
 
 func (s *Server) userCreate(c echo.Context) error {

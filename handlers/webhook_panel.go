@@ -145,5 +145,5 @@ func (s *Server) webhookConfigure(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.WebhookDialog(v))
+	return s.render(c, http.StatusOK, views.WebhookDialog(v))
 }

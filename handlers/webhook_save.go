@@ -143,7 +143,7 @@ func (s *Server) webhookSave(c echo.Context) error {
 			if err != nil {
 				return err
 			}
-			return render(c, http.StatusUnprocessableEntity, views.WebhookConfig(v))
+			return s.render(c, http.StatusUnprocessableEntity, views.WebhookConfig(v))
 		}
 		panel, err := s.webhookPanelWith(c, ch, f, errs, false, s.secretView(c, ch, "", false))
 		if err != nil {
@@ -165,7 +165,7 @@ func (s *Server) webhookSave(c echo.Context) error {
 			return err
 		}
 		v.Saved = true
-		return render(c, http.StatusOK, views.WebhookConfig(v))
+		return s.render(c, http.StatusOK, views.WebhookConfig(v))
 	}
 	// On the tab, the secret card may have changed too (first save), so
 	// the whole panel is swapped.
@@ -175,5 +175,5 @@ func (s *Server) webhookSave(c echo.Context) error {
 	}
 	c.Response().Header().Set("HX-Retarget", "#tab-panel")
 	c.Response().Header().Set("HX-Reswap", "innerHTML")
-	return render(c, http.StatusOK, panel)
+	return s.render(c, http.StatusOK, panel)
 }

@@ -62,7 +62,7 @@ func (s *Server) rotateSecret(c echo.Context, ch *models.Channel) (string, error
 // renderSecret answers with the secret card (htmx) or the whole tab.
 func (s *Server) renderSecret(c echo.Context, ch *models.Channel, bot *models.Bot, sv views.SecretView) error {
 	if isHTMX(c) {
-		return render(c, http.StatusOK, views.WebhookSecret(sv))
+		return s.render(c, http.StatusOK, views.WebhookSecret(sv))
 	}
 	panel, err := s.webhookPanelWith(c, ch, formOf(ch), nil, false, sv)
 	if err != nil {

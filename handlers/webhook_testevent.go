@@ -135,7 +135,7 @@ func (s *Server) webhookTest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.WebhookTestOutcome(res))
+	return s.render(c, http.StatusOK, views.WebhookTestOutcome(res))
 }
 
 // apiWebhookTest sends a test event to the saved URL of {"kind"}.

@@ -132,7 +132,7 @@ func (s *Server) listItems(ctx context.Context, f views.WorkbenchFilter, before 
 
 func (s *Server) renderWorkbench(c echo.Context, status int, v views.WorkbenchView) error {
 	if isHTMX(c) {
-		return render(c, status, views.WorkbenchBody(v))
+		return s.render(c, status, views.WorkbenchBody(v))
 	}
 	crumbs := []views.Crumb{workbenchCrumb}
 	title := "Workbench"
@@ -142,7 +142,7 @@ func (s *Server) renderWorkbench(c echo.Context, status int, v views.WorkbenchVi
 	} else {
 		crumbs[0].Href = ""
 	}
-	return render(c, status, views.WorkbenchPage(s.page(c, title, "workbench", crumbs...), v))
+	return s.render(c, status, views.WorkbenchPage(s.page(c, title, "workbench", crumbs...), v))
 }
 
 func (s *Server) workbenchList(c echo.Context) error {
@@ -162,7 +162,7 @@ func (s *Server) workbenchListMore(c echo.Context) error {
 		return err
 	}
 	cid, _ := strconv.ParseInt(c.QueryParam("cid"), 10, 64)
-	return render(c, http.StatusOK, views.ConversationItems(list, f, cid))
+	return s.render(c, http.StatusOK, views.ConversationItems(list, f, cid))
 }
 
 // loadConversation resolves :cid to a conversation agents may see: one the
@@ -291,5 +291,5 @@ func (s *Server) workbenchEarlier(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.EarlierPage(*cv))
+	return s.render(c, http.StatusOK, views.EarlierPage(*cv))
 }

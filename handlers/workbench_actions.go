@@ -46,7 +46,7 @@ func (s *Server) workbenchReply(c echo.Context) error {
 			return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
 		}
 		cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c), Reply: text, ReplyError: msgText}
-		return render(c, http.StatusUnprocessableEntity, views.ReplyForm(cv))
+		return s.render(c, http.StatusUnprocessableEntity, views.ReplyForm(cv))
 	}
 	if err := s.Store.NoteOutgoing(ctx, msg); err != nil {
 		// The reply is queued; a stale list preview is not worth an error page.
@@ -56,7 +56,7 @@ func (s *Server) workbenchReply(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
 	}
 	// The bubble itself arrives through the live stream, in order.
-	return render(c, http.StatusOK, views.ReplyForm(views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c)}))
+	return s.render(c, http.StatusOK, views.ReplyForm(views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c)}))
 }
 
 // conversationAction runs one state change and answers with the updated
@@ -81,7 +81,7 @@ func (s *Server) conversationAction(c echo.Context, audit string, do func(conv *
 	if u := currentUser(c); u != nil {
 		cv.Me = u.ID
 	}
-	return render(c, http.StatusOK, views.ConversationHead(cv))
+	return s.render(c, http.StatusOK, views.ConversationHead(cv))
 }
 
 func (s *Server) workbenchResolve(c echo.Context) error {
