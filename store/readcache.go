@@ -36,6 +36,10 @@ type readCache struct {
 	mu      sync.Mutex
 	version int64
 	items   map[string]any
+	loading map[string]*loading
+	// onWait, if set (tests only), runs when a caller starts waiting for
+	// another's load.
+	onWait func()
 }
 
 // maxCachedReads bounds the entries kept for one data version; past it the
@@ -60,7 +64,7 @@ func newReadCache(dsn string) (*readCache, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("store: data_version probe: driver statement cannot query")
 	}
-	return &readCache{conn: conn, probe: q, row: make([]driver.Value, 1), max: maxCachedReads, items: map[string]any{}}, nil
+	return &readCache{conn: conn, probe: q, row: make([]driver.Value, 1), max: maxCachedReads, items: map[string]any{}, loading: map[string]*loading{}}, nil
 }
 
 // currentVersion asks SQLite for the data version; ok is false if it could
@@ -82,24 +86,52 @@ func (c *readCache) currentVersion() (int64, bool) {
 	return v, ok
 }
 
-func (c *readCache) get(version int64, key string) (any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.version != version {
-		return nil, false
-	}
-	v, ok := c.items[key]
-	return v, ok
+// loading is a load in progress for one key under one version: callers
+// missing the same key meanwhile wait for it instead of loading again
+// (after a new message every agent's stream asks for the same list at once).
+type loading struct {
+	version int64
+	done    chan struct{}
+	val     any
+	ok      bool // the load succeeded and val is its result
 }
 
-func (c *readCache) put(version int64, key string, val any) {
+// begin looks key up under version: a hit, a load to wait for, or (own) a
+// load the caller must run and then finish.
+func (c *readCache) begin(version int64, key string) (val any, hit bool, wait, own *loading) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.version != version || len(c.items) >= c.max {
+	if c.version == version {
+		if v, ok := c.items[key]; ok {
+			return v, true, nil, nil
+		}
+	}
+	if l := c.loading[key]; l != nil && l.version == version {
+		return nil, false, l, nil
+	}
+	own = &loading{version: version, done: make(chan struct{})}
+	c.loading[key] = own
+	return nil, false, nil, own
+}
+
+// finish ends a load begun by begin; a successful one is kept for its
+// version and handed to the callers that waited for it.
+func (c *readCache) finish(key string, l *loading, val any, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loading[key] == l {
+		delete(c.loading, key)
+	}
+	l.val, l.ok = val, ok
+	close(l.done)
+	if !ok {
+		return
+	}
+	if c.version != l.version || len(c.items) >= c.max {
 		// A new version makes every older entry stale; a racing reader
 		// holding an older version merely resets the map, never serves it.
 		clear(c.items)
-		c.version = version
+		c.version = l.version
 	}
 	c.items[key] = val
 }
@@ -122,7 +154,10 @@ func (c *readCache) close() error {
 // HTML rendered from store reads). Inside a write transaction it always
 // loads: the transaction's own uncommitted writes must be seen. Callers
 // must treat a returned value as read-only (it is shared), which is why the
-// cached types are values or slices the callers never modify.
+// cached types are values or slices the callers never modify. Callers that
+// miss the same key at the same time share one load; so a load may use
+// Cached for other keys (a page frame uses its list) but never, through
+// any chain, for its own.
 func Cached[T any](ctx context.Context, s *Store, key string, load func() (T, error)) (T, error) {
 	return cachedRead(ctx, s, key, load)
 }
@@ -135,13 +170,28 @@ func cachedRead[T any](ctx context.Context, s *Store, key string, load func() (T
 	if !ok {
 		return load()
 	}
-	if v, hit := s.cache.get(version, key); hit {
+	v, hit, wait, own := s.cache.begin(version, key)
+	if hit {
 		return v.(T), nil
 	}
-	val, err := load()
-	if err != nil {
-		return val, err
+	if wait != nil {
+		if s.cache.onWait != nil {
+			s.cache.onWait()
+		}
+		if <-wait.done; wait.ok {
+			return wait.val.(T), nil
+		}
+		// The load failed, perhaps only for its own caller's context.
+		return load()
 	}
-	s.cache.put(version, key, val)
-	return val, nil
+	finished := false
+	defer func() {
+		if !finished { // load panicked: release the waiters, who load themselves
+			s.cache.finish(key, own, nil, false)
+		}
+	}()
+	val, err := load()
+	finished = true
+	s.cache.finish(key, own, val, err == nil)
+	return val, err
 }

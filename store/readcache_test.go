@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/botdesk/botdesk/models"
@@ -160,5 +161,86 @@ func TestSessionUserSeesExternalDeactivation(t *testing.T) {
 	}
 	if _, err := s.SessionUser(ctx, tok); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after logout: %v", err)
+	}
+}
+
+// TestCachedConcurrentMissesShareOneLoad: callers missing the same key at
+// once wait for the one load in flight instead of each running it.
+func TestCachedConcurrentMissesShareOneLoad(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	runs := 0
+	release := make(chan struct{})
+	load := func() (int, error) {
+		mu.Lock()
+		runs++
+		mu.Unlock()
+		<-release
+		return 42, nil
+	}
+	const callers = 16
+	var wg sync.WaitGroup
+	got := make([]int, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := Cached(ctx, s, "test|shared", load)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		}()
+	}
+	close(release)
+	wg.Wait()
+	if runs != 1 {
+		t.Fatalf("%d callers ran the load %d times, want once", callers, runs)
+	}
+	for i, v := range got {
+		if v != 42 {
+			t.Fatalf("caller %d got %d", i, v)
+		}
+	}
+}
+
+// TestCachedFailedOrPanickedLoadReleasesWaiters: a waiter whose leader's
+// load failed or panicked loads for itself instead of hanging or sharing
+// the error.
+func TestCachedFailedOrPanickedLoadReleasesWaiters(t *testing.T) {
+	for _, mode := range []string{"error", "panic"} {
+		t.Run(mode, func(t *testing.T) {
+			s := openTestStore(t)
+			ctx := context.Background()
+			started, waiting := make(chan struct{}), make(chan struct{})
+			s.cache.onWait = func() { close(waiting) }
+			leaderDone := make(chan struct{})
+			go func() {
+				defer close(leaderDone)
+				defer func() { _ = recover() }()
+				_, _ = Cached(ctx, s, "test|fails", func() (int, error) {
+					close(started)
+					<-waiting // the waiter is queued behind this load
+					if mode == "panic" {
+						panic("load blew up")
+					}
+					return 0, errors.New("leader's context ended")
+				})
+			}()
+			<-started
+			waiter := make(chan int, 1)
+			go func() {
+				v, err := Cached(ctx, s, "test|fails", func() (int, error) { return 7, nil })
+				if err != nil {
+					t.Error(err)
+				}
+				waiter <- v
+			}()
+			<-leaderDone
+			if v := <-waiter; v != 7 {
+				t.Fatalf("waiter got %d, want its own load's 7", v)
+			}
+		})
 	}
 }
