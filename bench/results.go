@@ -89,14 +89,17 @@ func GitCommit(dir string) string {
 	if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
 		var files []string
 		for _, line := range strings.Split(strings.TrimRight(string(st), "\n"), "\n") {
-			if len(line) > 3 {
-				files = append(files, strings.TrimSpace(line[3:]))
+			// results.md is what this run rewrites: not a change to what was measured.
+			if f := strings.TrimSpace(line[min(3, len(line)):]); f != "" && f != "bench/results.md" {
+				files = append(files, f)
 			}
 		}
 		if len(files) > 6 {
 			files = append(files[:6], "…")
 		}
-		c += " (uncommitted changes in the work tree: " + strings.Join(files, ", ") + ")"
+		if len(files) > 0 {
+			c += " (uncommitted changes in the work tree: " + strings.Join(files, ", ") + ")"
+		}
 	}
 	return c
 }
