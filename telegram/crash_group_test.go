@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,30 +92,17 @@ func TestCrashSafetySeveralBots(t *testing.T) {
 		}
 	}()
 
-	spawn := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildDir+"="+e.dir, crashChildKey+"="+e.key, crashChildAPI+"="+e.api)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
-	kill := func(cmd *exec.Cmd) {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-	}
 	for range iterations {
-		cmd := spawn()
+		cmd := spawnCrashChild(t, e)
 		time.Sleep(time.Duration(30+rng.IntN(300)) * time.Millisecond)
-		kill(cmd)
+		killCrashChild(cmd)
 	}
 	close(stopInject)
 	<-injectorDone
 
 	// One last, undisturbed run drains every bot's backlog.
-	cmd := spawn()
-	t.Cleanup(func() { kill(cmd) })
+	cmd := spawnCrashChild(t, e)
+	t.Cleanup(func() { killCrashChild(cmd) })
 	for _, bot := range bots {
 		want := int64(per[bot].last) + 1
 		waitUntil(t, fmt.Sprintf("bot %d to store every update", bot), func() bool {
@@ -129,7 +113,7 @@ func TestCrashSafetySeveralBots(t *testing.T) {
 			return off == want
 		})
 	}
-	kill(cmd)
+	killCrashChild(cmd)
 
 	for _, bot := range bots {
 		tl, ch := per[bot], channels[bot]

@@ -117,38 +117,24 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}()
 
-	spawn := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildDir+"="+e.dir, crashChildKey+"="+e.key, crashChildAPI+"="+e.api)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
-	kill := func(cmd *exec.Cmd) {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-	}
-
 	start := time.Now()
 	for range iterations {
-		cmd := spawn()
+		cmd := spawnCrashChild(t, e)
 		time.Sleep(time.Duration(20+rng.IntN(380)) * time.Millisecond)
-		kill(cmd)
+		killCrashChild(cmd)
 	}
 	close(stopInject)
 	<-injectorDone
 
 	// One last, undisturbed run drains the backlog.
-	cmd := spawn()
-	t.Cleanup(func() { kill(cmd) })
+	cmd := spawnCrashChild(t, e)
+	t.Cleanup(func() { killCrashChild(cmd) })
 	mu.Lock()
 	last := injected[len(injected)-1].UpdateID
 	total, wantMessages, wantEdits := len(injected), messages, edits
 	mu.Unlock()
 	e.caughtUp(last)
-	kill(cmd)
+	killCrashChild(cmd)
 	t.Logf("%d iterations, %d updates (%d messages, %d edits) in %s", iterations, total, wantMessages, wantEdits, time.Since(start).Round(time.Millisecond))
 
 	if n := e.count("ingested_updates", "bot_telegram_id = ?", testBotID); n != int64(total) {
@@ -174,4 +160,23 @@ func TestCrashSafety(t *testing.T) {
 	if integrity != "ok" {
 		t.Errorf("integrity_check = %q", integrity)
 	}
+}
+
+// spawnCrashChild starts this test binary as a poller child process over
+// e's data dir, key and fake Bot API (see the crashChild* variables).
+func spawnCrashChild(t *testing.T, e *env) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildDir+"="+e.dir, crashChildKey+"="+e.key, crashChildAPI+"="+e.api)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// killCrashChild SIGKILLs a child mid-work, as a power cut would.
+func killCrashChild(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
 }
