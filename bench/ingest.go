@@ -82,20 +82,11 @@ func plural(n int) string {
 
 // rawInsertBaseline returns rows/s for the raw batched insert.
 func rawInsertBaseline(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
-	path, err := migrate(ctx, dir)
-	if err != nil {
-		return 0, err
-	}
-	db, err := sql.Open("sqlite3", storeDSN(path))
+	db, err := openBaseline(ctx, dir)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	now := time.Now().UTC()
-	if _, err := db.ExecContext(ctx, `INSERT INTO channels (id, name, created_at, updated_at) VALUES (?, 'Baseline', ?, ?)`, channelID(0), now, now); err != nil {
-		return 0, fmt.Errorf("bench: baseline channel: %w", err)
-	}
 	start := time.Now()
 	for lo := 0; lo < sz.Updates; lo += 100 {
 		hi := min(lo+100, sz.Updates)

@@ -19,21 +19,13 @@ import (
 // store's DSN. No HTTP, no decoding, no decisions: what is left between
 // this and the poller is botdesk's own cost per update.
 func sameRowsBaseline(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
-	path, err := migrate(ctx, dir)
-	if err != nil {
-		return 0, err
-	}
-	db, err := sql.Open("sqlite3", storeDSN(path))
+	db, err := openBaseline(ctx, dir)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	now := time.Now().UTC()
 	ch := channelID(0)
-	if _, err := db.ExecContext(ctx, `INSERT INTO channels (id, name, created_at, updated_at, workbench_mode) VALUES (?, 'Baseline', ?, ?, 'all')`, ch, now, now); err != nil {
-		return 0, fmt.Errorf("bench: baseline channel: %w", err)
-	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO bots (channel_id, telegram_id, username, token_enc, token_hint, state, connected_at, updated_at)
 		VALUES (?, ?, 'baseline_bot', x'00', '••', 'polling', ?, ?)`, ch, benchBotID(0), now, now); err != nil {
 		return 0, fmt.Errorf("bench: baseline bot: %w", err)
@@ -74,6 +66,28 @@ func sameRowsBaseline(ctx context.Context, dir string, sz IngestSizes) (float64,
 		}
 	}
 	return float64(sz.Updates) / time.Since(start).Seconds(), nil
+}
+
+// openBaseline migrates a fresh database in dir and opens it with the
+// store's writer DSN, one connection, holding the baseline's channel (in
+// workbench mode "all", as the poller's).
+func openBaseline(ctx context.Context, dir string) (*sql.DB, error) {
+	path, err := migrate(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite3", storeDSN(path))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	now := time.Now().UTC()
+	if _, err := db.ExecContext(ctx, `INSERT INTO channels (id, name, created_at, updated_at, workbench_mode) VALUES (?, 'Baseline', ?, ?, 'all')`,
+		channelID(0), now, now); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bench: baseline channel: %w", err)
+	}
+	return db, nil
 }
 
 // sameRowsBatch writes updates [lo, hi) in one transaction.
