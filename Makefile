@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/botdesk
 # Browser tests need Chromium; installed from Debian's packages when none of
 # the browsers e2e/main_test.go looks for is there (or BOTDESK_CHROMIUM names one).
-CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome google-chrome-stable 2>/dev/null | head -n 1)
+CHROMIUM ?= $(shell for b in chromium chromium-browser google-chrome google-chrome-stable; do command -v $$b 2>/dev/null && break; done)
 
 export CGO_ENABLED = 1
 
