@@ -8,19 +8,9 @@ import (
 	"github.com/botdesk/botdesk/models"
 )
 
-func openBotTestStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 func TestCreateBotUniqueness(t *testing.T) {
 	ctx := context.Background()
-	s := openBotTestStore(t)
+	s := openTestStore(t)
 	a, _ := s.CreateChannel(ctx, "A", nil)
 	b, _ := s.CreateChannel(ctx, "B", nil)
 	bot := func(ch string, id int64) *models.Bot {
@@ -49,7 +39,7 @@ func TestCreateBotUniqueness(t *testing.T) {
 
 func TestEnqueueEvent(t *testing.T) {
 	ctx := context.Background()
-	s := openBotTestStore(t)
+	s := openTestStore(t)
 	ch, _ := s.CreateChannel(ctx, "A", nil)
 	for range 2 {
 		if err := s.EnqueueEvent(ctx, ch.ID, OutboxNotify, ch.ID, []byte(`{"type":"notify"}`)); err != nil {

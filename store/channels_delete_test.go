@@ -12,11 +12,7 @@ import (
 // by queue name rather than by foreign key.
 func TestDeleteChannelRemovesQueueMessages(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openQueueTestStore(t)
 	keep, err := st.CreateChannel(ctx, "keep", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -14,11 +14,7 @@ import (
 // IngestBatch on a real SQLite file; ns/op is per batch of 100.
 func BenchmarkIngestBatch(b *testing.B) {
 	ctx := context.Background()
-	st, err := Open(ctx, Config{DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := openTestStore(b)
 	ch, err := st.CreateChannel(ctx, "Bench", nil)
 	if err != nil {
 		b.Fatal(err)
