@@ -52,7 +52,7 @@ func (s *Store) ListChannels(ctx context.Context, q string, page, perPage int) (
 // Pages are cached per data version (store/readcache.go).
 func (s *Store) ListChannelSummaries(ctx context.Context, q string, page, perPage int) (ChannelList, error) {
 	key := fmt.Sprintf("channel-summaries|%q|%d|%d", q, page, perPage)
-	return cachedRead(ctx, s, key, func() (ChannelList, error) { return s.listChannels(ctx, q, page, perPage, false) })
+	return Cached(ctx, s, key, func() (ChannelList, error) { return s.listChannels(ctx, q, page, perPage, false) })
 }
 
 // listChannels runs on every Channel Management load, so the rows are
@@ -159,7 +159,7 @@ func setBot(r *ChannelRow, username, state sql.NullString) {
 // 500), for the workbench's channel filter: the other columns are not shown
 // there, so they are not read.
 func (s *Store) ChannelChoices(ctx context.Context) ([]ChannelRow, error) {
-	return cachedRead(ctx, s, "channel-choices", func() ([]ChannelRow, error) { return s.channelChoices(ctx) })
+	return Cached(ctx, s, "channel-choices", func() ([]ChannelRow, error) { return s.channelChoices(ctx) })
 }
 
 func (s *Store) channelChoices(ctx context.Context) ([]ChannelRow, error) {

@@ -121,7 +121,7 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (Co
 		f.Limit = 50
 	}
 	key := fmt.Sprintf("conversations|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, f.Before, f.Limit)
-	return cachedRead(ctx, s, key, func() (ConversationPage, error) { return s.listConversations(ctx, f) })
+	return Cached(ctx, s, key, func() (ConversationPage, error) { return s.listConversations(ctx, f) })
 }
 
 func (s *Store) listConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error) {
@@ -399,7 +399,7 @@ func (s *Store) MessageRowByID(ctx context.Context, id int64) (*MessageRow, erro
 // writer hands out ids in commit order, so "everything <= this id" is a
 // consistent cursor for live views.
 func (s *Store) LatestMessageID(ctx context.Context) (int64, error) {
-	return cachedRead(ctx, s, "latest-message-id", func() (int64, error) { return s.latestMessageID(ctx) })
+	return Cached(ctx, s, "latest-message-id", func() (int64, error) { return s.latestMessageID(ctx) })
 }
 
 func (s *Store) latestMessageID(ctx context.Context) (int64, error) {

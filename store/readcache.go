@@ -159,10 +159,6 @@ func (c *readCache) close() error {
 // Cached for other keys (a page frame uses its list) but never, through
 // any chain, for its own.
 func Cached[T any](ctx context.Context, s *Store, key string, load func() (T, error)) (T, error) {
-	return cachedRead(ctx, s, key, load)
-}
-
-func cachedRead[T any](ctx context.Context, s *Store, key string, load func() (T, error)) (T, error) {
 	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); inTx || s.cache == nil {
 		return load()
 	}

@@ -185,7 +185,7 @@ type sessionRow struct {
 // SessionUser resolves a cookie value to its active user, sliding the expiry.
 func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, error) {
 	id := HashToken(cookie)
-	row, err := cachedRead(ctx, s, "session|"+id, func() (sessionRow, error) { return s.sessionRow(ctx, id) })
+	row, err := Cached(ctx, s, "session|"+id, func() (sessionRow, error) { return s.sessionRow(ctx, id) })
 	if err != nil {
 		return nil, err
 	}
