@@ -58,7 +58,6 @@ type Limiter struct {
 	mu        sync.Mutex
 	chats     map[int64]*rate.Limiter
 	lastSweep time.Time
-	pauseTill time.Time
 }
 
 // NewLimiter returns a limiter with cfg's rates (zero fields get defaults).
@@ -92,7 +91,7 @@ func (l *Limiter) Wait(ctx context.Context, chatID int64, isGroup bool) error {
 	// Reserving under the lock (rather than calling chat.Wait later) keeps a
 	// concurrent sweep from dropping a limiter that is about to be spent.
 	res := chat.ReserveN(now, 1)
-	delay := max(res.DelayFrom(now), l.pauseTill.Sub(now))
+	delay := res.DelayFrom(now)
 	l.mu.Unlock()
 
 	if delay > 0 {
@@ -108,16 +107,6 @@ func (l *Limiter) Wait(ctx context.Context, chatID int64, isGroup bool) error {
 	// The chat first, then the bot: waiting bot-wide first would spend
 	// bot-wide capacity on a message that then sits waiting for its chat.
 	return l.bot.Wait(ctx)
-}
-
-// Pause holds every send of the bot for d, for when Telegram answered 429
-// with retry_after anyway: flood control applies to the whole bot.
-func (l *Limiter) Pause(d time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if till := time.Now().Add(d); till.After(l.pauseTill) {
-		l.pauseTill = till
-	}
 }
 
 // Chats is the number of chat limiters currently held (for tests and

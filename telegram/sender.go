@@ -119,8 +119,8 @@ type sendBot struct {
 	client   *Client
 	limiter  *Limiter
 	// pausedUntil holds every send of the bot after a 429 (flood control
-	// applies to the whole bot). It plays the part of Limiter.Pause, but
-	// waits through SenderConfig.Wait so tests see the requested wait.
+	// applies to the whole bot). It is kept here rather than in the Limiter
+	// so the hold is waited through SenderConfig.Wait and tests see it.
 	pausedUntil time.Time // guarded by Sender.mu
 }
 
