@@ -31,7 +31,6 @@ type readCache struct {
 	conn    driver.Conn
 	probe   driver.StmtQueryContext
 	row     []driver.Value
-	max     int
 
 	mu      sync.Mutex
 	version int64
@@ -64,7 +63,7 @@ func newReadCache(dsn string) (*readCache, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("store: data_version probe: driver statement cannot query")
 	}
-	return &readCache{conn: conn, probe: q, row: make([]driver.Value, 1), max: maxCachedReads, items: map[string]any{}, loading: map[string]*loading{}}, nil
+	return &readCache{conn: conn, probe: q, row: make([]driver.Value, 1), items: map[string]any{}, loading: map[string]*loading{}}, nil
 }
 
 // currentVersion asks SQLite for the data version; ok is false if it could
@@ -127,7 +126,7 @@ func (c *readCache) finish(key string, l *loading, val any, ok bool) {
 	if !ok {
 		return
 	}
-	if c.version != l.version || len(c.items) >= c.max {
+	if c.version != l.version || len(c.items) >= maxCachedReads {
 		// A new version makes every older entry stale; a racing reader
 		// holding an older version merely resets the map, never serves it.
 		clear(c.items)
