@@ -63,12 +63,15 @@ type OpError struct {
 	Detail string
 }
 
-func (e *OpError) Error() string {
-	msg := "telegram: " + e.Method + ": " + e.Err.Error()
+func (e *OpError) Error() string { return "telegram: " + e.Method + ": " + e.reason() }
+
+// reason is the classified cause with Telegram's short detail, without the
+// method: the words operators are shown.
+func (e *OpError) reason() string {
 	if e.Detail != "" {
-		msg += " (" + e.Detail + ")"
+		return e.Err.Error() + " (" + e.Detail + ")"
 	}
-	return msg
+	return e.Err.Error()
 }
 
 // Unwrap returns the classified cause.

@@ -188,13 +188,8 @@ func (p *poller) handleError(ctx context.Context, bot *models.Bot, err error, fa
 // plainReason is an error in the words shown to operators: the classified
 // cause and Telegram's short detail, never the method plumbing or a token.
 func plainReason(err error) string {
-	var op *OpError
-	if errors.As(err, &op) {
-		msg := op.Err.Error()
-		if op.Detail != "" {
-			msg += " (" + op.Detail + ")"
-		}
-		return RedactString(msg)
+	if op, ok := errorsAs[*OpError](err); ok {
+		return RedactString(op.reason())
 	}
 	return RedactString(err.Error())
 }
