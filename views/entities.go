@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/a-h/templ"
 
@@ -167,29 +166,15 @@ func markSpans(text string, ks models.Keywords, ents []span) []span {
 	if len(ks) == 0 {
 		return nil
 	}
-	// Lowercase rune by rune, remembering where each lowered byte came
-	// from: lowering can change a character's byte length.
-	var low strings.Builder
-	from := make([]int, 0, len(text)+1)
-	for i, r := range text {
-		lr := unicode.ToLower(r)
-		for k := 0; k < utf8.RuneLen(lr); k++ {
-			from = append(from, i)
-		}
-		low.WriteRune(lr)
-	}
-	from = append(from, len(text))
-	ls := low.String()
-	if strings.ToLower(ls) != ls { // Match would lower again and shift offsets
-		return nil
-	}
 	cuts := map[int]bool{}
 	for _, e := range ents {
 		cuts[e.start], cuts[e.end] = true, true
 	}
 	var out []span
-	for _, m := range ks.Match(ls) {
-		start, end := from[m.Start], from[m.End]
+	// Match's spans index text itself, even where lowercasing changes a
+	// character's byte length.
+	for _, m := range ks.Match(text) {
+		start, end := m.Start, m.End
 		for p := start + 1; p < end; p++ {
 			if cuts[p] {
 				out = append(out, span{start: start, end: p, kind: "mark", order: 1 << 20})
