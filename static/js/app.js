@@ -860,7 +860,6 @@
   }
 
   ready(function () {
-    configureHtmx();
     init(document.body);
     window.setInterval(function () {
       updateTimes(document.body);
