@@ -39,7 +39,7 @@ func (s *Server) apiBotGet(c echo.Context) error {
 // apiBotConnect: PUT /api/v1/channels/{id}/bot {token}. 201 when connected,
 // 200 when the same token was already connected (a retried request).
 func (s *Server) apiBotConnect(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) apiBotDelete(c echo.Context) error {
 
 // apiWorkbench: PUT /api/v1/channels/{id}/workbench {mode, keywords}.
 func (s *Server) apiWorkbench(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}

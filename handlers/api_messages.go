@@ -63,7 +63,7 @@ func rawJSON(s string) json.RawMessage {
 
 func (s *Server) apiMessageList(c echo.Context) error {
 	ctx := c.Request().Context()
-	ch, err := s.Store.Channel(ctx, c.Param("id"))
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func apiInvalid(c echo.Context, field, msg string) error {
 
 func (s *Server) apiMessageSend(c echo.Context) error {
 	ctx := c.Request().Context()
-	ch, err := s.Store.Channel(ctx, c.Param("id"))
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}

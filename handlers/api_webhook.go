@@ -51,7 +51,7 @@ func (s *Server) toAPIWebhook(c echo.Context, ch *models.Channel) (apiWebhook, e
 // apiWebhookGet returns the settings with the signing secret (operator+,
 // audited as a reveal).
 func (s *Server) apiWebhookGet(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (s *Server) apiWebhookGet(c echo.Context) error {
 
 // apiWebhookPut replaces the settings; validation is the form's.
 func (s *Server) apiWebhookPut(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (s *Server) apiWebhookPut(c echo.Context) error {
 
 // apiWebhookRotate replaces the signing secret and returns the new one.
 func (s *Server) apiWebhookRotate(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}

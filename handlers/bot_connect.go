@@ -6,7 +6,7 @@ import (
 
 // botConnect is the Connect button of Create Bot and Connect Existing Bot.
 func (s *Server) botConnect(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}

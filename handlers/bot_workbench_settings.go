@@ -8,7 +8,7 @@ import (
 
 // botWorkbenchSettings is the OK button of Message Workbench Settings.
 func (s *Server) botWorkbenchSettings(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}

@@ -32,20 +32,25 @@ func (s *Server) panel(tab string) panelFunc {
 }
 
 func (s *Server) channelRedirect(c echo.Context) error {
-	if _, err := s.Store.Channel(c.Request().Context(), c.Param("id")); err != nil {
+	if _, err := s.channelParam(c); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/channels/"+c.Param("id")+"/overview")
 }
 
+// channelParam loads the channel of the :id route parameter; handlers that
+// also need its bot use loadChannel.
+func (s *Server) channelParam(c echo.Context) (*models.Channel, error) {
+	return s.Store.Channel(c.Request().Context(), c.Param("id"))
+}
+
 // loadChannel returns the channel and its bot (nil when none).
 func (s *Server) loadChannel(c echo.Context) (*models.Channel, *models.Bot, error) {
-	ctx := c.Request().Context()
-	ch, err := s.Store.Channel(ctx, c.Param("id"))
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	bot, err := s.Store.BotByChannel(ctx, ch.ID)
+	bot, err := s.Store.BotByChannel(c.Request().Context(), ch.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ch, nil, nil
 	}

@@ -51,7 +51,7 @@ func (s *Server) resend(c echo.Context, ch *models.Channel, eventID string) (*mo
 
 // deliveryResend is the log's Resend button.
 func (s *Server) deliveryResend(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func toAPIDelivery(e store.DeliveryEntry) apiDelivery {
 
 // apiDeliveries is GET /api/v1/channels/{id}/deliveries?type=&state=&before=&limit=.
 func (s *Server) apiDeliveries(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (s *Server) apiDeliveries(c echo.Context) error {
 
 // apiDeliveryResend is POST /api/v1/channels/{id}/deliveries/{event_id}/resend.
 func (s *Server) apiDeliveryResend(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}

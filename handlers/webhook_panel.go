@@ -134,7 +134,7 @@ func (s *Server) deliveryLogView(c echo.Context, ch *models.Channel, kind, state
 // "Configure Webhook" button of Chatbot Management); a direct load goes to
 // the Webhook tab, where the same form is inline.
 func (s *Server) webhookConfigure(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,7 @@ func parseKind(k string) (callbacks.EventType, bool) {
 // webhookTest is "Send test event" next to each URL field: it tests the URL
 // currently in the form (saved or not) and shows the result inline.
 func (s *Server) webhookTest(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (s *Server) webhookTest(c echo.Context) error {
 
 // apiWebhookTest sends a test event to the saved URL of {"kind"}.
 func (s *Server) apiWebhookTest(c echo.Context) error {
-	ch, _, err := s.loadChannel(c)
+	ch, err := s.channelParam(c)
 	if err != nil {
 		return err
 	}
