@@ -25,13 +25,8 @@ const (
 // event_id ("evt_" + a ULID, see newEventIDs) is what receivers
 // deduplicate on.
 func (s *Store) EnqueueEvent(ctx context.Context, channelID, kind, orderingKey string, payload []byte) error {
-	switch kind {
-	case OutboxStatus, OutboxMO, OutboxNotify:
-	default:
-		return fmt.Errorf("store: enqueue event: unknown kind %q", kind)
-	}
-	if !json.Valid(payload) {
-		return fmt.Errorf("store: enqueue %s event: payload is not JSON", kind)
+	if err := checkEvent(kind, payload); err != nil {
+		return err
 	}
 	ids, err := newEventIDs(1)
 	if err != nil {
@@ -56,6 +51,20 @@ func (s *Store) EnqueueEvent(ctx context.Context, channelID, kind, orderingKey s
 		}
 		return s.enqueueQueueMessage(ctx, QueueName(channelID, kind), ev.EventID, payload, now)
 	})
+}
+
+// checkEvent refuses an event the outbox cannot hold: a kind outside
+// outbox.kind's CHECK constraint, or a payload that is not JSON.
+func checkEvent(kind string, payload []byte) error {
+	switch kind {
+	case OutboxStatus, OutboxMO, OutboxNotify:
+	default:
+		return fmt.Errorf("store: enqueue event: unknown kind %q", kind)
+	}
+	if !json.Valid(payload) {
+		return fmt.Errorf("store: enqueue %s event: payload is not JSON", kind)
+	}
+	return nil
 }
 
 // outboxRow is one event for enqueueEvents.
@@ -85,13 +94,8 @@ func (s *Store) enqueueEvents(ctx context.Context, conn *ingestConn, channelID s
 		return fmt.Errorf("store: enqueue events: %w", err)
 	}
 	for _, ev := range evs {
-		switch ev.kind {
-		case OutboxStatus, OutboxMO, OutboxNotify:
-		default:
-			return fmt.Errorf("store: enqueue event: unknown kind %q", ev.kind)
-		}
-		if !json.Valid(ev.payload) {
-			return fmt.Errorf("store: enqueue %s event: payload is not JSON", ev.kind)
+		if err := checkEvent(ev.kind, ev.payload); err != nil {
+			return err
 		}
 	}
 	step := rowsPerChunk(outboxCols)
