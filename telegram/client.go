@@ -248,10 +248,7 @@ func (c *Client) OpenFile(ctx context.Context, filePath string) (*FileBody, erro
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, &OpError{Method: op, Err: ctx.Err()}
-		}
-		return nil, &OpError{Method: op, Err: ErrUnavailable, Detail: RedactString(err.Error(), c.token)}
+		return nil, c.fail(ctx, op, &transportError{detail: RedactString(err.Error(), c.token)})
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer func() { _ = resp.Body.Close() }()
