@@ -20,9 +20,11 @@ type apiTokenBody struct {
 	Token string `json:"token"`
 }
 
+// bindJSON decodes the request body into v; a body that does not decode is
+// a 400 naming example as the expected shape.
 func bindJSON(c echo.Context, v any, example string) error {
 	if err := c.Bind(v); err != nil {
-		return c.JSON(http.StatusBadRequest, apiError{Error: apiErrorBody{Code: "bad_request", Message: "Send a JSON body like " + example + "."}})
+		return echo.NewHTTPError(http.StatusBadRequest, "Send a JSON body like "+example+".")
 	}
 	return nil
 }
@@ -44,7 +46,7 @@ func (s *Server) apiBotConnect(c echo.Context) error {
 		return err
 	}
 	var in apiTokenBody
-	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil || c.Response().Committed {
+	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil {
 		return err
 	}
 	bot, created, err := s.connectBot(c.Request().Context(), actor(c), ch, in.Token)
@@ -65,7 +67,7 @@ func (s *Server) apiBotToken(c echo.Context) error {
 		return apiBotFail(c, err)
 	}
 	var in apiTokenBody
-	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil || c.Response().Committed {
+	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil {
 		return err
 	}
 	bot, err = s.updateBotToken(c.Request().Context(), actor(c), ch, bot, in.Token)
@@ -98,7 +100,7 @@ func (s *Server) apiWorkbench(c echo.Context) error {
 		Mode     string   `json:"mode"`
 		Keywords []string `json:"keywords"`
 	}
-	if err := bindJSON(c, &in, `{"mode": "keyword", "keywords": ["help"]}`); err != nil || c.Response().Committed {
+	if err := bindJSON(c, &in, `{"mode": "keyword", "keywords": ["help"]}`); err != nil {
 		return err
 	}
 	mode, kw, err := s.saveWorkbench(c.Request().Context(), actor(c), ch, in.Mode, in.Keywords)

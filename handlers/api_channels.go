@@ -70,8 +70,8 @@ func (s *Server) apiChannelCreate(c echo.Context) error {
 	var in struct {
 		Name string `json:"name"`
 	}
-	if err := c.Bind(&in); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "Send a JSON body like {\"name\": \"Support\"}.")
+	if err := bindJSON(c, &in, `{"name": "Support"}`); err != nil {
+		return err
 	}
 	ch, err := s.Store.CreateChannel(c.Request().Context(), in.Name, actor(c).UserID)
 	if err != nil {

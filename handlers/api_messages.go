@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 )
 
@@ -70,12 +71,12 @@ func (s *Server) apiMessageList(c echo.Context) error {
 	after, limit := int64(0), apiMessagesDefault
 	if v := c.QueryParam("after"); v != "" {
 		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
-			return apiInvalid(c, "after", "after must be a message id (a non-negative integer) from next_cursor.")
+			return models.Invalid("after", "after must be a message id (a non-negative integer) from next_cursor.")
 		}
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > apiMessagesMax {
-			return apiInvalid(c, "limit", "limit must be between 1 and 500.")
+			return models.Invalid("limit", "limit must be between 1 and 500.")
 		}
 	}
 	msgs, err := s.Store.ChannelMessagesAfter(ctx, ch.ID, after, limit)
@@ -102,10 +103,6 @@ func (s *Server) apiMessageList(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"messages": out, "next_cursor": next})
 }
 
-func apiInvalid(c echo.Context, field, msg string) error {
-	return c.JSON(http.StatusUnprocessableEntity, apiError{Error: apiErrorBody{Code: "invalid", Message: msg, Field: field}})
-}
-
 func (s *Server) apiMessageSend(c echo.Context) error {
 	ctx := c.Request().Context()
 	ch, err := s.channelParam(c)
@@ -119,15 +116,15 @@ func (s *Server) apiMessageSend(c echo.Context) error {
 	dec := json.NewDecoder(c.Request().Body)
 	dec.UseNumber()
 	if err := dec.Decode(&in); err != nil {
-		return apiInvalid(c, "", `Send a JSON body like {"chat_id": 123456789, "text": "Hello"}.`)
+		return models.Invalid("", `Send a JSON body like {"chat_id": 123456789, "text": "Hello"}.`)
 	}
 	chatID, err := strconv.ParseInt(strings.Trim(in.ChatID.String(), `"`), 10, 64)
 	if err != nil || chatID == 0 {
-		return apiInvalid(c, "chat_id", "chat_id must be the Telegram chat id (an integer).")
+		return models.Invalid("chat_id", "chat_id must be the Telegram chat id (an integer).")
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
 	if len(key) > maxIdempotencyKey {
-		return apiInvalid(c, "Idempotency-Key", "Idempotency-Key is at most 255 characters.")
+		return models.Invalid("Idempotency-Key", "Idempotency-Key is at most 255 characters.")
 	}
 	msg, created, err := s.Store.QueueOutgoing(ctx, store.OutgoingMessage{ChannelID: ch.ID, ChatID: chatID, Text: in.Text, IdempotencyKey: key})
 	if errors.Is(err, store.ErrNoBot) {

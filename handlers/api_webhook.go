@@ -69,8 +69,8 @@ func (s *Server) apiWebhookPut(c echo.Context) error {
 		return err
 	}
 	var in apiWebhookIn
-	if err := c.Bind(&in); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, `Send a JSON body like {"http_enabled": true, "status_url": "https://…", "mo_url": "https://…", "notify_url": "https://…", "queue_enabled": false}.`)
+	if err := bindJSON(c, &in, `{"http_enabled": true, "status_url": "https://…", "mo_url": "https://…", "notify_url": "https://…", "queue_enabled": false}`); err != nil {
+		return err
 	}
 	f := views.WebhookForm{HTTPEnabled: in.HTTPEnabled, StatusURL: strings.TrimSpace(in.StatusURL), MOURL: strings.TrimSpace(in.MOURL),
 		NotifyURL: strings.TrimSpace(in.NotifyURL), QueueEnabled: in.QueueEnabled}

@@ -148,8 +148,8 @@ func (s *Server) apiWebhookTest(c echo.Context) error {
 		Kind string `json:"kind"`
 		URL  string `json:"url"`
 	}
-	if err := c.Bind(&in); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, `Send a JSON body like {"kind": "mo"}.`)
+	if err := bindJSON(c, &in, `{"kind": "mo"}`); err != nil {
+		return err
 	}
 	kind, ok := parseKind(in.Kind)
 	if !ok {
