@@ -103,9 +103,6 @@ func NewClient(apiBaseURL string, tok Token, hc *http.Client) (*Client, error) {
 		methodURL: base + "/bot" + placeholder + "/"}, nil
 }
 
-// Token is the client's token (masked when printed).
-func (c *Client) Token() Token { return c.tok }
-
 // BotID is the id of the bot this client speaks for.
 func (c *Client) BotID() int64 { return c.tok.BotID() }
 

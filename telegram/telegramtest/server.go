@@ -26,7 +26,6 @@ const (
 	DescNotFound        = "Not Found"
 	DescConflictPolling = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 	DescConflictWebhook = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-	DescInternal        = "Internal Server Error"
 	DescBadGateway      = "Bad Gateway"
 )
 
@@ -107,16 +106,6 @@ func (s *Server) Start() string {
 	defer s.mu.Unlock()
 	if s.hs == nil {
 		s.hs = httptest.NewServer(mux)
-	}
-	return s.hs.URL
-}
-
-// URL is the base URL after Start, or "" before.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.hs == nil {
-		return ""
 	}
 	return s.hs.URL
 }

@@ -306,9 +306,6 @@ func Plain(s string) Part { return Part{Text: s} }
 // Bold is bold text.
 func Bold(s string) Part { return Part{Text: s, Type: "bold"} }
 
-// Italic is italic text.
-func Italic(s string) Part { return Part{Text: s, Type: "italic"} }
-
 // Code is inline monospace text.
 func Code(s string) Part { return Part{Text: s, Type: "code"} }
 
