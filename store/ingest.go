@@ -98,6 +98,43 @@ type ingestTarget struct {
 	QueueEnabled  bool
 }
 
+// entersWorkbench is the channel's workbench rule for an incoming message:
+// "all" puts every chat in, "keyword" a chat whose message matches a
+// keyword, "off" none.
+func (t ingestTarget) entersWorkbench(m *IngestMessage) bool {
+	switch t.WorkbenchMode {
+	case models.WorkbenchAll:
+		return true
+	case models.WorkbenchKeyword:
+		return len(t.Keywords.Match(m.Text)) > 0
+	}
+	return false
+}
+
+// incomingMessage is the messages row of a new incoming message of the
+// target's channel, dated date (Telegram's date, or now when it gave none).
+func incomingMessage(t ingestTarget, bot, updateID int64, m *IngestMessage, date, now time.Time) models.Message {
+	tgID := m.TelegramMessageID
+	msg := models.Message{
+		ChannelID: t.ChannelID, BotTelegramID: bot, UpdateID: &updateID, ChatID: m.ChatID, ChatType: m.ChatType,
+		TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
+		Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
+		Status: "received", TelegramDate: &date, CreatedAt: now,
+	}
+	if msg.Type == "" {
+		msg.Type = "text"
+	}
+	return msg
+}
+
+// orNow is t, or now when Telegram gave no time.
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t
+}
+
 // IngestBatch stores a getUpdates batch in ONE transaction: every update's
 // id in ingested_updates (an id already there means the update was stored
 // before and it is skipped whole, so a replayed batch is a no-op), the
@@ -412,11 +449,7 @@ type bufferedMessage struct {
 }
 
 func (ib *ingestBuffer) add(updateID int64, m *IngestMessage) {
-	date := m.Date
-	if date.IsZero() {
-		date = ib.now
-	}
-	ib.msgs = append(ib.msgs, bufferedMessage{updateID: updateID, m: m, date: date, change: len(ib.res.Changes)})
+	ib.msgs = append(ib.msgs, bufferedMessage{updateID: updateID, m: m, date: orNow(m.Date, ib.now), change: len(ib.res.Changes)})
 	ib.res.Changes = append(ib.res.Changes, Change{Kind: "message", ChannelID: ib.t.ChannelID})
 }
 
@@ -450,25 +483,15 @@ func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 		args := make([]any, 0, messageCols*len(chunk))
 		for i := range chunk {
 			bm := &chunk[i]
-			m := bm.m
-			tgID, uid, date := m.TelegramMessageID, bm.updateID, bm.date
-			bm.row = models.Message{
-				ChannelID: t.ChannelID, BotTelegramID: b.BotTelegramID, UpdateID: &uid, ChatID: m.ChatID, ChatType: m.ChatType,
-				TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
-				Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
-				Status: "received", TelegramDate: &date, CreatedAt: ib.now,
-			}
-			if bm.row.Type == "" {
-				bm.row.Type = "text"
-			}
+			bm.row = incomingMessage(t, b.BotTelegramID, bm.updateID, bm.m, bm.date, ib.now)
 			r := &bm.row
 			var reply any
 			if r.ReplyToMessageID != nil {
 				reply = *r.ReplyToMessageID
 			}
-			args = append(args, r.ChannelID, r.BotTelegramID, uid, r.ChatID, r.ChatType, tgID, r.Direction, r.FromID,
-				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, date, r.CreatedAt)
-			byUpdate[uid] = bm
+			args = append(args, r.ChannelID, r.BotTelegramID, bm.updateID, r.ChatID, r.ChatType, *r.TelegramMessageID, r.Direction, r.FromID,
+				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt)
+			byUpdate[bm.updateID] = bm
 		}
 		q := `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id, direction,
 			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at)
@@ -576,13 +599,7 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 	}
 	for i := range ib.msgs {
 		m, date := ib.msgs[i].m, ib.msgs[i].date
-		enter := false
-		switch t.WorkbenchMode {
-		case models.WorkbenchAll:
-			enter = true
-		case models.WorkbenchKeyword:
-			enter = len(t.Keywords.Match(m.Text)) > 0
-		}
+		enter := t.entersWorkbench(m)
 		preview := messagePreview(m)
 		c := convs[m.ChatID]
 		if c == nil {
@@ -755,10 +772,7 @@ func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch
 			if m.Media != "" {
 				edited.Media = m.Media
 			}
-			at := m.EditDate
-			if at.IsZero() {
-				at = now
-			}
+			at := orNow(m.EditDate, now)
 			edited.EditedAt = &at
 			payload, err := b.MOPayload(&edited)
 			if err != nil {
@@ -775,26 +789,12 @@ func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch
 		// delivered): keep the edited version as a new message.
 	}
 
-	tgID, uid := m.TelegramMessageID, updateID
-	date := m.Date
-	if date.IsZero() {
-		date = now
-	}
-	msg := &models.Message{
-		ChannelID: t.ChannelID, BotTelegramID: b.BotTelegramID, UpdateID: &uid, ChatID: m.ChatID, ChatType: m.ChatType,
-		TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
-		Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
-		Status: "received", TelegramDate: &date, CreatedAt: now,
-	}
+	date := orNow(m.Date, now)
+	row := incomingMessage(t, b.BotTelegramID, updateID, m, date, now)
+	msg := &row
 	if m.Edited {
-		ed := m.EditDate
-		if ed.IsZero() {
-			ed = now
-		}
+		ed := orNow(m.EditDate, now)
 		msg.EditedAt = &ed
-	}
-	if msg.Type == "" {
-		msg.Type = "text"
 	}
 	if err := db.Create(msg).Error; err != nil {
 		return Change{}, fmt.Errorf("store: ingest: insert message: %w", err)
@@ -823,10 +823,7 @@ func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch
 // applyEdit keeps the previous text in message_edits and stores the new one.
 func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Message, m *IngestMessage) (Change, error) {
 	db := s.w(ctx)
-	at := m.EditDate
-	if at.IsZero() {
-		at = s.now()
-	}
+	at := orNow(m.EditDate, s.now())
 	if prev.Text != m.Text {
 		if err := db.Create(&models.MessageEdit{MessageID: prev.ID, Text: prev.Text, EditedAt: at}).Error; err != nil {
 			return Change{}, fmt.Errorf("store: ingest: keep edited text: %w", err)
@@ -851,13 +848,7 @@ func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Me
 // whatever later messages say, until an agent resolves it.
 func (s *Store) touchConversation(ctx context.Context, t ingestTarget, m *IngestMessage, date time.Time) (int64, error) {
 	db := s.w(ctx)
-	enter := false
-	switch t.WorkbenchMode {
-	case models.WorkbenchAll:
-		enter = true
-	case models.WorkbenchKeyword:
-		enter = len(t.Keywords.Match(m.Text)) > 0
-	}
+	enter := t.entersWorkbench(m)
 	preview := messagePreview(m)
 	var conv models.Conversation
 	err := db.Where("channel_id = ? AND chat_id = ?", t.ChannelID, m.ChatID).Take(&conv).Error
