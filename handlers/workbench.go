@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/botdesk/botdesk/models"
@@ -156,13 +157,12 @@ func (s *Server) workbenchList(c echo.Context) error {
 // workbenchListMore answers "Load more" with the next rows (htmx); the
 // no-JS link goes to /workbench?before= instead.
 func (s *Server) workbenchListMore(c echo.Context) error {
-	f := workbenchFilter(c)
-	list, err := s.Store.ListConversations(c.Request().Context(), storeFilter(f, c.QueryParam("before"), wbListPage))
+	cid, _ := strconv.ParseInt(c.QueryParam("cid"), 10, 64)
+	list, err := s.listItems(c.Request().Context(), workbenchFilter(c), c.QueryParam("before"), cid)
 	if err != nil {
 		return err
 	}
-	cid, _ := strconv.ParseInt(c.QueryParam("cid"), 10, 64)
-	return s.render(c, http.StatusOK, views.ConversationItems(list, f, cid))
+	return s.render(c, http.StatusOK, templ.Raw(list.HTML))
 }
 
 // loadConversation resolves :cid to a conversation agents may see: one the
