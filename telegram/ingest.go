@@ -128,18 +128,7 @@ func decodeUpdate(raw json.RawMessage) (store.IngestUpdate, error) {
 		if string(k.body) == "null" || !bytes.Contains(raw, []byte(`"`+k.name+`"`)) {
 			return decodeUpdateSlow(raw)
 		}
-		id := *env.UpdateID
-		u := store.IngestUpdate{UpdateID: id, Kind: k.name}
-		var err error
-		if k.name == kindMyChatMember {
-			u.Member, err = decodeMember(k.body)
-		} else {
-			u.Message, err = decodeMessage(k.body, k.name == kindEditedMessage || k.name == kindEditedChannelPost)
-		}
-		if err != nil {
-			return u, fmt.Errorf("update %d (%s): %w", id, k.name, err)
-		}
-		return u, nil
+		return decodeBody(store.IngestUpdate{UpdateID: *env.UpdateID, Kind: k.name}, k.body)
 	}
 	return decodeUpdateSlow(raw)
 }
@@ -161,22 +150,28 @@ func decodeUpdateSlow(raw json.RawMessage) (store.IngestUpdate, error) {
 			continue
 		}
 		u.Kind = k
-		var err error
-		if k == kindMyChatMember {
-			u.Member, err = decodeMember(body)
-		} else {
-			u.Message, err = decodeMessage(body, k == kindEditedMessage || k == kindEditedChannelPost)
-		}
-		if err != nil {
-			return u, fmt.Errorf("update %d (%s): %w", id, k, err)
-		}
-		return u, nil
+		return decodeBody(u, body)
 	}
 	for k := range fields {
 		if k != "update_id" {
 			u.Kind = k
 			break
 		}
+	}
+	return u, nil
+}
+
+// decodeBody reads the body of an update of a kind botdesk handles (u.Kind)
+// into u; on an error u still records the id and kind.
+func decodeBody(u store.IngestUpdate, body json.RawMessage) (store.IngestUpdate, error) {
+	var err error
+	if u.Kind == kindMyChatMember {
+		u.Member, err = decodeMember(body)
+	} else {
+		u.Message, err = decodeMessage(body, u.Kind == kindEditedMessage || u.Kind == kindEditedChannelPost)
+	}
+	if err != nil {
+		return u, fmt.Errorf("update %d (%s): %w", u.UpdateID, u.Kind, err)
 	}
 	return u, nil
 }
