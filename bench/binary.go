@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -271,9 +270,7 @@ func MeasureStartup(ctx context.Context, bin, root string, sp seedSpec) ([]Figur
 		}
 		times = append(times, at.Sub(start))
 	}
-	sorted := append([]time.Duration(nil), times...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	worst := sorted[len(sorted)-1]
+	worst := summarize(times).Max
 	return []Figure{{
 		Name:     fmt.Sprintf("start-up time with %s stored messages (exec → /healthz 200)", humanCount(sp.Messages)),
 		Value:    fmt.Sprintf("%s (worst of 3)", ms(worst)),

@@ -127,9 +127,7 @@ func pollerIngest(ctx context.Context, dir string, sz IngestSizes) (float64, err
 		}
 	}
 	for i := 0; i < sz.Updates; i++ {
-		c := i % sz.Chats
-		from := telegramtest.User(chatID(c), fmt.Sprintf("Customer %d", c), fmt.Sprintf("user%d", c))
-		fake.Inject(bots[i%len(bots)], telegramtest.PrivateText(from, ingestText(i)))
+		fake.Inject(bots[i%len(bots)], telegramtest.PrivateText(newUser(i%sz.Chats), ingestText(i)))
 	}
 	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Store: st, Sealer: sealer, APIBase: url, PollTimeout: 2 * time.Second})
 	rctx, cancel := context.WithCancel(ctx)

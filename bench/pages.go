@@ -208,7 +208,7 @@ func arrive(ctx context.Context, db *sql.DB, sz PageSizes, i int) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
 		direction, from_id, from_username, from_name, type, text, status, telegram_date, created_at)
 		VALUES (?, ?, ?, ?, 'private', ?, 'in', ?, 'live', 'Live customer', 'text', ?, 'received', ?, ?)`,
-		channelID(conv%sz.Channels), 7000000000+int64(conv%sz.Channels), 1_000_000_000+i, chatID(conv), 1_000_000+i, chatID(conv), text, now, now); err != nil {
+		channelID(conv%sz.Channels), benchBotID(conv%sz.Channels), 1_000_000_000+i, chatID(conv), 1_000_000+i, chatID(conv), text, now, now); err != nil {
 		return fmt.Errorf("bench: arrival: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message_at = ?, last_message_text = ?, unread = unread + 1
@@ -226,7 +226,7 @@ func uncachedPages(ctx context.Context, dir string, hc *http.Client, sz PageSize
 		return nil, err
 	}
 	defer st.Close()
-	sealer, err := store.NewSealer(benchKey)
+	sealer, err := newSealer()
 	if err != nil {
 		return nil, err
 	}

@@ -148,7 +148,7 @@ func seedWorkspace(ctx context.Context, dbPath string, sp seedSpec) error {
 					dir, status = "out", "sent"
 				}
 				at := start.Add(time.Duration(i) * time.Second)
-				if _, err := stmt.ExecContext(ctx, channelID(conv%sp.Channels), 7000000000+int64(conv%sp.Channels), i+1, chatID(conv), i/sp.Conversations+1,
+				if _, err := stmt.ExecContext(ctx, channelID(conv%sp.Channels), benchBotID(conv%sp.Channels), i+1, chatID(conv), i/sp.Conversations+1,
 					dir, chatID(conv), fmt.Sprintf("user%d", conv), fmt.Sprintf("Customer %d", conv),
 					fmt.Sprintf("Hello, this is message text number %d from a customer", i), status, at, at); err != nil {
 					return err

@@ -52,7 +52,7 @@ func MeasureWebhooks(ctx context.Context, root string, sz WebhookSizes) ([]Figur
 		}
 	}))
 	defer recv.Close()
-	sealer, err := store.NewSealer(benchKey)
+	sealer, err := newSealer()
 	if err != nil {
 		return nil, err
 	}

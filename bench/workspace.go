@@ -20,7 +20,7 @@ func openStore(ctx context.Context, dir string) (*store.Store, *store.Sealer, er
 	if err != nil {
 		return nil, nil, err
 	}
-	sealer, err := store.NewSealer(benchKey)
+	sealer, err := newSealer()
 	if err != nil {
 		_ = st.Close()
 		return nil, nil, err
