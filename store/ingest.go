@@ -760,7 +760,8 @@ func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch
 			t.ChannelID, m.ChatID, m.TelegramMessageID).Order("id DESC").Take(&prev).Error
 		switch {
 		case err == nil:
-			ch, err := s.applyEdit(ctx, t.ChannelID, &prev, m)
+			at := orNow(m.EditDate, now)
+			ch, err := s.applyEdit(ctx, t.ChannelID, &prev, m, at)
 			if err != nil || b.MOPayload == nil {
 				return ch, err
 			}
@@ -772,7 +773,6 @@ func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch
 			if m.Media != "" {
 				edited.Media = m.Media
 			}
-			at := orNow(m.EditDate, now)
 			edited.EditedAt = &at
 			payload, err := b.MOPayload(&edited)
 			if err != nil {
@@ -820,10 +820,10 @@ func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch
 	return Change{Kind: "message", ChannelID: t.ChannelID, ConversationID: convID, MessageID: msg.ID}, nil
 }
 
-// applyEdit keeps the previous text in message_edits and stores the new one.
-func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Message, m *IngestMessage) (Change, error) {
+// applyEdit keeps the previous text in message_edits and stores the new
+// one, edited at at.
+func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Message, m *IngestMessage, at time.Time) (Change, error) {
 	db := s.w(ctx)
-	at := orNow(m.EditDate, s.now())
 	if prev.Text != m.Text {
 		if err := db.Create(&models.MessageEdit{MessageID: prev.ID, Text: prev.Text, EditedAt: at}).Error; err != nil {
 			return Change{}, fmt.Errorf("store: ingest: keep edited text: %w", err)
