@@ -23,11 +23,7 @@ func (s *Server) deliveryLog(c echo.Context) error {
 		return err
 	}
 	if !isHTMX(c) {
-		panel, err := s.webhookPanel(c, ch, bot)
-		if err != nil {
-			return err
-		}
-		return s.renderWebhookTab(c, http.StatusOK, ch, bot, panel)
+		return s.renderChannel(c, http.StatusOK, ch, bot, "webhook", s.webhookPanel)
 	}
 	v, err := s.deliveryLogView(c, ch, c.QueryParam("kind"), c.QueryParam("state"), c.QueryParam("before"))
 	if err != nil {
