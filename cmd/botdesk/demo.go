@@ -89,8 +89,7 @@ func (d *demo) seed(ctx context.Context, st *store.Store, base string, stderr io
 	if err != nil {
 		return err
 	}
-	for i := range demoBots {
-		b := &demoBots[i]
+	for _, b := range demoBots {
 		tok := d.fake.AddBot(b.spec)
 		var ch struct {
 			ID string `json:"id"`
@@ -98,7 +97,6 @@ func (d *demo) seed(ctx context.Context, st *store.Store, base string, stderr io
 		if err := apiCall(ctx, base, key, http.MethodPost, "/api/v1/channels", map[string]any{"name": b.channel}, &ch); err != nil {
 			return fmt.Errorf("demo: create channel: %w", err)
 		}
-		b.channel = ch.ID
 		if err := apiCall(ctx, base, key, http.MethodPut, "/api/v1/channels/"+ch.ID+"/bot", map[string]any{"token": tok}, nil); err != nil {
 			return fmt.Errorf("demo: connect bot: %w", err)
 		}
@@ -111,7 +109,7 @@ func (d *demo) seed(ctx context.Context, st *store.Store, base string, stderr io
 		}
 		bot := d.fake.BotUser(b.spec.ID)
 		owner := telegramtest.User(demoCustomers[0].id, demoCustomers[0].first, demoCustomers[0].usr)
-		d.fake.Inject(b.spec.ID, telegramtest.BotAdded(bot, demoGroup(*b), owner))
+		d.fake.Inject(b.spec.ID, telegramtest.BotAdded(bot, demoGroup(b), owner))
 	}
 	fmt.Fprintf(stderr, "\nDEMO MODE: sign in at %s as admin@demo.botdesk or agent@demo.botdesk with password %s (shown once)\n\n", base, pw)
 	return nil
