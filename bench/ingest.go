@@ -90,14 +90,9 @@ func rawInsertBaseline(ctx context.Context, dir string, sz IngestSizes) (float64
 	start := time.Now()
 	for lo := 0; lo < sz.Updates; lo += 100 {
 		hi := min(lo+100, sz.Updates)
-		err := inTx(ctx, db, `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
-			direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at)
-			VALUES (?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)`, func(stmt *sql.Stmt) error {
+		err := inTx(ctx, db, baselineMessageSQL, func(stmt *sql.Stmt) error {
 			for i := lo; i < hi; i++ {
-				chat := chatID(i % sz.Chats)
-				at := time.Now().UTC()
-				if _, err := stmt.ExecContext(ctx, channelID(0), benchBotID(0), i+1, chat, i+1, chat,
-					fmt.Sprintf("user%d", i%sz.Chats), fmt.Sprintf("Customer %d", i%sz.Chats), ingestText(i), at.Truncate(time.Second), at); err != nil {
+				if err := execBaselineMessage(ctx, stmt, i, sz, ingestText(i), time.Now().UTC()); err != nil {
 					return err
 				}
 			}

@@ -48,9 +48,7 @@ func sameRowsBaseline(ctx context.Context, dir string, sz IngestSizes) (float64,
 	}
 	stmts := []string{
 		`INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES (?, ?)`,
-		`INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
-			direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at)
-			VALUES (?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)`,
+		baselineMessageSQL,
 		`INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread, last_message_at, last_message_text)
 			VALUES (?, ?, 'private', ?, 1, 1, ?, ?)
 			ON CONFLICT (channel_id, chat_id) DO UPDATE SET unread = unread + 1, last_message_at = excluded.last_message_at,
@@ -90,6 +88,21 @@ func openBaseline(ctx context.Context, dir string) (*sql.DB, error) {
 	return db, nil
 }
 
+// baselineMessageSQL inserts the message row of a private text update;
+// both ingest baselines write it through execBaselineMessage.
+const baselineMessageSQL = `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
+	direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at)
+	VALUES (?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)`
+
+// execBaselineMessage writes update i's message row (text, received at
+// at) with stmt, prepared from baselineMessageSQL.
+func execBaselineMessage(ctx context.Context, stmt *sql.Stmt, i int, sz IngestSizes, text string, at time.Time) error {
+	chat := chatID(i % sz.Chats)
+	_, err := stmt.ExecContext(ctx, channelID(0), benchBotID(0), i+1, chat, i+1, chat,
+		fmt.Sprintf("user%d", i%sz.Chats), fmt.Sprintf("Customer %d", i%sz.Chats), text, at.Truncate(time.Second), at)
+	return err
+}
+
 // sameRowsBatch writes updates [lo, hi) in one transaction.
 func sameRowsBatch(ctx context.Context, db *sql.DB, q []string, lo, hi int, sz IngestSizes, payloads, eventIDs []string) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -112,8 +125,7 @@ func sameRowsBatch(ctx context.Context, db *sql.DB, q []string, lo, hi int, sz I
 		if _, err := stmts[0].ExecContext(ctx, bot, i+1); err != nil {
 			return err
 		}
-		if _, err := stmts[1].ExecContext(ctx, ch, bot, i+1, chat, i+1, chat,
-			fmt.Sprintf("user%d", i%sz.Chats), fmt.Sprintf("Customer %d", i%sz.Chats), text, at.Truncate(time.Second), at); err != nil {
+		if err := execBaselineMessage(ctx, stmts[1], i, sz, text, at); err != nil {
 			return err
 		}
 		if _, err := stmts[2].ExecContext(ctx, ch, chat, fmt.Sprintf("Customer %d", i%sz.Chats), at, text); err != nil {
