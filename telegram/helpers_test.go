@@ -113,16 +113,25 @@ func (e *env) supervisorConfig() SupervisorConfig {
 	}
 }
 
+// runBackground starts run (a Supervisor's or a Sender's Run) in its own
+// goroutine; stop cancels its context and returns what Run returned.
+func runBackground(run func(context.Context) error) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
+}
+
 // runSupervisor starts a supervisor's Run and stops it at cleanup.
 func (e *env) runSupervisor() *Supervisor {
 	e.t.Helper()
 	sup := NewSupervisor(e.supervisorConfig())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sup.Run(ctx) }()
+	stop := runBackground(sup.Run)
 	e.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			e.t.Errorf("supervisor Run: %v", err)
 		}
 	})

@@ -22,9 +22,7 @@ func TestNoGoroutineLeaks(t *testing.T) {
 	ctx := context.Background()
 	for round := range 3 {
 		sup := NewSupervisor(e.supervisorConfig())
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- sup.Run(runCtx) }()
+		stopSup := runBackground(sup.Run)
 		<-sup.Booted()
 		u := e.fake.Inject(testBotID, telegramtest.PrivateText(alice, "r"))
 		e.caughtUp(u.UpdateID)
@@ -41,18 +39,14 @@ func TestNoGoroutineLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		snd := NewSender(e.senderConfig())
-		sctx, scancel := context.WithCancel(ctx)
-		sdone := make(chan error, 1)
-		go func() { sdone <- snd.Run(sctx) }()
+		stopSnd := runBackground(snd.Run)
 		m := e.queue(alice.ID, "reply")
 		snd.Wake()
 		e.waitFinal(m.ID)
-		scancel()
-		if err := <-sdone; err != nil {
+		if err := stopSnd(); err != nil {
 			t.Fatal(err)
 		}
-		cancel()
-		if err := <-done; err != nil {
+		if err := stopSup(); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		if sup.Start(ctx, testBotID) != ErrSupervisorStopped {

@@ -88,12 +88,9 @@ func TestReplayAndUndecodableUpdates(t *testing.T) {
 
 	run := func() (*Supervisor, func()) {
 		sup := NewSupervisor(e.supervisorConfig())
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- sup.Run(ctx) }()
+		stop := runBackground(sup.Run)
 		return sup, func() {
-			cancel()
-			if err := <-done; err != nil {
+			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
 		}

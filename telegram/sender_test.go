@@ -27,12 +27,9 @@ func (e *env) senderConfig() SenderConfig {
 func (e *env) runSender() *Sender {
 	e.t.Helper()
 	s := NewSender(e.senderConfig())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	stop := runBackground(s.Run)
 	e.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			e.t.Errorf("sender Run: %v", err)
 		}
 	})
@@ -210,13 +207,9 @@ func TestSenderRestartSendsWhatWasPending(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, e.queue(alice.ID, "m"+itoa(int64(i))).ID)
 	}
-	s := NewSender(e.senderConfig())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	stop := runBackground(NewSender(e.senderConfig()).Run)
 	waitUntil(t, "the first send to start", func() bool { return e.fake.BotCalls(testBotID, "sendMessage") >= 1 })
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	// The send in flight was allowed to finish and was recorded.
