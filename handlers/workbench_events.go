@@ -192,14 +192,14 @@ func (st *wbStream) end(err error) error {
 // bubbles and header that changed in place. initial also refreshes recent
 // outgoing bubbles (their status may have changed since the page rendered).
 func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial bool) error {
+	if st.conv == nil {
+		return nil // the list-only page: sendList moves its cursor
+	}
 	upto, err := st.s.Store.LatestMessageID(ctx)
 	if err != nil {
 		return err
 	}
 	old := st.cursor
-	if st.conv == nil {
-		return nil
-	}
 	conv := &st.conv.Conversation
 	sawIncoming := false
 	for {
