@@ -15,7 +15,6 @@ package handlers
 // a reconnect's Last-Event-ID resumes with no duplicates and no gaps.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -319,11 +318,11 @@ func (st *wbStream) sendList(ctx context.Context) error {
 // text would otherwise end the line and let the rest pose as an id: or
 // event: field.
 func (st *wbStream) event(name string, id int64, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(st.c.Request().Context(), &buf); err != nil {
-		return fmt.Errorf("render %s event: %w", name, err)
+	html, err := renderString(st.c.Request().Context(), name+" event", comp)
+	if err != nil {
+		return err
 	}
-	data := strings.ReplaceAll(buf.String(), "\r\n", "\n")
+	data := strings.ReplaceAll(html, "\r\n", "\n")
 	data = strings.ReplaceAll(data, "\r", "\n")
 	var b strings.Builder
 	b.WriteString("event: " + name + "\n")
