@@ -4,9 +4,10 @@
 // enters on the Configure Webhook form, and sends them through an HTTP client
 // that refuses private, loopback and link-local targets at dial time.
 //
-// Everything here is independent of the database. The outbox dispatcher,
-// which reads pending deliveries from the store, calls [Deliver] and
-// schedules retries with [Backoff] and [Classify], is built on top of it.
+// Payloads, signing, URL checks and [Deliver] know nothing of the database;
+// the outbox [Dispatcher] (dispatcher.go) is the one part that does: it
+// claims pending deliveries from the store, calls [Deliver] and schedules
+// retries with [Backoff] and [Classify].
 //
 // Why the checks happen twice: [ValidateURL] gives the operator a clear
 // message next to the form field when a URL is saved, but DNS answers can
