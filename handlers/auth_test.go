@@ -161,7 +161,7 @@ func TestDeactivatedUserIsSignedOutAndCannotSignIn(t *testing.T) {
 	agent := env.userClient(t, models.RoleAgent)
 	agent.get("/").wantStatus(t, http.StatusSeeOther)
 
-	admin.postForm("/users/"+strconv.FormatInt(agentUser.ID, 10), url.Values{"role": {"agent"}}). // no active=1: deactivate
+	admin.postForm(userPath(agentUser), url.Values{"role": {"agent"}}). // no active=1: deactivate
 													wantStatus(t, http.StatusSeeOther)
 	env.wantAudit(t, "user.deactivate", agentUser.Email)
 

@@ -153,7 +153,7 @@ func TestWorkbenchStreamEndsWithItsSession(t *testing.T) {
 				agent.postForm("/logout", nil).wantStatus(t, http.StatusSeeOther)
 			case "deactivate":
 				u := env.user(t, models.RoleAgent)
-				admin.postForm("/users/"+strconv.FormatInt(u.ID, 10), url.Values{"role": {"agent"}}).wantStatus(t, http.StatusSeeOther)
+				admin.postForm(userPath(u), url.Values{"role": {"agent"}}).wantStatus(t, http.StatusSeeOther)
 				if got, _ := env.Store.UserByID(context.Background(), u.ID); got.Active {
 					t.Fatal("setup: the agent is still active")
 				}
