@@ -71,27 +71,25 @@ func (s *Store) listChannels(ctx context.Context, q string, page, perPage int, f
 	if full {
 		cols = channelRowCols
 	}
+	scan := scanChannelSummary
+	if full {
+		scan = scanChannelRow
+	}
 	rows, err := base.Session(&gorm.Session{}).Select(cols).
 		Order("channels.created_at DESC, channels.id").Limit(perPage).Offset((page - 1) * perPage).Rows()
+	if err == nil {
+		err = eachRow(rows, func() error {
+			var r ChannelRow
+			if err := scan(rows, &r, &out.Total); err != nil {
+				return err
+			}
+			out.Rows = append(out.Rows, r)
+			return nil
+		})
+	}
 	if err != nil {
 		return out, fmt.Errorf("store: list channels: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r ChannelRow
-		scan := scanChannelSummary
-		if full {
-			scan = scanChannelRow
-		}
-		if err := scan(rows, &r, &out.Total); err != nil {
-			return out, fmt.Errorf("store: list channels: %w", err)
-		}
-		out.Rows = append(out.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("store: list channels: %w", err)
-	}
-	_ = rows.Close()
 	if len(out.Rows) == 0 && page > 1 {
 		// Past the last page the window has no row to report the total on.
 		if err := base.Session(&gorm.Session{}).Count(&out.Total).Error; err != nil {
@@ -163,20 +161,19 @@ func (s *Store) ChannelChoices(ctx context.Context) ([]ChannelRow, error) {
 }
 
 func (s *Store) channelChoices(ctx context.Context) ([]ChannelRow, error) {
-	rows, err := s.r(shortRead(ctx)).Raw("SELECT id, name FROM channels ORDER BY created_at DESC, id LIMIT 500").Rows()
-	if err != nil {
-		return nil, fmt.Errorf("store: channel choices: %w", err)
-	}
-	defer rows.Close()
 	var out []ChannelRow
-	for rows.Next() {
-		var r ChannelRow
-		if err := rows.Scan(&r.ID, &r.Name); err != nil {
-			return nil, fmt.Errorf("store: channel choices: %w", err)
-		}
-		out = append(out, r)
+	rows, err := s.r(shortRead(ctx)).Raw("SELECT id, name FROM channels ORDER BY created_at DESC, id LIMIT 500").Rows()
+	if err == nil {
+		err = eachRow(rows, func() error {
+			var r ChannelRow
+			if err := rows.Scan(&r.ID, &r.Name); err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("store: channel choices: %w", err)
 	}
 	return out, nil

@@ -70,9 +70,8 @@ func scanConversationRows(q *gorm.DB) ([]ConversationRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []ConversationRow
-	for rows.Next() {
+	err = eachRow(rows, func() error {
 		var (
 			r        ConversationRow
 			assigned sql.NullInt64
@@ -81,7 +80,7 @@ func scanConversationRows(q *gorm.DB) ([]ConversationRow, error) {
 		c := &r.Conversation
 		if err := rows.Scan(&c.ID, &c.ChannelID, &c.ChatID, &c.ChatType, &c.Title, &c.Status, &c.InWorkbench, &assigned,
 			&c.Unread, &c.LastMessageAt, &c.LastMessageText, &r.ChannelName, &email, &r.SortKey); err != nil {
-			return nil, err
+			return err
 		}
 		if assigned.Valid {
 			v := assigned.Int64
@@ -92,8 +91,12 @@ func scanConversationRows(q *gorm.DB) ([]ConversationRow, error) {
 			r.AssignedEmail = &v
 		}
 		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // shortRead is the context for the small reads of every page load, each

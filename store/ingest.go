@@ -408,18 +408,17 @@ func recordUpdates(ctx context.Context, conn *ingestConn, b IngestBatch) (map[in
 		}
 		rows, err := conn.QueryContext(ctx, "INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES "+
 			valuesList(len(chunk), 2)+" ON CONFLICT DO NOTHING RETURNING update_id", args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				fresh[id] = true
+				return nil
+			})
+		}
 		if err != nil {
-			return nil, fmt.Errorf("store: ingest: record updates: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				_ = rows.Close()
-				return nil, fmt.Errorf("store: ingest: record updates: %w", err)
-			}
-			fresh[id] = true
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return nil, fmt.Errorf("store: ingest: record updates: %w", err)
 		}
 	}
@@ -496,27 +495,25 @@ func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 		q := `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id, direction,
 			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at)
 			VALUES ` + valuesList(len(chunk), messageCols) + ` RETURNING id, update_id`
-		rows, err := ib.conn.QueryContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("store: ingest: insert messages: %w", err)
-		}
 		n := 0
-		for rows.Next() {
-			var id, uid int64
-			if err := rows.Scan(&id, &uid); err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("store: ingest: insert messages: %w", err)
-			}
-			bm := byUpdate[uid]
-			if bm == nil {
-				_ = rows.Close()
-				return fmt.Errorf("store: ingest: insert messages: unexpected update id %d returned", uid)
-			}
-			bm.row.ID = id
-			ib.res.Changes[bm.change].MessageID = id
-			n++
+		rows, err := ib.conn.QueryContext(ctx, q, args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				var id, uid int64
+				if err := rows.Scan(&id, &uid); err != nil {
+					return err
+				}
+				bm := byUpdate[uid]
+				if bm == nil {
+					return fmt.Errorf("unexpected update id %d returned", uid)
+				}
+				bm.row.ID = id
+				ib.res.Changes[bm.change].MessageID = id
+				n++
+				return nil
+			})
 		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		if err != nil {
 			return fmt.Errorf("store: ingest: insert messages: %w", err)
 		}
 		if n != len(chunk) {
@@ -650,19 +647,18 @@ func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, co
 		}
 		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, last_message_at FROM conversations WHERE channel_id = ? AND chat_id IN ("+
 			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")", args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				c := &convState{exists: true}
+				var chat int64
+				if err := rows.Scan(&c.id, &chat, &c.last); err != nil {
+					return err
+				}
+				convs[chat] = c
+				return nil
+			})
+		}
 		if err != nil {
-			return fmt.Errorf("store: ingest: load conversations: %w", err)
-		}
-		for rows.Next() {
-			c := &convState{exists: true}
-			var chat int64
-			if err := rows.Scan(&c.id, &chat, &c.last); err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("store: ingest: load conversations: %w", err)
-			}
-			convs[chat] = c
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return fmt.Errorf("store: ingest: load conversations: %w", err)
 		}
 	}
@@ -682,20 +678,19 @@ func (ib *ingestBuffer) createConversations(ctx context.Context, chats []int64, 
 		}
 		rows, err := ib.conn.QueryContext(ctx, `INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread,
 			last_message_at, last_message_text) VALUES `+valuesList(len(chunk), newConvCols)+` RETURNING id, chat_id`, args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				var id, chat int64
+				if err := rows.Scan(&id, &chat); err != nil {
+					return err
+				}
+				if c := convs[chat]; c != nil {
+					c.id = id
+				}
+				return nil
+			})
+		}
 		if err != nil {
-			return fmt.Errorf("store: ingest: create conversations: %w", err)
-		}
-		for rows.Next() {
-			var id, chat int64
-			if err := rows.Scan(&id, &chat); err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("store: ingest: create conversations: %w", err)
-			}
-			if c := convs[chat]; c != nil {
-				c.id = id
-			}
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return fmt.Errorf("store: ingest: create conversations: %w", err)
 		}
 	}

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -207,6 +208,18 @@ func (s *Store) r(ctx context.Context) *gorm.DB {
 		return tx
 	}
 	return s.read.WithContext(ctx)
+}
+
+// eachRow calls scan for every row of rows, stopping at its first error,
+// and closes rows. It returns scan's error or the iteration's.
+func eachRow(rows *sql.Rows, scan func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // notFound maps gorm's not-found to ErrNotFound with context.
