@@ -162,7 +162,7 @@ func TestDeactivatedUserIsSignedOutAndCannotSignIn(t *testing.T) {
 	agent.get("/").wantStatus(t, http.StatusSeeOther)
 
 	admin.postForm(userPath(agentUser), url.Values{"role": {"agent"}}). // no active=1: deactivate
-													wantStatus(t, http.StatusSeeOther)
+										wantStatus(t, http.StatusSeeOther)
 	env.wantAudit(t, "user.deactivate", agentUser.Email)
 
 	r := agent.htmx(http.MethodGet, "/channels", nil)
