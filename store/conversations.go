@@ -299,11 +299,7 @@ func (s *Store) NoteOutgoing(ctx context.Context, m *models.Message) error {
 
 // previewText is the list preview of a message: one line, bounded.
 func previewText(t string) string {
-	t = strings.Join(strings.Fields(t), " ")
-	if r := []rune(t); len(r) > 200 {
-		t = string(r[:200]) + "…"
-	}
-	return t
+	return clipPreview(strings.Join(strings.Fields(t), " "))
 }
 
 // MessageRow is a message with what its bubble shows beside it.

@@ -944,9 +944,13 @@ func messagePreview(m *IngestMessage) string {
 		}
 		return "[" + m.Type + "]"
 	}
+	return clipPreview(text)
+}
+
+// clipPreview cuts text to maxPreview characters, marking the cut with "…".
+func clipPreview(text string) string {
 	if utf8.RuneCountInString(text) > maxPreview {
-		r := []rune(text)
-		text = string(r[:maxPreview]) + "…"
+		return string([]rune(text)[:maxPreview]) + "…"
 	}
 	return text
 }
