@@ -84,8 +84,9 @@ func (s *Server) bodyLimit(limit string) echo.MiddlewareFunc {
 func (s *Server) loadIdentity(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		if isAPI(c) {
-			auth := c.Request().Header.Get("Authorization")
+		auth := c.Request().Header.Get("Authorization")
+		// /metrics also takes a key: a Prometheus scraper has no session.
+		if isAPI(c) || (c.Path() == "/metrics" && auth != "") {
 			if tok, ok := strings.CutPrefix(auth, "Bearer "); ok {
 				k, err := s.Store.APIKeyByToken(ctx, strings.TrimSpace(tok))
 				if err != nil && !errors.Is(err, store.ErrNotFound) {

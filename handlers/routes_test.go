@@ -350,3 +350,28 @@ func probeStatus(t *testing.T, env *testEnv, c *testClient, isAPIRoute bool, rol
 	}
 	return resp.StatusCode
 }
+
+// TestMetricsTakesAnAPIKey: a scraper has no session, so /metrics accepts
+// an operator's API key as the 401 tells it to; roles still apply, and a
+// signed-in operator's browser keeps working.
+func TestMetricsTakesAnAPIKey(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	if r := env.api(t, "", http.MethodGet, "/metrics", nil); r.Status != http.StatusUnauthorized || !strings.Contains(r.Body, "Bearer") {
+		t.Fatalf("anonymous: %d %s", r.Status, r.Body)
+	}
+	if r := env.api(t, "bd_not-a-real-key", http.MethodGet, "/metrics", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("unknown key: %d", r.Status)
+	}
+	if r := env.api(t, env.apiKey(t, models.RoleAgent), http.MethodGet, "/metrics", nil); r.Status != http.StatusForbidden {
+		t.Fatalf("agent key: %d", r.Status)
+	}
+	r := env.api(t, env.apiKey(t, models.RoleOperator), http.MethodGet, "/metrics", nil)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, "botdesk_channels") {
+		t.Fatalf("operator key: %d %.200s", r.Status, r.Body)
+	}
+	op := env.userClient(t, models.RoleOperator)
+	if r := op.get("/metrics"); r.Status != http.StatusOK || !strings.Contains(r.Body, "botdesk_channels") {
+		t.Fatalf("signed-in operator: %d", r.Status)
+	}
+}
