@@ -234,6 +234,14 @@ func (s *session) choose(sel, value string) {
 	s.do("choose "+value+" in "+sel, chromedp.SetValue(chromedp.CSS(sel), value))
 }
 
+// check ticks the checkbox sel by clicking it, unless it is ticked already.
+func (s *session) check(sel string) {
+	s.t.Helper()
+	if !eval[bool](s, fmt.Sprintf(`document.querySelector(%s).checked`, jsString(sel))) {
+		s.click(sel)
+	}
+}
+
 func (s *session) click(sel string) {
 	s.t.Helper()
 	s.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))

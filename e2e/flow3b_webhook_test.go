@@ -35,9 +35,7 @@ func flowWebhook(t *testing.T, w *world) {
 		s.dialogEscapes(opener, dialog)
 		// A refused form keeps the dialog open with the errors in it.
 		s.dialogOpens(opener, dialog)
-		if !eval[bool](s, `document.querySelector("#whd-http_enabled").checked`) {
-			s.click(`#whd-http_enabled`)
-		}
+		s.check(`#whd-http_enabled`)
 		s.click(dialog + ` button[type=submit]`)
 		s.expectText(dialog+` #err-status_url`, "required when HTTP Protocol is on")
 		if !eval[bool](s, `!!document.querySelector("#configure-webhook-dialog") && document.querySelector("#configure-webhook-dialog").open`) {
@@ -70,9 +68,7 @@ func flowWebhook(t *testing.T, w *world) {
 	s.a11y("Webhook tab")
 
 	// HTTP Protocol on with no URLs: each URL is required.
-	if !eval[bool](s, `document.querySelector("#wh-http_enabled").checked`) {
-		s.click(`#wh-http_enabled`)
-	}
+	s.check(`#wh-http_enabled`)
 	s.click(form + ` button[type=submit]`)
 	s.expectText(`#err-status_url`, "required when HTTP Protocol is on")
 	s.expectText(`#err-mo_url`, "required when HTTP Protocol is on")
@@ -95,9 +91,7 @@ func flowWebhook(t *testing.T, w *world) {
 	for name, u := range urls {
 		s.fill(`#wh-`+name, u)
 	}
-	if !eval[bool](s, `document.querySelector("#wh-queue_enabled").checked`) {
-		s.click(`#wh-queue_enabled`)
-	}
+	s.check(`#wh-queue_enabled`)
 	s.click(form + ` button[type=submit]`)
 	s.waitVisible(`[data-testid=webhook-saved]`)
 	if s.exists(form + ` .field-error[id^="err-"]`) {
