@@ -49,10 +49,8 @@ func (s *Store) ListChannels(ctx context.Context, q string, page, perPage int) (
 // only ID, Name, CreatedAt, BotUsername and BotState are filled. The driver
 // pays a cgo call per column per row, so reading 5 columns instead of 15
 // is most of this page's SQLite time.
-// Pages are cached per data version (store/readcache.go).
 func (s *Store) ListChannelSummaries(ctx context.Context, q string, page, perPage int) (ChannelList, error) {
-	key := fmt.Sprintf("channel-summaries|%q|%d|%d", q, page, perPage)
-	return Cached(ctx, s, key, func() (ChannelList, error) { return s.listChannels(ctx, q, page, perPage, false) })
+	return s.listChannels(ctx, q, page, perPage, false)
 }
 
 // listChannels runs on every Channel Management load, so the rows are
@@ -157,10 +155,6 @@ func setBot(r *ChannelRow, username, state sql.NullString) {
 // 500), for the workbench's channel filter: the other columns are not shown
 // there, so they are not read.
 func (s *Store) ChannelChoices(ctx context.Context) ([]ChannelRow, error) {
-	return Cached(ctx, s, "channel-choices", func() ([]ChannelRow, error) { return s.channelChoices(ctx) })
-}
-
-func (s *Store) channelChoices(ctx context.Context) ([]ChannelRow, error) {
 	var out []ChannelRow
 	rows, err := s.r(shortRead(ctx)).Raw("SELECT id, name FROM channels ORDER BY created_at DESC, id LIMIT 500").Rows()
 	if err == nil {

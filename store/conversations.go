@@ -117,17 +117,11 @@ func (s *Store) conversationQuery(ctx context.Context) *gorm.DB {
 // ListConversations returns one page of workbench conversations ordered by
 // (last_message_at, id) descending. The keyset cursor keeps every page an
 // index range scan however deep the agent pages.
-// Pages are cached per data version (store/readcache.go): every agent's
-// list refresh after the same new message reads the database once.
+// Its callers cache what they render from it (handlers.listItems).
 func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error) {
 	if f.Limit <= 0 || f.Limit > MaxConversationPage {
 		f.Limit = 50
 	}
-	key := fmt.Sprintf("conversations|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, f.Before, f.Limit)
-	return Cached(ctx, s, key, func() (ConversationPage, error) { return s.listConversations(ctx, f) })
-}
-
-func (s *Store) listConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error) {
 	var out ConversationPage
 	qctx := ctx
 	if strings.TrimSpace(f.Query) == "" {

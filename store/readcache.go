@@ -10,9 +10,10 @@ import (
 	"gorm.io/gorm"
 )
 
-// readCache memoises the small reads every page load repeats (the session,
-// the channel choices, a page of the workbench list, the Channel Management
-// table, the newest message id) against SQLite's data_version.
+// readCache memoises what every page load repeats against SQLite's
+// data_version: here the session lookup and the newest message id; in
+// handlers (through Cached) the rendered workbench list and frame and the
+// Channel Management table, whose loaders read the store uncached.
 //
 // PRAGMA data_version, asked on a connection that never writes, changes
 // whenever any other connection commits: the store's writer, the CLI in
@@ -25,8 +26,8 @@ import (
 type readCache struct {
 	// probe is a raw driver connection of its own, only ever asked for
 	// data_version (the value is per connection). Going around
-	// database/sql keeps the probe at one cgo round trip, since every
-	// page load asks several times.
+	// database/sql keeps the probe to a few cgo calls and no allocation
+	// to speak of; every page load asks at least twice.
 	probeMu sync.Mutex
 	conn    driver.Conn
 	probe   driver.StmtQueryContext
