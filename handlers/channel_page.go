@@ -84,7 +84,7 @@ func (s *Server) renderChannel(c echo.Context, status int, ch *models.Channel, b
 		}
 	}
 	p := s.page(c, ch.Name+" · "+label, "channels", channelsCrumb, views.Crumb{Label: ch.ID, Href: "/channels/" + ch.ID + "/overview"}, views.Crumb{Label: label})
-	v := views.ChannelView{Channel: *ch, Bot: bot, Tab: tab, Panel: panel}
+	v := views.ChannelView{Channel: *ch, Tab: tab, Panel: panel}
 	if isHTMX(c) {
 		return s.render(c, status, views.ChannelBody(p, v))
 	}

@@ -22,7 +22,7 @@ func (s *Server) renderUsers(c echo.Context, status int, v views.UsersView) erro
 	if err != nil {
 		return err
 	}
-	v.Users, v.SelfID = us, currentUser(c).ID
+	v.Users = us
 	return s.render(c, status, views.UsersPage(s.page(c, "Users", "users", usersCrumb), v))
 }
 

@@ -53,7 +53,7 @@ func formOf(ch *models.Channel) views.WebhookForm {
 // webhookView builds the form's view-model with the queues' current load.
 func (s *Server) webhookView(c echo.Context, ch *models.Channel, f views.WebhookForm, errs views.FieldErrors, dialog bool) (views.WebhookView, error) {
 	ctx := c.Request().Context()
-	v := views.WebhookView{ChannelID: ch.ID, CSRF: csrfToken(c), Form: f, Errors: errs, Dialog: dialog, HasSecret: len(ch.SigningSecretEnc) > 0}
+	v := views.WebhookView{ChannelID: ch.ID, CSRF: csrfToken(c), Form: f, Errors: errs, Dialog: dialog}
 	now := time.Now().UTC()
 	stats, err := s.Store.QueueStats(ctx, ch.ID, now)
 	if err != nil {

@@ -87,7 +87,7 @@ type workbenchFrame struct {
 // (store.Cached): a hit costs one data-version probe.
 func (s *Server) workbenchView(c echo.Context, before string, current int64) (views.WorkbenchView, error) {
 	ctx := c.Request().Context()
-	v := views.WorkbenchView{Filter: workbenchFilter(c), CSRF: csrfToken(c), Older: before != ""}
+	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != ""}
 	f := v.Filter
 	key := fmt.Sprintf("html|workbench-frame|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, before, current)
 	frame, err := store.Cached(ctx, s.Store, key, func() (workbenchFrame, error) {
