@@ -49,7 +49,7 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 	return out, nil
 }
 
-// migrate applies every migration newer than the recorded version, each in
+// migrate applies every migration not yet recorded, in version order, each in
 // its own transaction together with its version row, so a crash mid-way
 // leaves the schema at a known version.
 func (s *Store) migrate(ctx context.Context) error {
@@ -62,12 +62,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var current int
-	if err := db.Raw("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current).Error; err != nil {
-		return fmt.Errorf("store: read schema version: %w", err)
+	// Apply every version not yet recorded, not just those above the newest:
+	// features land on separate branches with their own numbers, so a data
+	// dir may have 0005 applied before 0004 arrives.
+	var applied []int
+	if err := db.Raw("SELECT version FROM schema_migrations").Scan(&applied).Error; err != nil {
+		return fmt.Errorf("store: read schema versions: %w", err)
+	}
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		done[v] = true
 	}
 	for _, m := range migs {
-		if m.version <= current {
+		if done[m.version] {
 			continue
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {
