@@ -1,0 +1,388 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/botdesk/botdesk/models"
+)
+
+// maxSQLVars stays under SQLite's default limit of bound variables per
+// statement (32766); multi-row statements are cut into chunks below it.
+const maxSQLVars = 32766
+
+// maxRowsPerInsert bounds one multi-row statement even for narrow rows.
+const maxRowsPerInsert = 500
+
+// rowsPerChunk is how many rows of cols columns one statement may carry.
+func rowsPerChunk(cols int) int {
+	return min(maxRowsPerInsert, maxSQLVars/cols)
+}
+
+// valuesList returns "(?,…,?),(?,…,?)…": rows groups of cols placeholders.
+func valuesList(rows, cols int) string {
+	one := "(" + strings.Repeat("?,", cols-1) + "?)"
+	var sb strings.Builder
+	sb.Grow(rows * (len(one) + 1))
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(one)
+	}
+	return sb.String()
+}
+
+// recordUpdates inserts the batch's update ids into ingested_updates and
+// returns the ids that were not there yet: only those are stored.
+func recordUpdates(ctx context.Context, conn *ingestConn, b IngestBatch) (map[int64]bool, error) {
+	fresh := make(map[int64]bool, len(b.Updates))
+	step := rowsPerChunk(2)
+	args := make([]any, 0, 2*min(step, len(b.Updates)))
+	for lo := 0; lo < len(b.Updates); lo += step {
+		chunk := b.Updates[lo:min(lo+step, len(b.Updates))]
+		args = args[:0]
+		for _, u := range chunk {
+			args = append(args, b.BotTelegramID, u.UpdateID)
+		}
+		rows, err := conn.QueryContext(ctx, "INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES "+
+			valuesList(len(chunk), 2)+" ON CONFLICT DO NOTHING RETURNING update_id", args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				fresh[id] = true
+				return nil
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: ingest: record updates: %w", err)
+		}
+	}
+	return fresh, nil
+}
+
+// ingestBuffer collects a run of new, unedited messages and writes them
+// with multi-row statements: the messages, one conversations write and (in
+// groups) one chats upsert per chat, and the mo outbox events. It writes
+// exactly what ingestMessage would write for the same messages in order.
+type ingestBuffer struct {
+	s    *Store
+	conn *ingestConn
+	t    ingestTarget
+	b    IngestBatch
+	now  time.Time
+	res  *IngestResult
+	msgs []bufferedMessage
+}
+
+type bufferedMessage struct {
+	updateID int64
+	m        *IngestMessage
+	date     time.Time
+	change   int // index of its Change in res.Changes, filled by flush
+	row      models.Message
+}
+
+func (ib *ingestBuffer) add(updateID int64, m *IngestMessage) {
+	ib.msgs = append(ib.msgs, bufferedMessage{updateID: updateID, m: m, date: orNow(m.Date, ib.now), change: len(ib.res.Changes)})
+	ib.res.Changes = append(ib.res.Changes, Change{Kind: "message", ChannelID: ib.t.ChannelID})
+}
+
+// flush writes the buffered messages; the buffer is empty afterwards.
+func (ib *ingestBuffer) flush(ctx context.Context) error {
+	if len(ib.msgs) == 0 {
+		return nil
+	}
+	defer func() { ib.msgs = ib.msgs[:0] }()
+	if err := ib.insertMessages(ctx); err != nil {
+		return err
+	}
+	if err := ib.upsertChats(ctx); err != nil {
+		return err
+	}
+	if err := ib.touchConversations(ctx); err != nil {
+		return err
+	}
+	return ib.enqueueMO(ctx)
+}
+
+// messageCols are the columns of a new incoming message, in insert order.
+const messageCols = 18
+
+func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
+	t, b := ib.t, ib.b
+	byUpdate := make(map[int64]*bufferedMessage, len(ib.msgs))
+	step := rowsPerChunk(messageCols)
+	for lo := 0; lo < len(ib.msgs); lo += step {
+		chunk := ib.msgs[lo:min(lo+step, len(ib.msgs))]
+		args := make([]any, 0, messageCols*len(chunk))
+		for i := range chunk {
+			bm := &chunk[i]
+			bm.row = incomingMessage(t, b.BotTelegramID, bm.updateID, bm.m, bm.date, ib.now)
+			r := &bm.row
+			var reply any
+			if r.ReplyToMessageID != nil {
+				reply = *r.ReplyToMessageID
+			}
+			args = append(args, r.ChannelID, r.BotTelegramID, bm.updateID, r.ChatID, r.ChatType, *r.TelegramMessageID, r.Direction, r.FromID,
+				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt)
+			byUpdate[bm.updateID] = bm
+		}
+		q := `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id, direction,
+			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at)
+			VALUES ` + valuesList(len(chunk), messageCols) + ` RETURNING id, update_id`
+		n := 0
+		rows, err := ib.conn.QueryContext(ctx, q, args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				var id, uid int64
+				if err := rows.Scan(&id, &uid); err != nil {
+					return err
+				}
+				bm := byUpdate[uid]
+				if bm == nil {
+					return fmt.Errorf("unexpected update id %d returned", uid)
+				}
+				bm.row.ID = id
+				ib.res.Changes[bm.change].MessageID = id
+				n++
+				return nil
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("store: ingest: insert messages: %w", err)
+		}
+		if n != len(chunk) {
+			return fmt.Errorf("store: ingest: insert messages: %d rows stored of %d", n, len(chunk))
+		}
+	}
+	return nil
+}
+
+// upsertChats keeps the chats row of each group chat in the buffer: one
+// upsert per chat with the message count and the values the last message
+// would have left (its type, username and date, the last non-empty title).
+func (ib *ingestBuffer) upsertChats(ctx context.Context) error {
+	type agg struct {
+		typ, title, username string
+		count                int
+		last                 time.Time
+	}
+	var order []int64
+	chats := map[int64]*agg{}
+	for i := range ib.msgs {
+		m := ib.msgs[i].m
+		if !isGroupChat(m.ChatType) {
+			continue
+		}
+		a := chats[m.ChatID]
+		if a == nil {
+			a = &agg{}
+			chats[m.ChatID] = a
+			order = append(order, m.ChatID)
+		}
+		a.typ, a.username, a.last = m.ChatType, m.ChatUsername, ib.msgs[i].date
+		if m.ChatTitle != "" {
+			a.title = m.ChatTitle
+		}
+		a.count++
+	}
+	for _, id := range order {
+		a := chats[id]
+		_, err := ib.conn.ExecContext(ctx, `INSERT INTO chats (channel_id, chat_id, type, title, username, member_status, added_at, message_count, last_message_at)
+			VALUES (?, ?, ?, ?, ?, 'member', ?, ?, ?)
+			ON CONFLICT (channel_id, chat_id) DO UPDATE SET type = excluded.type, username = excluded.username,
+				title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE chats.title END,
+				message_count = chats.message_count + ?, last_message_at = excluded.last_message_at`,
+			ib.t.ChannelID, id, a.typ, a.title, a.username, ib.now, a.count, a.last, a.count)
+		if err != nil {
+			return fmt.Errorf("store: ingest: upsert chat: %w", err)
+		}
+	}
+	return nil
+}
+
+// convState is a conversation as the buffered messages leave it.
+type convState struct {
+	id       int64
+	exists   bool
+	chatType string
+	title    string // new row: its title; existing row: last non-empty title, "" keeps it
+	enter    bool
+	unread   int64 // messages added
+	last     time.Time
+	lastText string
+	moved    bool // existing row: last_message_at/text changed
+}
+
+// touchConversations applies touchConversation's rules for every buffered
+// message, reading each chat's conversation once and writing it once.
+func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
+	t := ib.t
+	var order []int64
+	convs := map[int64]*convState{}
+	for i := range ib.msgs {
+		if _, ok := convs[ib.msgs[i].m.ChatID]; !ok {
+			convs[ib.msgs[i].m.ChatID] = nil
+			order = append(order, ib.msgs[i].m.ChatID)
+		}
+	}
+	if err := ib.loadConversations(ctx, order, convs); err != nil {
+		return err
+	}
+	for i := range ib.msgs {
+		m, date := ib.msgs[i].m, ib.msgs[i].date
+		enter := t.entersWorkbench(m)
+		preview := messagePreview(m)
+		c := convs[m.ChatID]
+		if c == nil {
+			convs[m.ChatID] = &convState{chatType: m.ChatType, title: m.ChatTitle, enter: enter, unread: 1, last: date, lastText: preview}
+			continue
+		}
+		c.unread++
+		c.chatType = m.ChatType
+		if m.ChatTitle != "" {
+			c.title = m.ChatTitle
+		}
+		// A replayed or late update must not move the list position backwards.
+		if !date.Before(c.last) {
+			c.last, c.lastText, c.moved = date, preview, true
+		}
+		c.enter = c.enter || enter
+	}
+	var created, updated []int64
+	for _, chat := range order {
+		if convs[chat].exists {
+			updated = append(updated, chat)
+		} else {
+			created = append(created, chat)
+		}
+	}
+	if err := ib.createConversations(ctx, created, convs); err != nil {
+		return err
+	}
+	if err := ib.updateConversations(ctx, updated, convs); err != nil {
+		return err
+	}
+	for i := range ib.msgs {
+		ib.res.Changes[ib.msgs[i].change].ConversationID = convs[ib.msgs[i].m.ChatID].id
+	}
+	return nil
+}
+
+// loadConversations reads id and last_message_at of the chats' existing
+// conversations into convs; chats without one stay nil.
+func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+	step := rowsPerChunk(1) - 1
+	for lo := 0; lo < len(chats); lo += step {
+		chunk := chats[lo:min(lo+step, len(chats))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, ib.t.ChannelID)
+		for _, c := range chunk {
+			args = append(args, c)
+		}
+		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, last_message_at FROM conversations WHERE channel_id = ? AND chat_id IN ("+
+			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")", args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				c := &convState{exists: true}
+				var chat int64
+				if err := rows.Scan(&c.id, &chat, &c.last); err != nil {
+					return err
+				}
+				convs[chat] = c
+				return nil
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("store: ingest: load conversations: %w", err)
+		}
+	}
+	return nil
+}
+
+const newConvCols = 8
+
+func (ib *ingestBuffer) createConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+	step := rowsPerChunk(newConvCols)
+	for lo := 0; lo < len(chats); lo += step {
+		chunk := chats[lo:min(lo+step, len(chats))]
+		args := make([]any, 0, newConvCols*len(chunk))
+		for _, chat := range chunk {
+			c := convs[chat]
+			args = append(args, ib.t.ChannelID, chat, c.chatType, c.title, c.enter, c.unread, c.last, c.lastText)
+		}
+		rows, err := ib.conn.QueryContext(ctx, `INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread,
+			last_message_at, last_message_text) VALUES `+valuesList(len(chunk), newConvCols)+` RETURNING id, chat_id`, args...)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				var id, chat int64
+				if err := rows.Scan(&id, &chat); err != nil {
+					return err
+				}
+				if c := convs[chat]; c != nil {
+					c.id = id
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("store: ingest: create conversations: %w", err)
+		}
+	}
+	return nil
+}
+
+const convUpdateCols = 7
+
+// updateConversations writes every existing conversation of the buffer in
+// one UPDATE … FROM (VALUES …) per chunk. Columns whose value did not
+// change are kept by the CASEs, never rewritten from what was read.
+func (ib *ingestBuffer) updateConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+	step := rowsPerChunk(convUpdateCols)
+	for lo := 0; lo < len(chats); lo += step {
+		chunk := chats[lo:min(lo+step, len(chats))]
+		args := make([]any, 0, convUpdateCols*len(chunk))
+		for _, chat := range chunk {
+			c := convs[chat]
+			var last, text any
+			if c.moved {
+				last, text = c.last, c.lastText
+			}
+			args = append(args, c.id, c.unread, c.chatType, c.title, last, text, c.enter)
+		}
+		_, err := ib.conn.ExecContext(ctx, `UPDATE conversations SET unread = conversations.unread + v.column2, chat_type = v.column3,
+			title = CASE WHEN v.column4 <> '' THEN v.column4 ELSE conversations.title END,
+			last_message_at = CASE WHEN v.column5 IS NULL THEN conversations.last_message_at ELSE v.column5 END,
+			last_message_text = CASE WHEN v.column5 IS NULL THEN conversations.last_message_text ELSE v.column6 END,
+			in_workbench = CASE WHEN v.column7 THEN 1 ELSE conversations.in_workbench END,
+			status = CASE WHEN v.column7 THEN 'open' ELSE conversations.status END
+			FROM (VALUES `+valuesList(len(chunk), convUpdateCols)+`) AS v WHERE conversations.id = v.column1`, args...)
+		if err != nil {
+			return fmt.Errorf("store: ingest: update conversations: %w", err)
+		}
+	}
+	return nil
+}
+
+// enqueueMO builds each buffered message's mo payload and enqueues them all.
+func (ib *ingestBuffer) enqueueMO(ctx context.Context) error {
+	if ib.b.MOPayload == nil {
+		return nil
+	}
+	evs := make([]outboxRow, len(ib.msgs))
+	for i := range ib.msgs {
+		payload, err := ib.b.MOPayload(&ib.msgs[i].row)
+		if err != nil {
+			return fmt.Errorf("store: ingest: mo payload: %w", err)
+		}
+		evs[i] = outboxRow{kind: OutboxMO, orderingKey: strconv.FormatInt(ib.msgs[i].m.ChatID, 10), payload: payload}
+	}
+	return ib.s.enqueueEvents(ctx, ib.conn, ib.t.ChannelID, ib.t.QueueEnabled, evs, ib.now)
+}
