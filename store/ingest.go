@@ -123,6 +123,12 @@ func incomingMessage(t ingestTarget, bot, updateID int64, m *IngestMessage, date
 	if msg.Type == "" {
 		msg.Type = "text"
 	}
+	if m.Edited {
+		// An edit whose original is not stored (it predates the bot's
+		// connection) is kept as a new message that says it was edited.
+		ed := orNow(m.EditDate, now)
+		msg.EditedAt = &ed
+	}
 	return msg
 }
 
@@ -143,11 +149,11 @@ func orNow(t, now time.Time) time.Time {
 // state polling. Changes are published to the hub only after the commit,
 // so IngestBatch must not run inside an outer transaction.
 //
-// New plain messages, the bulk of any batch, are written with a few
-// multi-row statements per batch (ingestBuffer) rather than row by row:
-// the result is the same rows a row-by-row ingest would write. Edits and
-// my_chat_member updates first flush what is buffered, so they see every
-// earlier update of the batch, and then take the row-by-row path.
+// Every new message (and every edit whose original is not stored) is
+// written by ingestBuffer with a few multi-row statements per batch: that
+// is the one place the chats, conversations and workbench rules are
+// applied. Edits of stored messages and my_chat_member updates first
+// flush what is buffered, so they see every earlier update of the batch.
 //
 // Batches that several pollers submit at the same moment share one
 // transaction (group commit, see ingestCommitter): each batch is still
@@ -233,14 +239,21 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 		case u.Message != nil && !u.Message.Edited:
 			buf.add(u.UpdateID, u.Message)
 		case u.Message != nil:
+			// The edited message may be in the buffer: write it first.
 			if err := buf.flush(ctx); err != nil {
 				return res, conn, err
 			}
-			ch, err := s.ingestMessage(ctx, t, b, u.UpdateID, u.Message, now)
+			ch, found, err := s.ingestEdit(ctx, t, b, u.UpdateID, u.Message, now)
 			if err != nil {
 				return res, conn, err
 			}
-			res.Changes = append(res.Changes, ch)
+			if found {
+				res.Changes = append(res.Changes, ch)
+				continue
+			}
+			// The original predates the bot's connection (or was never
+			// delivered): the edited version is stored as a new message.
+			buf.add(u.UpdateID, u.Message)
 		case u.Member != nil:
 			if err := buf.flush(ctx); err != nil {
 				return res, conn, err
@@ -261,74 +274,40 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 	return res, conn, nil
 }
 
-// ingestMessage stores a new message or applies an edit, and keeps the
-// chats and conversations rows in step.
-func (s *Store) ingestMessage(ctx context.Context, t ingestTarget, b IngestBatch, updateID int64, m *IngestMessage, now time.Time) (Change, error) {
-	db := s.w(ctx)
-	if m.Edited {
-		var prev models.Message
-		err := db.Where("channel_id = ? AND chat_id = ? AND telegram_message_id = ? AND direction = 'in'",
-			t.ChannelID, m.ChatID, m.TelegramMessageID).Order("id DESC").Take(&prev).Error
-		switch {
-		case err == nil:
-			at := orNow(m.EditDate, now)
-			ch, err := s.applyEdit(ctx, t.ChannelID, &prev, m, at)
-			if err != nil || b.MOPayload == nil {
-				return ch, err
-			}
-			// The business gets the new version too: an edit is something
-			// that arrived, and nothing that arrives is kept from it.
-			edited := prev
-			uid := updateID
-			edited.Text, edited.Entities, edited.UpdateID = m.Text, m.Entities, &uid
-			if m.Media != "" {
-				edited.Media = m.Media
-			}
-			edited.EditedAt = &at
-			payload, err := b.MOPayload(&edited)
-			if err != nil {
-				return Change{}, fmt.Errorf("store: ingest: mo payload of edit: %w", err)
-			}
-			if err := s.EnqueueEvent(ctx, t.ChannelID, OutboxMO, strconv.FormatInt(m.ChatID, 10), payload); err != nil {
-				return Change{}, err
-			}
-			return ch, nil
-		case !errors.Is(err, gorm.ErrRecordNotFound):
-			return Change{}, fmt.Errorf("store: ingest: find edited message: %w", err)
-		}
-		// The original predates the bot's connection (or was never
-		// delivered): keep the edited version as a new message.
+// ingestEdit applies an edit to the stored message it edits. found is
+// false, with nothing written, when no such message is stored.
+func (s *Store) ingestEdit(ctx context.Context, t ingestTarget, b IngestBatch, updateID int64, m *IngestMessage, now time.Time) (ch Change, found bool, err error) {
+	var prev models.Message
+	err = s.w(ctx).Where("channel_id = ? AND chat_id = ? AND telegram_message_id = ? AND direction = 'in'",
+		t.ChannelID, m.ChatID, m.TelegramMessageID).Order("id DESC").Take(&prev).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Change{}, false, nil
 	}
-
-	date := orNow(m.Date, now)
-	row := incomingMessage(t, b.BotTelegramID, updateID, m, date, now)
-	msg := &row
-	if m.Edited {
-		ed := orNow(m.EditDate, now)
-		msg.EditedAt = &ed
-	}
-	if err := db.Create(msg).Error; err != nil {
-		return Change{}, fmt.Errorf("store: ingest: insert message: %w", err)
-	}
-	if isGroupChat(m.ChatType) {
-		if err := s.upsertChat(ctx, t.ChannelID, m.ChatID, m.ChatType, m.ChatTitle, m.ChatUsername, "", date, true, now); err != nil {
-			return Change{}, err
-		}
-	}
-	convID, err := s.touchConversation(ctx, t, m, date)
 	if err != nil {
-		return Change{}, err
+		return Change{}, false, fmt.Errorf("store: ingest: find edited message: %w", err)
 	}
-	if b.MOPayload != nil {
-		payload, err := b.MOPayload(msg)
-		if err != nil {
-			return Change{}, fmt.Errorf("store: ingest: mo payload: %w", err)
-		}
-		if err := s.EnqueueEvent(ctx, t.ChannelID, OutboxMO, strconv.FormatInt(m.ChatID, 10), payload); err != nil {
-			return Change{}, err
-		}
+	at := orNow(m.EditDate, now)
+	ch, err = s.applyEdit(ctx, t.ChannelID, &prev, m, at)
+	if err != nil || b.MOPayload == nil {
+		return ch, true, err
 	}
-	return Change{Kind: "message", ChannelID: t.ChannelID, ConversationID: convID, MessageID: msg.ID}, nil
+	// The business gets the new version too: an edit is something that
+	// arrived, and nothing that arrives is kept from it.
+	edited := prev
+	uid := updateID
+	edited.Text, edited.Entities, edited.UpdateID = m.Text, m.Entities, &uid
+	if m.Media != "" {
+		edited.Media = m.Media
+	}
+	edited.EditedAt = &at
+	payload, err := b.MOPayload(&edited)
+	if err != nil {
+		return Change{}, true, fmt.Errorf("store: ingest: mo payload of edit: %w", err)
+	}
+	if err := s.EnqueueEvent(ctx, t.ChannelID, OutboxMO, strconv.FormatInt(m.ChatID, 10), payload); err != nil {
+		return Change{}, true, err
+	}
+	return ch, true, nil
 }
 
 // applyEdit keeps the previous text in message_edits and stores the new
@@ -352,47 +331,6 @@ func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Me
 	return Change{Kind: "message", ChannelID: channelID, ConversationID: convID, MessageID: prev.ID}, nil
 }
 
-// touchConversation creates or updates the chat's conversation and applies
-// the workbench rule of the channel's mode: "all" puts every chat in (and
-// reopens a resolved one), "keyword" puts a chat in when the text matches
-// (reopening it too), "off" changes nothing. A chat that is in stays in,
-// whatever later messages say, until an agent resolves it.
-func (s *Store) touchConversation(ctx context.Context, t ingestTarget, m *IngestMessage, date time.Time) (int64, error) {
-	db := s.w(ctx)
-	enter := t.entersWorkbench(m)
-	preview := messagePreview(m)
-	var conv models.Conversation
-	err := db.Where("channel_id = ? AND chat_id = ?", t.ChannelID, m.ChatID).Take(&conv).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		conv = models.Conversation{ChannelID: t.ChannelID, ChatID: m.ChatID, ChatType: m.ChatType, Title: m.ChatTitle,
-			Status: "open", InWorkbench: enter, Unread: 1, LastMessageAt: date, LastMessageText: preview}
-		if err := db.Create(&conv).Error; err != nil {
-			return 0, fmt.Errorf("store: ingest: create conversation: %w", err)
-		}
-		return conv.ID, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: ingest: load conversation: %w", err)
-	}
-	fields := map[string]any{"unread": gorm.Expr("unread + 1"), "chat_type": m.ChatType}
-	if m.ChatTitle != "" {
-		fields["title"] = m.ChatTitle
-	}
-	// A replayed or late update must not move the list position backwards.
-	if !date.Before(conv.LastMessageAt) {
-		fields["last_message_at"] = date
-		fields["last_message_text"] = preview
-	}
-	if enter {
-		fields["in_workbench"] = true
-		fields["status"] = "open"
-	}
-	if err := db.Model(&models.Conversation{}).Where("id = ?", conv.ID).Updates(fields).Error; err != nil {
-		return 0, fmt.Errorf("store: ingest: update conversation: %w", err)
-	}
-	return conv.ID, nil
-}
-
 // ingestMember tracks the groups and channels the bot is in: added or
 // promoted → the chats row exists with the new status; left or kicked → it
 // is deleted. Private chats (a user blocking the bot) have no chats row.
@@ -407,30 +345,17 @@ func (s *Store) ingestMember(ctx context.Context, channelID string, m *IngestMem
 		}
 		return nil
 	}
-	return s.upsertChat(ctx, channelID, m.ChatID, m.ChatType, m.Title, m.Username, m.Status, m.Date, false, now)
+	return s.upsertChat(ctx, channelID, m.ChatID, m.ChatType, m.Title, m.Username, m.Status, now)
 }
 
-// upsertChat creates or refreshes a chats row. countMessage adds one to
-// message_count and sets last_message_at; status "" keeps the current
-// member status ("member" for a new row).
-func (s *Store) upsertChat(ctx context.Context, channelID string, chatID int64, typ, title, username, status string, at time.Time, countMessage bool, now time.Time) error {
+// upsertChat creates or refreshes the chats row of a group the bot's
+// membership changed in, with its new member status.
+func (s *Store) upsertChat(ctx context.Context, channelID string, chatID int64, typ, title, username, status string, now time.Time) error {
 	row := models.Chat{ChannelID: channelID, ChatID: chatID, Type: typ, Title: title, Username: username,
 		MemberStatus: status, AddedAt: now}
-	if row.MemberStatus == "" {
-		row.MemberStatus = "member"
-	}
-	set := map[string]any{"type": typ, "username": username}
+	set := map[string]any{"type": typ, "username": username, "member_status": status}
 	if title != "" {
 		set["title"] = title
-	}
-	if status != "" {
-		set["member_status"] = status
-	}
-	if countMessage {
-		row.MessageCount = 1
-		row.LastMessageAt = &at
-		set["message_count"] = gorm.Expr("chats.message_count + 1")
-		set["last_message_at"] = at
 	}
 	err := s.w(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "channel_id"}, {Name: "chat_id"}},

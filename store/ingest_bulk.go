@@ -67,10 +67,10 @@ func recordUpdates(ctx context.Context, conn *ingestConn, b IngestBatch) (map[in
 	return fresh, nil
 }
 
-// ingestBuffer collects a run of new, unedited messages and writes them
-// with multi-row statements: the messages, one conversations write and (in
-// groups) one chats upsert per chat, and the mo outbox events. It writes
-// exactly what ingestMessage would write for the same messages in order.
+// ingestBuffer collects a run of new messages and writes them with
+// multi-row statements: the messages, one conversations write and (in
+// groups) one chats upsert per chat, and the mo outbox events. The result
+// is what applying the rules message by message, in order, would leave.
 type ingestBuffer struct {
 	s    *Store
 	conn *ingestConn
@@ -113,7 +113,7 @@ func (ib *ingestBuffer) flush(ctx context.Context) error {
 }
 
 // messageCols are the columns of a new incoming message, in insert order.
-const messageCols = 18
+const messageCols = 19
 
 func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 	t, b := ib.t, ib.b
@@ -131,11 +131,11 @@ func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 				reply = *r.ReplyToMessageID
 			}
 			args = append(args, r.ChannelID, r.BotTelegramID, bm.updateID, r.ChatID, r.ChatType, *r.TelegramMessageID, r.Direction, r.FromID,
-				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt)
+				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt, r.EditedAt)
 			byUpdate[bm.updateID] = bm
 		}
 		q := `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id, direction,
-			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at)
+			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at, edited_at)
 			VALUES ` + valuesList(len(chunk), messageCols) + ` RETURNING id, update_id`
 		n := 0
 		rows, err := ib.conn.QueryContext(ctx, q, args...)
@@ -221,8 +221,12 @@ type convState struct {
 	moved    bool // existing row: last_message_at/text changed
 }
 
-// touchConversations applies touchConversation's rules for every buffered
-// message, reading each chat's conversation once and writing it once.
+// touchConversations creates or updates each buffered message's
+// conversation, reading each chat's conversation once and writing it once,
+// and applies the workbench rule of the channel's mode: "all" puts every
+// chat in (and reopens a resolved one), "keyword" puts a chat in when a
+// text matches (reopening it too), "off" changes nothing. A chat that is in
+// stays in, whatever later messages say, until an agent resolves it.
 func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 	t := ib.t
 	var order []int64
