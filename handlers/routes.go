@@ -68,6 +68,7 @@ func (s *Server) registerAdminRoutes(r router) {
 }
 
 func (s *Server) registerAPIRoutes(r router) {
+	r.get("/api/v1/openapi.json", public, s.apiOpenAPI)
 	r.get("/api/v1/channels", asOperator, s.apiChannelList)
 	r.post("/api/v1/channels", asOperator, s.apiChannelCreate)
 	r.get("/api/v1/channels/:id", asOperator, s.apiChannelGet)

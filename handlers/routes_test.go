@@ -56,6 +56,7 @@ var expectedAccess = map[string]string{
 	"POST /apikeys/:kid/revoke": "admin",
 	"GET /audit":                "admin",
 
+	"GET /api/v1/openapi.json":    "public",
 	"GET /api/v1/channels":        "operator",
 	"POST /api/v1/channels":       "operator",
 	"GET /api/v1/channels/:id":    "operator",

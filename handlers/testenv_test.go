@@ -68,10 +68,13 @@ type testEnv struct {
 	// Logs collects the server's slog output; it is printed if the test fails.
 	Logs *testLogBuffer
 
-	hook  func(*Deps)
-	mu    sync.Mutex
-	users map[models.Role]*models.User
-	keys  map[models.Role]string
+	hook func(*Deps)
+	// openapi records the described operations that answered 2xx
+	// (openapi_check_test.go).
+	openapi openAPIHits
+	mu      sync.Mutex
+	users   map[models.Role]*models.User
+	keys    map[models.Role]string
 }
 
 // newTestEnv starts botdesk with default Deps.
@@ -231,7 +234,9 @@ func (env *testEnv) api(t testing.TB, key, method, path string, body any) *testR
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	return doTestRequest(t, http.DefaultClient, req)
+	r := doTestRequest(t, http.DefaultClient, req)
+	env.checkOpenAPI(t, req, r)
+	return r
 }
 
 // createChannel makes a channel directly in the store.
