@@ -135,7 +135,7 @@ func (s *Server) apiMessageSend(c echo.Context) error {
 	}
 	if created {
 		if err := s.Store.NoteOutgoing(ctx, msg); err != nil {
-			s.Log.Warn("api: note outgoing", "message", msg.ID, "err", err)
+			s.Log.WarnContext(ctx, "api: note outgoing", "message", msg.ID, "err", err)
 		}
 	}
 	return c.JSON(http.StatusAccepted, map[string]any{"message_id": msg.ID, "status": msg.Status})

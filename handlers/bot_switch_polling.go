@@ -49,7 +49,7 @@ func (s *Server) botSwitchPolling(c echo.Context) error {
 		return aerr
 	}
 	if err != nil {
-		s.Log.Warn("switch to polling failed", "channel", ch.ID, "bot_id", bot.TelegramID, "err", err)
+		s.Log.WarnContext(c.Request().Context(), "switch to polling failed", "channel", ch.ID, "bot_id", bot.TelegramID, "err", err)
 		setFlash(c, "error", "The bot was not switched to polling: "+switchFailure(err))
 		return c.Redirect(http.StatusSeeOther, back)
 	}

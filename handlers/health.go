@@ -13,7 +13,7 @@ import (
 // healthz answers 200 when the database answers.
 func (s *Server) healthz(c echo.Context) error {
 	if err := s.Store.Ping(c.Request().Context()); err != nil {
-		s.Log.Error("healthz", "err", err)
+		s.Log.ErrorContext(c.Request().Context(), "healthz", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -33,7 +33,7 @@ func (s *Server) metrics(c echo.Context) error {
 func (s *Server) storeMetrics(ctx context.Context, w io.Writer) {
 	g, err := s.Store.Gauges(ctx)
 	if err != nil {
-		s.Log.Error("metrics", "err", err)
+		s.Log.ErrorContext(ctx, "metrics", "err", err)
 		return
 	}
 	fmt.Fprintf(w, "# HELP botdesk_channels Channels configured.\n# TYPE botdesk_channels gauge\nbotdesk_channels %d\n", g.Channels)

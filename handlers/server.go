@@ -18,6 +18,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/static"
 	"github.com/botdesk/botdesk/store"
@@ -43,6 +44,9 @@ type Options struct {
 	// Shutdown, when closed, ends the long-lived workbench event streams,
 	// so http.Server.Shutdown is not kept waiting on them. Nil = never.
 	Shutdown <-chan struct{}
+	// TrustProxy reports whether a socket peer ("ip:port") is a trusted
+	// proxy whose X-Request-Id is reused; nil = none is.
+	TrustProxy func(remoteAddr string) bool
 }
 
 // BotRunner owns the pollers: handlers ask it to (re)start a bot after
@@ -89,6 +93,8 @@ func New(d Deps) (*echo.Echo, *Server) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// Every line logged with a request's context carries its request_id.
+	d.Log = slog.New(logctx.NewHandler(d.Log.Handler()))
 	s := &Server{Deps: d, policies: map[string]Access{}}
 	s.renderBufs.New = func() any { return new(bytes.Buffer) }
 	e := echo.New()
@@ -97,7 +103,7 @@ func New(d Deps) (*echo.Echo, *Server) {
 	// login throttling keys on the IP.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.recoverPanics, s.requestLog, securityHeaders, s.bodyLimit(d.Options.MaxBody), s.loadIdentity, s.csrf)
+	e.Use(s.requestID, s.recoverPanics, s.requestLog, securityHeaders, s.bodyLimit(d.Options.MaxBody), s.loadIdentity, s.csrf)
 	s.registerRoutes(e)
 	return e, s
 }
@@ -183,7 +189,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		msg = def
 	}
 	if status >= 500 {
-		s.Log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		s.Log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	if isAPI(c) {
 		_ = c.JSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg, Field: field}})
@@ -229,7 +235,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.Log.Error("panic in handler", "path", c.Request().URL.Path, "panic", r)
+				s.Log.ErrorContext(c.Request().Context(), "panic in handler", "path", c.Request().URL.Path, "panic", r)
 				err = echo.NewHTTPError(http.StatusInternalServerError)
 			}
 		}()
@@ -245,7 +251,7 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		// Paths only, never query strings: they can carry setup tokens.
-		s.Log.Debug("http", "method", c.Request().Method, "path", c.Request().URL.Path,
+		s.Log.DebugContext(c.Request().Context(), "http", "method", c.Request().Method, "path", c.Request().URL.Path,
 			"status", c.Response().Status, "dur_ms", time.Since(start).Milliseconds())
 		return nil
 	}

@@ -72,7 +72,7 @@ func (s *Server) validateWebhook(ctx context.Context, f views.WebhookForm) views
 		case err == nil:
 		case errors.As(err, &ue):
 			errs[name] = "This URL " + ue.Message + "."
-			s.Log.Debug("callback URL refused", "field", name, "reason", ue.Cause)
+			s.Log.DebugContext(ctx, "callback URL refused", "field", name, "reason", ue.Cause)
 		default:
 			errs[name] = "This URL could not be checked; try again."
 		}

@@ -50,7 +50,7 @@ func (s *Server) workbenchReply(c echo.Context) error {
 	}
 	if err := s.Store.NoteOutgoing(ctx, msg); err != nil {
 		// The reply is queued; a stale list preview is not worth an error page.
-		s.Log.Warn("workbench: note outgoing", "conversation", conv.ID, "err", err)
+		s.Log.WarnContext(c.Request().Context(), "workbench: note outgoing", "conversation", conv.ID, "err", err)
 	}
 	if !isHTMX(c) {
 		return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))

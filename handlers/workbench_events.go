@@ -182,7 +182,7 @@ func drain(first store.Change, ch <-chan store.Change) []store.Change {
 // the error page cannot be shown: the browser reconnects instead.
 func (st *wbStream) end(err error) error {
 	if st.c.Request().Context().Err() == nil {
-		st.s.Log.Warn("workbench stream", "err", err)
+		st.s.Log.WarnContext(st.c.Request().Context(), "workbench stream", "err", err)
 	}
 	return nil
 }
@@ -364,7 +364,7 @@ func (s *Server) streamSessionValid(c echo.Context) bool {
 	}
 	ok, err := s.Store.SessionValid(c.Request().Context(), ck.Value)
 	if err != nil {
-		s.Log.Warn("workbench stream: session check", "err", err)
+		s.Log.WarnContext(c.Request().Context(), "workbench stream: session check", "err", err)
 		return true
 	}
 	return ok

@@ -17,6 +17,7 @@ type config struct {
 	AllowPrivateCallbacks bool
 	PollTimeout           time.Duration
 	LogLevel              string
+	LogFormat             string
 	ShutdownTimeout       time.Duration
 }
 
@@ -40,6 +41,7 @@ func bindConfig(fs *flag.FlagSet) (*config, func() error) {
 	fs.StringVar(&allow, "allow-private-callbacks", envOr("BOTDESK_ALLOW_PRIVATE_CALLBACKS", "0"), "1 allows http callbacks to loopback, for local testing (BOTDESK_ALLOW_PRIVATE_CALLBACKS)")
 	fs.StringVar(&poll, "poll-timeout", envOr("BOTDESK_POLL_TIMEOUT", "30s"), "getUpdates long-poll timeout (BOTDESK_POLL_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("BOTDESK_LOG_LEVEL", "info"), "debug, info, warn or error (BOTDESK_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr("BOTDESK_LOG_FORMAT", "text"), "text, or json for log shippers (BOTDESK_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", envOr("BOTDESK_SHUTDOWN_TIMEOUT", "15s"), "how long shutdown waits for in-flight work (BOTDESK_SHUTDOWN_TIMEOUT)")
 	finish := func() error {
 		var err error
@@ -48,6 +50,9 @@ func bindConfig(fs *flag.FlagSet) (*config, func() error) {
 		}
 		if c.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil || c.ShutdownTimeout <= 0 {
 			return fmt.Errorf("BOTDESK_SHUTDOWN_TIMEOUT %q: want a positive duration", shutdown)
+		}
+		if c.LogFormat != "text" && c.LogFormat != "json" {
+			return fmt.Errorf("BOTDESK_LOG_FORMAT %q: want text or json", c.LogFormat)
 		}
 		switch allow {
 		case "1", "true", "yes":

@@ -15,16 +15,24 @@ import (
 
 	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/handlers"
+	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram"
 )
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger logs as text or, for log shippers, one JSON object a line;
+// records made with a request's context carry its request_id (logctx).
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		lv = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(logctx.NewHandler(h))
 }
 
 // cmdServe runs the console until ctx is cancelled, then shuts down in
@@ -39,7 +47,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	if err := finish(); err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 
 	var dm *demo
 	if demoMode {
