@@ -143,7 +143,13 @@ func flowAgentLoadMore(t *testing.T, w *world) {
 		suite.tg.Inject(w.botID, telegramtest.PrivateText(u, fmt.Sprintf("Need a %s for parcel %d", workbenchKeyword, i)))
 	}
 	total := before + extra
-	// The live list shows the first page and a "Load more" link.
+	// Each arrival is placed in the open list as it comes, one row at a
+	// time, so the list grows past a page without a reload.
+	s.waitJS("every new conversation arriving live", fmt.Sprintf(`document.querySelectorAll(%s).length === %d`, jsString(item), total))
+	// A fresh load shows the first page and a "Load more" link.
+	if st := s.open("/workbench"); st != 200 {
+		s.fatalf("agent reloading /workbench: HTTP %d", st)
+	}
 	s.waitJS("a full first page with Load more", fmt.Sprintf(
 		`document.querySelectorAll(%s).length === 50 && !!document.querySelector("[data-testid=wb-load-more]")`, jsString(item)))
 	s.click(`[data-testid=wb-load-more]`)

@@ -18,6 +18,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/static"
@@ -47,6 +48,10 @@ type Options struct {
 	// TrustProxy reports whether a socket peer ("ip:port") is a trusted
 	// proxy whose X-Request-Id is reused; nil = none is.
 	TrustProxy func(remoteAddr string) bool
+	// SSEBuffer is how many list updates a workbench stream may have
+	// queued before it is dropped as too slow; 0 means live.DefaultBuffer.
+	// Tests shrink it.
+	SSEBuffer int
 }
 
 // BotRunner owns the pollers: handlers ask it to (re)start a bot after
@@ -83,6 +88,8 @@ type Server struct {
 	policies map[string]Access
 	// renderBufs recycles page buffers between requests (render).
 	renderBufs sync.Pool
+	// live keeps the workbench streams' conversation lists current.
+	live *live.Broker
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -95,7 +102,7 @@ func New(d Deps) (*echo.Echo, *Server) {
 	}
 	// Every line logged with a request's context carries its request_id.
 	d.Log = slog.New(logctx.NewHandler(d.Log.Handler()))
-	s := &Server{Deps: d, policies: map[string]Access{}}
+	s := &Server{Deps: d, policies: map[string]Access{}, live: live.New(d.Store, d.Log, d.Options.SSEBuffer, d.Options.Shutdown)}
 	s.renderBufs.New = func() any { return new(bytes.Buffer) }
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/botdesk/botdesk/models"
@@ -66,11 +65,7 @@ func workbenchFilter(c echo.Context) views.WorkbenchFilter {
 }
 
 func storeFilter(f views.WorkbenchFilter, before string, limit int) store.ConversationFilter {
-	st := f.Status
-	if st == "all" {
-		st = ""
-	}
-	return store.ConversationFilter{ChannelID: f.ChannelID, Status: st, Query: f.Query, Before: before, Limit: limit}
+	return f.Store(before, limit)
 }
 
 // workbenchFrame is what both workbench pages show beside the open
@@ -87,7 +82,10 @@ type workbenchFrame struct {
 // (store.Cached): a hit costs one data-version probe.
 func (s *Server) workbenchView(c echo.Context, before string, current int64) (views.WorkbenchView, error) {
 	ctx := c.Request().Context()
-	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != ""}
+	// Before the (cached) frame: every list update after this position is
+	// then either in the list below or sent by the stream (live.Broker.Pos).
+	pos := s.live.Pos()
+	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != "", ListPos: pos.String()}
 	f := v.Filter
 	key := fmt.Sprintf("html|workbench-frame|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, before, current)
 	frame, err := store.Cached(ctx, s.Store, key, func() (workbenchFrame, error) {
@@ -127,7 +125,11 @@ func (s *Server) listItems(ctx context.Context, f views.WorkbenchFilter, before 
 			return views.RenderedList{}, err
 		}
 		html, err := renderString(ctx, "conversation list", views.ConversationItems(list, f, current))
-		return views.RenderedList{HTML: html, Empty: len(list.Rows) == 0}, err
+		ids := make([]int64, len(list.Rows))
+		for i, r := range list.Rows {
+			ids[i] = r.ID
+		}
+		return views.RenderedList{HTML: html, Empty: len(list.Rows) == 0, IDs: ids}, err
 	})
 }
 
@@ -162,7 +164,7 @@ func (s *Server) workbenchListMore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, templ.Raw(list.HTML))
+	return s.render(c, http.StatusOK, views.LoadMoreRows(list.IDs, list.HTML))
 }
 
 // loadConversation resolves :cid to a conversation agents may see: one the

@@ -3,16 +3,25 @@ package handlers
 // The workbench live stream (Server-Sent Events, consumed by the htmx SSE
 // extension). One connection per workbench page carries:
 //
-//	event: msg     id: <message id>  new bubbles of the open conversation, in id order
-//	event: status  (no id)           a changed bubble (sent/failed, edited) or
-//	                                 header, as htmx out-of-band swaps
-//	event: list    id: <cursor>      the first page of the conversation list
+//	event: msg     new bubbles of the open conversation, in id order
+//	event: status  (no id) a changed bubble (sent/failed, edited) or
+//	               header, as htmx out-of-band swaps
+//	event: rows    the list rows a change touched, as out-of-band swaps
+//	               (views.ConversationRow, placed by the wb-rows swap)
+//	event: list    a fresh first page of the list, when the stream cannot
+//	               know what the page shows (first connect after changes,
+//	               resume from an old position, missed changes)
+//	event: reload  the stream fell behind and is closed; EventSource
+//	               reconnects with its Last-Event-ID and gets a fresh list
 //
-// The cursor is a message id: everything up to it has been shown. Hub
-// changes only wake the stream; it then re-reads the database from its
-// cursor, so a dropped change costs latency, never a message. The single
-// SQLite writer commits ids in order, which makes "id > cursor" exact, and
-// a reconnect's Last-Event-ID resumes with no duplicates and no gaps.
+// Event ids are "<message id>-<list position>" (views.StreamCursor): the
+// open conversation's cursor — everything up to that message id has been
+// shown — and the position of the list in live.Broker's sequence. Hub
+// changes only wake the conversation part; it then re-reads the database
+// from its cursor, so a dropped change costs latency, never a message. The
+// single SQLite writer commits ids in order, which makes "id > cursor"
+// exact, and a reconnect's Last-Event-ID resumes with no duplicates and no
+// gaps. The list part is fed by live.Broker (package live).
 
 import (
 	"context"
@@ -25,6 +34,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/views"
@@ -33,14 +43,15 @@ import (
 const (
 	// sseHeartbeat keeps proxies and the browser from timing the stream out.
 	sseHeartbeat = 15 * time.Second
-	// sseListGap coalesces list re-renders during an ingest burst.
-	sseListGap = 250 * time.Millisecond
 	// sseResendOutgoing is how many recent outgoing bubbles a (re)connecting
 	// stream refreshes, so sent/failed changes made while it was away show.
 	sseResendOutgoing = 20
 	sseBatch          = 100
 	// sseWriteTimeout drops a client that stopped reading.
 	sseWriteTimeout = 30 * time.Second
+	// sseReloadRetry is the reconnect delay given with "reload": soon, but
+	// not in a tight loop if the client stays slow.
+	sseReloadRetry = "1000"
 )
 
 // wbStream is one live connection's state.
@@ -52,26 +63,42 @@ type wbStream struct {
 	kw     models.Keywords
 	me     int64
 	cursor int64
-	rc     *http.ResponseController
+	// pos is the list position the browser's list reflects.
+	pos live.Pos
+	rc  *http.ResponseController
+	buf []byte
+}
+
+// parseStreamCursor reads "<message id>[-<list position>]"; a missing or
+// unreadable part is zero.
+func parseStreamCursor(v string) (msg int64, pos live.Pos, ok bool) {
+	m, p, _ := strings.Cut(strings.TrimSpace(v), "-")
+	msg, err := strconv.ParseInt(m, 10, 64)
+	if err != nil || msg < 0 {
+		return 0, live.Pos{}, false
+	}
+	pos, _ = live.ParsePos(p)
+	return msg, pos, true
 }
 
 func (s *Server) workbenchEvents(c echo.Context) error {
 	ctx := c.Request().Context()
 	st := &wbStream{s: s, c: c, filter: workbenchFilter(c)}
+	viewer := live.Viewer{Filter: st.filter}
 	if u := currentUser(c); u != nil {
-		st.me = u.ID
+		st.me, viewer.Role = u.ID, u.Role
 	}
-	st.cursor, _ = strconv.ParseInt(c.QueryParam("after"), 10, 64)
+	st.cursor, st.pos, _ = parseStreamCursor(c.QueryParam("after"))
 	// EventSource sends Last-Event-ID when it reconnects: it wins over the
 	// cursor baked into the page's URL.
-	if last, err := strconv.ParseInt(strings.TrimSpace(c.Request().Header.Get("Last-Event-ID")), 10, 64); err == nil && last >= 0 {
-		st.cursor = last
+	if msg, pos, ok := parseStreamCursor(c.Request().Header.Get("Last-Event-ID")); ok {
+		st.cursor, st.pos = msg, pos
 	}
-	st.cursor = max(st.cursor, 0)
 	cid := c.Param("cid")
 	if cid == "" {
 		cid = c.QueryParam("cid")
 	}
+	var changes <-chan store.Change
 	if cid != "" {
 		conv, err := s.loadConversation(c, cid)
 		if err != nil {
@@ -81,12 +108,15 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			return err
 		}
 		st.conv = conv
+		// Subscribe before the first read: a change committed in between
+		// then still wakes us.
+		var cancel func()
+		changes, cancel = s.Store.Hub().Subscribe()
+		defer cancel()
 	}
-
-	// Subscribe before the first read: a change committed in between then
-	// still wakes us.
-	changes, cancel := s.Store.Hub().Subscribe()
-	defer cancel()
+	// Likewise for the list: every update after start reaches sub.
+	sub, start := s.live.Subscribe(viewer)
+	defer sub.Close()
 
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
@@ -97,14 +127,17 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	// kept-alive connection.
 	defer func() { _ = st.rc.SetWriteDeadline(time.Time{}) }()
 	c.Response().WriteHeader(http.StatusOK)
-	if err := st.write("retry: 3000\n: connected\n\n"); err != nil {
+	if err := st.write([]byte("retry: 3000\n: connected\n\n")); err != nil {
 		return nil
 	}
 
 	if err := st.catchUp(ctx, nil, true); err != nil {
 		return st.end(err)
 	}
-	if err := st.sendList(ctx); err != nil {
+	// The page (or the last event seen) shows the list at st.pos; the
+	// updates start after start. In between: the rows changed since, when
+	// the broker still knows them, else a fresh page.
+	if err := st.resume(ctx, viewer, start); err != nil {
 		return st.end(err)
 	}
 	heartbeat := s.Options.SSEHeartbeat
@@ -113,11 +146,6 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	}
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
-	var (
-		listTimer   <-chan time.Time
-		listPending bool
-		lastList    = time.Now()
-	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -130,33 +158,24 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			if !s.streamSessionValid(c) {
 				return nil
 			}
-			if err := st.write(": ping\n\n"); err != nil {
+			if err := st.write([]byte(": ping\n\n")); err != nil {
 				return nil
 			}
-		case <-listTimer:
-			listTimer = nil
-			if listPending {
-				listPending = false
-				lastList = time.Now()
-				if err := st.sendList(ctx); err != nil {
-					return st.end(err)
-				}
+		case <-sub.Lagged():
+			// Whatever was queued is dropped: the reconnect's Last-Event-ID
+			// is older than the broker's position, so it gets a fresh list.
+			st.tellReload()
+			return nil
+		case u := <-sub.Updates():
+			if err := st.sendUpdates(ctx, drainUpdates(u, sub.Updates())); err != nil {
+				return st.end(err)
 			}
 		case ch, ok := <-changes:
 			if !ok {
 				return nil
 			}
-			batch := drain(ch, changes)
-			if err := st.catchUp(ctx, batch, false); err != nil {
+			if err := st.catchUp(ctx, drain(ch, changes), false); err != nil {
 				return st.end(err)
-			}
-			listPending = true
-			if listTimer == nil {
-				wait := sseListGap - time.Since(lastList)
-				if wait < 0 {
-					wait = 0
-				}
-				listTimer = time.After(wait)
 			}
 		}
 	}
@@ -175,6 +194,76 @@ func drain(first store.Change, ch <-chan store.Change) []store.Change {
 		default:
 			return batch
 		}
+	}
+}
+
+// drainUpdates collects the list updates already queued: they are written
+// in one go, and everything before the last fresh page is skipped.
+func drainUpdates(first *live.Update, ch <-chan *live.Update) []*live.Update {
+	batch := []*live.Update{first}
+	for {
+		select {
+		case u := <-ch:
+			if u.Fresh {
+				batch = batch[:0]
+			}
+			batch = append(batch, u)
+		default:
+			return batch
+		}
+	}
+}
+
+// sendUpdates writes queued list updates: shared "rows" events, each with
+// this stream's id, or a fresh page.
+func (st *wbStream) sendUpdates(ctx context.Context, batch []*live.Update) error {
+	st.buf = st.buf[:0]
+	for _, u := range batch {
+		if u.Fresh {
+			if err := st.sendList(ctx, u.Pos); err != nil {
+				return err
+			}
+			continue
+		}
+		st.pos = u.Pos
+		// The id goes first: the rest of the event is the shared bytes.
+		st.buf = append(st.buf, "id: "...)
+		st.buf = append(st.buf, views.StreamCursor(st.cursor, u.Pos.String())...)
+		st.buf = append(st.buf, '\n')
+		st.buf = append(st.buf, u.Event...)
+	}
+	if len(st.buf) == 0 {
+		return nil
+	}
+	return st.write(st.buf)
+}
+
+// resume brings the browser's list from st.pos to start.
+func (st *wbStream) resume(ctx context.Context, v live.Viewer, start live.Pos) error {
+	if st.pos == start {
+		return nil
+	}
+	ids, ok := st.s.live.ChangedBetween(st.pos, start)
+	if !ok {
+		return st.sendList(ctx, start)
+	}
+	st.pos = start
+	if len(ids) == 0 {
+		return nil
+	}
+	ev, err := st.s.live.RowsEvent(ctx, v, ids)
+	if err != nil {
+		return err
+	}
+	return st.sendUpdates(ctx, []*live.Update{{Pos: start, Event: ev}})
+}
+
+// tellReload is the last word to a stream that fell behind. A short
+// deadline: the client is slow by definition.
+func (st *wbStream) tellReload() {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := st.c.Response().Write([]byte("retry: " + sseReloadRetry + "\nevent: reload\ndata: \n\n")); err == nil {
+		st.c.Response().Flush()
 	}
 }
 
@@ -214,7 +303,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 			return err
 		}
 		for _, mv := range mvs {
-			if err := st.event("msg", mv.Msg.ID, views.Message(mv)); err != nil {
+			if err := st.event("msg", views.StreamCursor(mv.Msg.ID, st.pos.String()), views.Message(mv)); err != nil {
 				return err
 			}
 			st.cursor = mv.Msg.ID
@@ -262,7 +351,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 		}
 		for _, mv := range mvs {
 			mv.OOB = true
-			if err := st.event("status", 0, views.Message(mv)); err != nil {
+			if err := st.event("status", "", views.Message(mv)); err != nil {
 				return err
 			}
 		}
@@ -284,7 +373,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 		// agent's focus from) the header only when what it shows changed.
 		if fresh.Status != prev.Status || fresh.Title != prev.Title || !sameUser(fresh.AssignedTo, prev.AssignedTo) {
 			cv := views.ConversationView{Conv: *fresh, Filter: st.filter, CSRF: csrfToken(st.c), Me: st.me, HeadOOB: true}
-			if err := st.event("status", 0, views.ConversationHead(cv)); err != nil {
+			if err := st.event("status", "", views.ConversationHead(cv)); err != nil {
 				return err
 			}
 		}
@@ -292,16 +381,8 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 	return nil
 }
 
-// sendList re-renders the first page of the list. With no conversation
-// open its id is the newest message id it reflects.
-func (st *wbStream) sendList(ctx context.Context) error {
-	if st.conv == nil {
-		upto, err := st.s.Store.LatestMessageID(ctx)
-		if err != nil {
-			return err
-		}
-		st.cursor = max(st.cursor, upto)
-	}
+// sendList sends a fresh first page of the list as of pos.
+func (st *wbStream) sendList(ctx context.Context, pos live.Pos) error {
 	var current int64
 	if st.conv != nil {
 		current = st.conv.ID
@@ -310,40 +391,26 @@ func (st *wbStream) sendList(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return st.event("list", st.cursor, templ.Raw(list.HTML))
+	st.pos = pos
+	return st.event("list", views.StreamCursor(st.cursor, pos.String()), templ.Raw(list.HTML))
 }
 
-// event writes one SSE event. Every line of the payload becomes a data:
-// line; CR and CRLF are folded to LF first, because a bare CR in hostile
-// text would otherwise end the line and let the rest pose as an id: or
-// event: field.
-func (st *wbStream) event(name string, id int64, comp templ.Component) error {
+// event writes one SSE event (see live.AppendEvent); an empty id writes
+// no id line.
+func (st *wbStream) event(name, id string, comp templ.Component) error {
 	html, err := renderString(st.c.Request().Context(), name+" event", comp)
 	if err != nil {
 		return err
 	}
-	data := strings.ReplaceAll(html, "\r\n", "\n")
-	data = strings.ReplaceAll(data, "\r", "\n")
-	var b strings.Builder
-	b.WriteString("event: " + name + "\n")
-	if id > 0 {
-		b.WriteString("id: " + strconv.FormatInt(id, 10) + "\n")
-	}
-	for _, line := range strings.Split(data, "\n") {
-		b.WriteString("data: ")
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	return st.write(b.String())
+	return st.write(live.AppendEvent(nil, name, id, html))
 }
 
-func (st *wbStream) write(s string) error {
+func (st *wbStream) write(b []byte) error {
 	// A deadline per write instead of the server's WriteTimeout: the
 	// stream lives for hours, but a client that stops reading must not
 	// pin this goroutine (and delay shutdown) forever.
 	_ = st.rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
-	if _, err := st.c.Response().Write([]byte(s)); err != nil {
+	if _, err := st.c.Response().Write(b); err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
 	st.c.Response().Flush()

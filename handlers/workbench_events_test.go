@@ -18,24 +18,31 @@ import (
 // streamURL is the sse-connect URL the page itself asks the browser to use.
 func streamURL(t *testing.T, doc *goquery.Document) string {
 	t.Helper()
-	u, ok := doc.Find(`#wb[hx-ext="sse"]`).Attr("sse-connect")
+	u, ok := doc.Find(`#wb[sse-connect]`).Attr("sse-connect")
 	if !ok {
 		t.Fatal("no #wb[sse-connect] on the page")
 	}
 	return u
 }
 
+// msgEventIDs are the message ids of events (the part of the id before
+// the list position).
 func msgEventIDs(evs []sseEvent) []string {
 	var ids []string
 	for _, ev := range evs {
-		ids = append(ids, ev.ID)
+		ids = append(ids, msgPart(ev.ID))
 	}
 	return ids
 }
 
+func msgPart(id string) string {
+	m, _, _ := strings.Cut(id, "-")
+	return m
+}
+
 func isMsg(id int64) func(sseEvent) bool {
 	want := fmt.Sprint(id)
-	return func(ev sseEvent) bool { return ev.Name == "msg" && ev.ID == want }
+	return func(ev sseEvent) bool { return ev.Name == "msg" && msgPart(ev.ID) == want }
 }
 
 func TestWorkbenchStreamLiveAndResume(t *testing.T) {
@@ -51,7 +58,7 @@ func TestWorkbenchStreamLiveAndResume(t *testing.T) {
 		t.Fatal("page lacks the existing message")
 	}
 	u := streamURL(t, doc)
-	if !strings.Contains(u, fmt.Sprintf("cid=%d", c.ID)) || !strings.Contains(u, fmt.Sprintf("after=%d", shown.ID)) {
+	if !strings.Contains(u, fmt.Sprintf("cid=%d", c.ID)) || !strings.Contains(u, fmt.Sprintf("after=%d-", shown.ID)) {
 		t.Fatalf("stream URL %q does not resume after the rendered history", u)
 	}
 
@@ -59,13 +66,7 @@ func TestWorkbenchStreamLiveAndResume(t *testing.T) {
 	if sse.Status != http.StatusOK || !strings.HasPrefix(sse.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream answered %d %q", sse.Status, sse.Header.Get("Content-Type"))
 	}
-	first, _ := sse.until(t, "list", func(ev sseEvent) bool { return ev.Name == "list" || ev.Name == "msg" })
-	if first.Name != "list" {
-		t.Fatalf("message already on the page sent again: %+v", first)
-	}
-	if env.Store.Hub().Subscribers() == 0 { // subscribed before the first event
-		t.Fatal("stream is not subscribed to the hub")
-	}
+	waitStreams(t, env, 1)
 
 	// New messages, interleaved with another chat's, arrive in order.
 	var want []string
@@ -77,6 +78,7 @@ func TestWorkbenchStreamLiveAndResume(t *testing.T) {
 	last := f.msg(t, c, "live last")
 	want = append(want, fmt.Sprint(last.ID))
 	ev, msgs := sse.until(t, "msg", isMsg(last.ID))
+	// Nothing already on the page is sent again.
 	if got := msgEventIDs(msgs); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("msg events %v, want %v", got, want)
 	}
@@ -84,13 +86,17 @@ func TestWorkbenchStreamLiveAndResume(t *testing.T) {
 	if d.Find(fmt.Sprintf(`#msg-%d.msg-in`, last.ID)).Length() != 1 || !strings.Contains(d.Text(), "live last") {
 		t.Errorf("msg event data is not the bubble: %s", ev.Data)
 	}
-	// The list follows: Ann is on top, with no unread (the agent is watching).
-	listEv, _ := sse.until(t, "list", func(ev sseEvent) bool {
-		return ev.Name == "list" && strings.Contains(ev.Data, "live last")
+	// The list follows, row by row: Ann's row goes to the top, with no
+	// unread (the agent is watching).
+	rowsEv, _ := sse.until(t, "rows", func(ev sseEvent) bool {
+		return ev.Name == "rows" && strings.Contains(ev.Data, "live last") && !strings.Contains(ev.Data, "conv-unread")
 	})
-	ld, _ := goquery.NewDocumentFromReader(strings.NewReader("<ul>" + listEv.Data + "</ul>"))
-	if top := ld.Find(`[data-testid="conv-item"]`).First().AttrOr("data-conv-id", ""); top != fmt.Sprint(c.ID) {
-		t.Errorf("list top = %s, want the conversation with the newest message", top)
+	row := rowIn(t, rowsEv, c.ID)
+	if after, _ := row.Attr("data-wb-after"); after != "0" {
+		t.Errorf("the conversation with the newest message goes below %q, want the top (0)", after)
+	}
+	if strings.Contains(rowsEv.Data, "Bob") {
+		t.Errorf("a rows event re-sends a row nothing changed: %s", rowsEv.Data)
 	}
 	if f.convRow(t, c.ID).Unread != 0 {
 		t.Error("messages streamed to a watching agent still count as unread")
@@ -100,7 +106,7 @@ func TestWorkbenchStreamLiveAndResume(t *testing.T) {
 	// Reconnect as EventSource does, with Last-Event-ID: only newer messages.
 	missed1 := f.msg(t, c, "while away 1")
 	missed2 := f.msg(t, c, "while away 2")
-	re := openSSE(t, agent, u, fmt.Sprint(last.ID))
+	re := openSSE(t, agent, u, lastID(t, sse))
 	_, msgs = re.until(t, "msg", isMsg(missed2.ID))
 	if got := msgEventIDs(msgs); fmt.Sprint(got) != fmt.Sprint([]string{fmt.Sprint(missed1.ID), fmt.Sprint(missed2.ID)}) {
 		t.Fatalf("after reconnect got %v, want exactly [%d %d]", got, missed1.ID, missed2.ID)
@@ -123,28 +129,36 @@ func TestWorkbenchListStreamFollowsFilter(t *testing.T) {
 	agent := env.userClient(t, models.RoleAgent)
 	doc := agent.get("/workbench?channel="+f.ch.ID).wantStatus(t, http.StatusOK).doc(t)
 	sse := openSSE(t, agent, streamURL(t, doc), "")
-	sse.until(t, "list", func(ev sseEvent) bool { return ev.Name == "list" })
+	waitStreams(t, env, 1)
 
 	g.clock = f.clock.Add(time.Hour)
 	g.msg(t, other, "not for this list")
 	f.clock = g.clock
 	m := f.msg(t, a, "unread one")
-	ev, _ := sse.until(t, "list", func(ev sseEvent) bool { return ev.Name == "list" && strings.Contains(ev.Data, "unread one") })
-	if ev.ID != fmt.Sprint(m.ID) {
-		t.Errorf("list event id %q, want the newest message id %d", ev.ID, m.ID)
+	ev, _ := sse.until(t, "rows", func(ev sseEvent) bool { return ev.Name == "rows" && strings.Contains(ev.Data, "unread one") })
+	if msgPart(ev.ID) != "0" || !strings.Contains(ev.ID, "-") {
+		t.Errorf("rows event id %q, want the list position after the (list-only) message cursor 0", ev.ID)
 	}
-	d, _ := goquery.NewDocumentFromReader(strings.NewReader("<ul>" + ev.Data + "</ul>"))
 	if strings.Contains(ev.Data, "Other channel") {
 		t.Error("the channel filter is lost in live updates")
 	}
-	if got := d.Find(`[data-testid="conv-unread"]`).Text(); got != "1" {
+	row := rowIn(t, ev, a.ID)
+	if got := row.Find(`[data-testid="conv-unread"]`).Text(); got != "1" {
 		t.Errorf("live unread badge = %q, want 1", got)
 	}
+	if href, _ := row.Find("a").Attr("href"); !strings.Contains(href, "channel="+f.ch.ID) {
+		t.Errorf("live row link %q drops the list filter", href)
+	}
+	_ = m
 	// Resolving removes it from the open list, live.
 	if err := env.Store.SetConversationStatus(context.Background(), a.ID, store.ConversationResolved); err != nil {
 		t.Fatal(err)
 	}
-	sse.until(t, "list", func(ev sseEvent) bool { return ev.Name == "list" && !strings.Contains(ev.Data, "Ann") })
+	ev, _ = sse.until(t, "rows", func(ev sseEvent) bool { return ev.Name == "rows" })
+	d := rowsDoc(t, ev)
+	if d.Find(fmt.Sprintf(`li#wb-row-%d[data-wb-remove][hx-swap-oob]`, a.ID)).Length() != 1 || d.Find("a").Length() != 0 {
+		t.Errorf("resolving under the Open filter does not take the row out: %s", ev.Data)
+	}
 }
 
 func TestWorkbenchReplyStatusStreamed(t *testing.T) {
@@ -158,7 +172,7 @@ func TestWorkbenchReplyStatusStreamed(t *testing.T) {
 	base := fmt.Sprintf("/workbench/c/%d", c.ID)
 	doc := agent.get(base).wantStatus(t, http.StatusOK).doc(t)
 	sse := openSSE(t, agent, streamURL(t, doc), "")
-	sse.until(t, "list", func(ev sseEvent) bool { return ev.Name == "list" })
+	waitStreams(t, env, 1)
 
 	r := agent.htmx(http.MethodPost, base+"/reply", url.Values{"text": {"On it <b>now</b>"}}).wantStatus(t, http.StatusOK)
 	if got := r.doc(t).Find("textarea").Text(); got != "" {
@@ -245,9 +259,13 @@ func TestWorkbenchStreamEnds(t *testing.T) {
 	gone.until(t, "list", func(ev sseEvent) bool { return ev.Name == "list" })
 	gone.close()
 	f.msg(t, c, "wake the handler") // a write to a closed connection fails fast too
-	waitFor(t, "stream to unsubscribe after the client left", func() bool { return env.Store.Hub().Subscribers() == 0 })
+	// What remains on the hub is the list broker's one subscription.
+	waitFor(t, "stream to unsubscribe after the client left", func() bool {
+		return env.Srv.live.Streams() == 0 && env.Store.Hub().Subscribers() == 1
+	})
 
-	// Server shuts down: open streams end so http.Server.Shutdown can finish.
+	// Server shuts down: open streams end so http.Server.Shutdown can finish,
+	// and so does the broker.
 	s1 := openSSE(t, agent, "/workbench/events", "")
 	s1.until(t, "list", func(ev sseEvent) bool { return ev.Name == "list" })
 	close(shutdown)
@@ -255,6 +273,13 @@ func TestWorkbenchStreamEnds(t *testing.T) {
 		t.Fatal("stream still open after shutdown")
 	}
 	waitFor(t, "no subscribers after shutdown", func() bool { return env.Store.Hub().Subscribers() == 0 })
+}
+
+// waitStreams waits until n streams are subscribed to the list broker:
+// from then on every change reaches them.
+func waitStreams(t *testing.T, env *testEnv, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d live streams", n), func() bool { return env.Srv.live.Streams() == n })
 }
 
 // waitFor polls cond; the bound only turns a hang into a failure.
@@ -267,4 +292,38 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// rowsDoc parses a rows (or list) event's HTML.
+func rowsDoc(t *testing.T, ev sseEvent) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader("<ul>" + ev.Data + "</ul>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// rowIn is conversation id's live row in a rows event: an out-of-band
+// swap of the wb-rows kind.
+func rowIn(t *testing.T, ev sseEvent, id int64) *goquery.Selection {
+	t.Helper()
+	row := rowsDoc(t, ev).Find(fmt.Sprintf("li#wb-row-%d", id))
+	if row.Length() != 1 {
+		t.Fatalf("no row of conversation %d in %s event: %s", id, ev.Name, ev.Data)
+	}
+	if oob, _ := row.Attr("hx-swap-oob"); oob != "wbRow:#wb-list-items" {
+		t.Fatalf("row %d is not a wbRow out-of-band swap: %q", id, oob)
+	}
+	return row
+}
+
+// lastID is the id of the last event with one that s delivered so far,
+// what EventSource would send as Last-Event-ID.
+func lastID(t *testing.T, s *sseStream) string {
+	t.Helper()
+	if s.lastID == "" {
+		t.Fatal("no event with an id seen")
+	}
+	return s.lastID
 }

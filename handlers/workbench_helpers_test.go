@@ -131,6 +131,8 @@ type sseStream struct {
 	events chan sseEvent
 	done   chan struct{}
 	cancel context.CancelFunc
+	// lastID is the id of the last event next returned that had one.
+	lastID string
 }
 
 // openSSE connects c (its cookies) to path, optionally resuming from
@@ -208,6 +210,9 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 	case ev, ok := <-s.events:
 		if !ok {
 			t.Fatal("event stream ended")
+		}
+		if ev.ID != "" {
+			s.lastID = ev.ID
 		}
 		return ev
 	case <-time.After(20 * time.Second):

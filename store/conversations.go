@@ -38,6 +38,9 @@ type ConversationFilter struct {
 	Query     string // substring of the title or of any message text
 	Before    string // cursor from ConversationPage.Next; "" = newest
 	Limit     int
+	// IDs, when set, narrows the list to these conversations: which of
+	// the rows a change touched belong in a list (live updates).
+	IDs []int64
 }
 
 // ConversationRow is a conversation with what the list shows beside it.
@@ -123,26 +126,9 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (Co
 		f.Limit = 50
 	}
 	var out ConversationPage
-	qctx := ctx
-	if strings.TrimSpace(f.Query) == "" {
-		qctx = shortRead(ctx) // an index range scan with a LIMIT
-	}
-	q := s.conversationQuery(qctx).Where("c.in_workbench = 1")
-	if f.ChannelID != "" {
-		q = q.Where("c.channel_id = ?", f.ChannelID)
-	}
-	switch f.Status {
-	case "":
-	case ConversationOpen, ConversationResolved:
-		q = q.Where("c.status = ?", f.Status)
-	default:
-		return out, models.Invalid("status", "Choose open or resolved.")
-	}
-	if text := strings.TrimSpace(f.Query); text != "" {
-		like := "%" + escapeLike(text) + "%"
-		// messages_chat (channel_id, chat_id, id) narrows the EXISTS to one chat.
-		q = q.Where(`c.title LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m
-			WHERE m.channel_id = c.channel_id AND m.chat_id = c.chat_id AND m.text LIKE ? ESCAPE '\')`, like, like)
+	q, err := s.filteredConversations(ctx, f)
+	if err != nil {
+		return out, err
 	}
 	if f.Before != "" {
 		at, id, err := decodeConversationCursor(f.Before)
@@ -162,6 +148,38 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (Co
 		out.Next = encodeConversationCursor(last.SortKey, last.ID)
 	}
 	return out, nil
+}
+
+// filteredConversations is the one place the list filter becomes SQL: the
+// list pages and the live list updates (conversations_live.go) both select
+// through it, so a row is live-updated into exactly the lists that would
+// show it on a reload.
+func (s *Store) filteredConversations(ctx context.Context, f ConversationFilter) (*gorm.DB, error) {
+	qctx := ctx
+	if strings.TrimSpace(f.Query) == "" {
+		qctx = shortRead(ctx) // an index range scan with a LIMIT
+	}
+	q := s.conversationQuery(qctx).Where("c.in_workbench = 1")
+	if len(f.IDs) > 0 {
+		q = q.Where("c.id IN ?", f.IDs)
+	}
+	if f.ChannelID != "" {
+		q = q.Where("c.channel_id = ?", f.ChannelID)
+	}
+	switch f.Status {
+	case "":
+	case ConversationOpen, ConversationResolved:
+		q = q.Where("c.status = ?", f.Status)
+	default:
+		return nil, models.Invalid("status", "Choose open or resolved.")
+	}
+	if text := strings.TrimSpace(f.Query); text != "" {
+		like := "%" + escapeLike(text) + "%"
+		// messages_chat (channel_id, chat_id, id) narrows the EXISTS to one chat.
+		q = q.Where(`c.title LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.channel_id = c.channel_id AND m.chat_id = c.chat_id AND m.text LIKE ? ESCAPE '\')`, like, like)
+	}
+	return q, nil
 }
 
 func encodeConversationCursor(at string, id int64) string {

@@ -1,6 +1,9 @@
 package store
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Change tells live views that something was committed: a message stored
 // or its status changed. Subscribers re-read the database from their own
@@ -15,19 +18,29 @@ type Change struct {
 // Hub fans Changes out to in-process subscribers (SSE connections).
 type Hub struct {
 	mu   sync.Mutex
-	subs map[chan Change]struct{}
+	subs map[chan Change]*atomic.Uint64 // changes each subscriber missed
 }
 
 // NewHub makes an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[chan Change]struct{}{}} }
+func NewHub() *Hub { return &Hub{subs: map[chan Change]*atomic.Uint64{}} }
 
 // Subscribe returns a buffered channel of changes and a cancel func.
 func (h *Hub) Subscribe() (<-chan Change, func()) {
-	ch := make(chan Change, 256)
+	ch, _, cancel := h.SubscribeCounted(256)
+	return ch, cancel
+}
+
+// SubscribeCounted is Subscribe with a buffer of n changes and a count of
+// the changes this subscriber missed because its buffer was full. A
+// subscriber that keeps state from the changes themselves (not from a
+// cursor) reads it to know when that state can no longer be trusted.
+func (h *Hub) SubscribeCounted(n int) (<-chan Change, func() uint64, func()) {
+	ch := make(chan Change, n)
+	missed := new(atomic.Uint64)
 	h.mu.Lock()
-	h.subs[ch] = struct{}{}
+	h.subs[ch] = missed
 	h.mu.Unlock()
-	return ch, func() {
+	return ch, missed.Load, func() {
 		h.mu.Lock()
 		if _, ok := h.subs[ch]; ok {
 			delete(h.subs, ch)
@@ -42,10 +55,11 @@ func (h *Hub) Subscribe() (<-chan Change, func()) {
 func (h *Hub) Publish(c Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.subs {
+	for ch, missed := range h.subs {
 		select {
 		case ch <- c:
 		default:
+			missed.Add(1)
 		}
 	}
 }

@@ -26,6 +26,9 @@
  *   form[data-no-disable]                  opt out of double-submit guard
  *   [data-htmx-error]                      where htmx error messages appear
  *                                          (default: top of main.content)
+ *   [data-error-message]                   in an error answer: the text shown
+ *                                          for a failed htmx request
+ *   hx-ext="wb-rows", hx-swap-oob="wbRow:#list"  live list rows (see below)
  * htmx requests: use hx-disabled-elt="find button[type=submit]" (native in
  * htmx 2) to disable buttons while a request is in flight. A 422 response is
  * swapped like a 2xx so handlers can re-render a form with its field errors.
@@ -157,21 +160,49 @@
     content.prepend(flash);
   }
 
-  document.addEventListener('htmx:responseError', function (evt) {
-    var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
-    var text = 'The request failed. Please try again.';
-    if (status === 401) {
-      text = 'Your session has ended. Please sign in again.';
-    } else if (status === 403) {
-      text = 'You do not have permission to do that, or the page expired. Reload the page and try again.';
-    } else if (status === 404) {
-      text = 'That item no longer exists. Reload the page.';
-    } else if (status === 409) {
-      text = 'That conflicts with a change made elsewhere. Reload the page and try again.';
-    } else if (status >= 500) {
-      text = 'Something went wrong on the server (error ' + status + '). Please try again.';
+  // The server's own words reach the user: the message of its error page
+  // ([data-error-message]) or of the API's JSON error. The texts by status
+  // are only for answers that carry none (a proxy's page, an empty body).
+  function serverMessage(xhr) {
+    if (!xhr || !xhr.responseText) {
+      return '';
     }
-    showRequestError(evt.detail.elt, text);
+    var type = xhr.getResponseHeader('Content-Type') || '';
+    try {
+      if (type.indexOf('json') >= 0) {
+        var body = JSON.parse(xhr.responseText);
+        return (body && body.error && body.error.message) || '';
+      }
+      if (type.indexOf('html') >= 0) {
+        // DOMParser runs no scripts and loads nothing.
+        var doc = new DOMParser().parseFromString(xhr.responseText, 'text/html');
+        var el = doc.querySelector('[data-error-message]');
+        return el ? el.textContent.trim() : '';
+      }
+    } catch (e) {
+      return '';
+    }
+    return '';
+  }
+
+  function fallbackMessage(status) {
+    if (status === 401) {
+      return 'Your session has ended. Please sign in again.';
+    } else if (status === 403) {
+      return 'You do not have permission to do that, or the page expired. Reload the page and try again.';
+    } else if (status === 404) {
+      return 'That item no longer exists. Reload the page.';
+    } else if (status === 409) {
+      return 'That conflicts with a change made elsewhere. Reload the page and try again.';
+    } else if (status >= 500) {
+      return 'Something went wrong on the server (error ' + status + '). Please try again.';
+    }
+    return 'The request failed. Please try again.';
+  }
+
+  document.addEventListener('htmx:responseError', function (evt) {
+    var xhr = evt.detail.xhr;
+    showRequestError(evt.detail.elt, serverMessage(xhr) || fallbackMessage(xhr ? xhr.status : 0));
   });
 
   document.addEventListener('htmx:sendError', function (evt) {
@@ -736,78 +767,80 @@
 
   // A new EventSource (after the browser closed the old one outright) starts
   // without Last-Event-ID, so the server may resend messages already shown:
-  // drop a "msg" event whose bubble is on the page.
+  // drop a "msg" event whose bubble is on the page. Event ids are
+  // "<message id>-<list position>".
   document.addEventListener('htmx:sseBeforeMessage', function (evt) {
     var e = evt.detail;
     if (!e || e.type !== 'msg' || !e.lastEventId) {
       return;
     }
-    if (document.querySelector('[data-msg-id="' + CSS.escape(String(e.lastEventId)) + '"]')) {
+    var id = String(e.lastEventId).split('-')[0];
+    if (document.querySelector('[data-msg-id="' + CSS.escape(id) + '"]')) {
       evt.preventDefault();
     }
   });
   document.addEventListener('htmx:afterSettle', repin);
 
-  /* ---------- Workbench list: live refresh keeps "Load more" rows ---------- */
+  /* ---------- Workbench list: live rows ---------- */
 
-  // The stream's "list" event is the first page only. Once the agent has
-  // loaded older rows, swapping it in whole would drop them, so it is
-  // merged instead: the fresh first page, then every row already shown
-  // that is not on it (in its order: all are older), then the existing
-  // "Load more" link, whose cursor still follows the last row shown.
-  document.addEventListener('htmx:beforeRequest', function (evt) {
-    var elt = evt.detail && evt.detail.elt;
-    if (elt && elt.matches && elt.matches('[data-testid=wb-load-more]')) {
-      var list = elt.closest('#wb-list-items');
-      if (list) {
-        list.setAttribute('data-extended', '');
-      }
+  // The stream's "rows" event (and the "Load more" answer) carries list
+  // rows as out-of-band swaps with the style wbRow, an htmx extension
+  // enabled by hx-ext="wb-rows" on the workbench (views.ConversationRow,
+  // RowRemoved). Each row replaces its old copy wherever that is and goes
+  // right below the row of conversation data-wb-after (0: at the top). When
+  // that row is not on the page, the changed one belongs to a page not
+  // loaded yet ("Load more" brings it) and is dropped; data-wb-remove only
+  // takes the old copy out. The server decides every place, so rows loaded
+  // with "Load more" stay and nothing is diffed here.
+  function placeRow(list, row) {
+    var old = document.getElementById(row.id);
+    if (old) {
+      old.remove();
     }
-  });
-
-  function convID(li) {
-    var a = li.querySelector('[data-conv-id]');
-    return a ? a.getAttribute('data-conv-id') : null;
+    if (row.hasAttribute('data-wb-remove')) {
+      return false;
+    }
+    var after = row.getAttribute('data-wb-after');
+    row.removeAttribute('data-wb-after');
+    if (after === '0') {
+      list.prepend(row);
+    } else {
+      var anchor = document.getElementById('wb-row-' + after);
+      if (!anchor || anchor.parentNode !== list) {
+        return false;
+      }
+      anchor.after(row);
+    }
+    var empty = document.getElementById('wb-list-empty');
+    if (empty) {
+      empty.remove();
+    }
+    // The same update goes to every agent: the row of the conversation
+    // open here is marked here.
+    var pane = document.querySelector('.wb-view[data-conv-id]');
+    var link = row.querySelector('a[data-conv-id]');
+    if (pane && link && link.getAttribute('data-conv-id') === pane.getAttribute('data-conv-id')) {
+      link.setAttribute('aria-current', 'true');
+    }
+    return true;
   }
 
-  function mergeList(list, html) {
-    var tpl = document.createElement('template');
-    tpl.innerHTML = html;
-    var fresh = [];
-    var shown = {};
-    Array.prototype.forEach.call(tpl.content.children, function (li) {
-      var id = convID(li);
-      if (id) {
-        fresh.push(li);
-        shown[id] = true;
+  if (window.htmx) {
+    window.htmx.defineExtension('wb-rows', {
+      isInlineSwap: function (style) {
+        return style === 'wbRow';
+      },
+      handleSwap: function (style, target, fragment) {
+        if (style !== 'wbRow') {
+          return false;
+        }
+        // An array (even empty) tells htmx the swap is done; the rows in
+        // it are processed (hx-get) and get htmx:load (relative times).
+        var row = fragment.firstElementChild;
+        return row && row.id && placeRow(target, row) ? [row] : [];
       }
-    });
-    var kept = [];
-    var more = null;
-    Array.prototype.forEach.call(list.children, function (li) {
-      var id = convID(li);
-      if (li.id === 'wb-more') {
-        more = li;
-      } else if (id && !shown[id]) {
-        kept.push(li);
-      }
-    });
-    list.replaceChildren.apply(list, fresh.concat(kept, more ? [more] : []));
-    fresh.forEach(function (li) {
-      htmx.process(li);
-      updateTimes(li);
     });
   }
-
-  document.addEventListener('htmx:sseBeforeMessage', function (evt) {
-    var e = evt.detail;
-    var list = evt.target;
-    if (!e || e.type !== 'list' || !list || list.id !== 'wb-list-items' || !list.hasAttribute('data-extended')) {
-      return;
-    }
-    evt.preventDefault();
-    mergeList(list, e.data);
-  });
 
   /* ---------- Relative times ---------- */
 

@@ -1,0 +1,435 @@
+// Package live keeps the workbench conversation list of every open stream
+// current, one conversation at a time.
+//
+// One Broker per server reads the store's hub: every batch of committed
+// changes (all that is queued when it wakes, no timer) becomes, for each
+// list filter some stream shows, one "rows" event of out-of-band row
+// swaps — the changed rows placed where they now belong, or taken out —
+// rendered once and shared by every stream with that filter. Each batch
+// has a position (Pos); a stream that resumes from an older position, or
+// whose updates could not be computed row by row, sends a fresh first page
+// instead. Streams read from bounded buffers: one that falls behind is
+// dropped (Sub.Lagged) and told to reload, never waited for.
+//
+// docs/architecture.md describes the whole live path.
+package live
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/views"
+)
+
+// DefaultBuffer is how many updates a stream may have queued before it is
+// dropped as too slow.
+const DefaultBuffer = 128
+
+// hubBuffer is the broker's own hub queue. Past it changes are missed and
+// every stream gets a fresh page (see run).
+const hubBuffer = 4096
+
+// historySize is how many recent updates the broker remembers, so that a
+// stream resuming from a recent position (a page just loaded, a quick
+// reconnect) gets only the rows changed since instead of a fresh page that
+// would drop the rows its agent loaded with "Load more".
+const historySize = 512
+
+// MaxReplay bounds the rows a resuming stream is sent one by one; past it
+// a fresh page is cheaper (it is rendered once and shared).
+const MaxReplay = 50
+
+// step is one remembered update: the conversations it touched, or a gap
+// (changes the broker did not follow).
+type step struct {
+	seq uint64
+	ids []int64
+	gap bool
+}
+
+// Pos is a position in the broker's sequence of list updates. The epoch
+// changes with every broker (process), so a position from another one
+// never matches.
+type Pos struct {
+	Epoch string
+	Seq   uint64
+}
+
+// String encodes p for an SSE event id ("<epoch>.<seq>"); the zero Pos
+// (no position known) is "".
+func (p Pos) String() string {
+	if p.Epoch == "" {
+		return ""
+	}
+	return p.Epoch + "." + strconv.FormatUint(p.Seq, 10)
+}
+
+// ParsePos decodes a Pos.String; ok is false for anything else.
+func ParsePos(s string) (Pos, bool) {
+	epoch, seq, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if !ok || err != nil || epoch == "" {
+		return Pos{}, false
+	}
+	return Pos{Epoch: epoch, Seq: n}, true
+}
+
+// Update is one step of a stream's list.
+type Update struct {
+	Pos Pos
+	// Event is the SSE "rows" event (without an id line, which is per
+	// stream); nil when Fresh.
+	Event []byte
+	// Fresh: this step could not be expressed row by row (the stream's
+	// filter was new, or changes were missed); send a fresh first page.
+	Fresh bool
+}
+
+// Viewer is who a stream shows the list to and how it is filtered:
+// streams with equal viewers share their updates.
+type Viewer struct {
+	Role   models.Role
+	Filter views.WorkbenchFilter
+}
+
+// mayList is the role rule of the list: agents and above see every
+// conversation the workbench holds (the filter's in_workbench), nobody
+// else sees any.
+func (v Viewer) mayList() bool { return v.Role.AtLeast(models.RoleAgent) }
+
+// Sub is one stream's subscription.
+type Sub struct {
+	b       *Broker
+	viewer  Viewer
+	updates chan *Update
+	lagged  chan struct{}
+	dropped bool // guarded by b.mu
+}
+
+// Updates delivers the stream's updates in order.
+func (s *Sub) Updates() <-chan *Update { return s.updates }
+
+// Lagged is closed when the stream fell so far behind that its buffer
+// filled: it no longer gets updates and should tell the browser to reload.
+func (s *Sub) Lagged() <-chan struct{} { return s.lagged }
+
+// Close ends the subscription; it is safe to call more than once.
+func (s *Sub) Close() { s.b.remove(s) }
+
+// Broker fans list updates out to the streams.
+type Broker struct {
+	store  *store.Store
+	log    *slog.Logger
+	buffer int
+	epoch  string
+
+	shutdown <-chan struct{}
+
+	mu      sync.Mutex
+	subs    map[*Sub]struct{}
+	seq     uint64
+	history []step // the last historySize steps, oldest first
+	running bool
+
+	dropped atomic.Uint64
+}
+
+// New makes a broker over st's hub. buffer bounds each stream's queue
+// (<= 0: DefaultBuffer). It starts reading the hub when first asked for a
+// position and stops when shutdown is closed (nil: never).
+func New(st *store.Store, log *slog.Logger, buffer int, shutdown <-chan struct{}) *Broker {
+	if buffer <= 0 {
+		buffer = DefaultBuffer
+	}
+	return &Broker{store: st, log: log, buffer: buffer, shutdown: shutdown, subs: map[*Sub]struct{}{},
+		epoch: strconv.FormatInt(time.Now().UnixNano(), 36)}
+}
+
+// startLocked starts the pump once. Changes committed before it ran were
+// not followed: the gap step makes every position before it stale.
+func (b *Broker) startLocked() {
+	if b.running {
+		return
+	}
+	b.running = true
+	b.recordLocked(step{gap: true})
+	changes, missed, unsub := b.store.Hub().SubscribeCounted(hubBuffer)
+	go b.run(changes, missed, unsub)
+}
+
+// recordLocked takes the next position for st.
+func (b *Broker) recordLocked(st step) Pos {
+	b.seq++
+	st.seq = b.seq
+	if len(b.history) == historySize {
+		copy(b.history, b.history[1:])
+		b.history = b.history[:historySize-1]
+	}
+	b.history = append(b.history, st)
+	return Pos{Epoch: b.epoch, Seq: b.seq}
+}
+
+// Pos is the current position. A page reads it before reading its list:
+// every update after it is then either in the list or still to come.
+func (b *Broker) Pos() Pos {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.startLocked()
+	return Pos{Epoch: b.epoch, Seq: b.seq}
+}
+
+// ChangedBetween returns the conversations touched by the updates after
+// from up to to, when the broker remembers them all and they are at most
+// MaxReplay; ok is false otherwise (another broker's position, too old,
+// a gap), and the stream must send a fresh page.
+func (b *Broker) ChangedBetween(from, to Pos) (ids []int64, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if from.Epoch != b.epoch || to.Epoch != b.epoch || from.Seq > to.Seq || to.Seq > b.seq {
+		return nil, false
+	}
+	if from.Seq == to.Seq {
+		return nil, true
+	}
+	if len(b.history) == 0 || b.history[0].seq > from.Seq+1 {
+		return nil, false // forgotten
+	}
+	seen := map[int64]bool{}
+	for _, st := range b.history {
+		if st.seq <= from.Seq || st.seq > to.Seq {
+			continue
+		}
+		if st.gap {
+			return nil, false
+		}
+		for _, id := range st.ids {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > MaxReplay {
+			return nil, false
+		}
+	}
+	return ids, true
+}
+
+// RowsEvent renders the "rows" event that brings v's list up to date for
+// the conversations ids (a resuming stream's catch-up).
+func (b *Broker) RowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, error) {
+	return b.rowsEvent(ctx, v, ids)
+}
+
+// Streams counts the subscribed streams (for tests and metrics).
+func (b *Broker) Streams() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
+// Dropped counts the streams dropped for falling behind (for metrics and
+// tests).
+func (b *Broker) Dropped() uint64 { return b.dropped.Load() }
+
+// Subscribe registers a stream showing v's list and returns the position
+// its updates start after.
+func (b *Broker) Subscribe(v Viewer) (*Sub, Pos) {
+	s := &Sub{b: b, viewer: v, updates: make(chan *Update, b.buffer), lagged: make(chan struct{})}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.startLocked()
+	b.subs[s] = struct{}{}
+	return s, Pos{Epoch: b.epoch, Seq: b.seq}
+}
+
+func (b *Broker) remove(s *Sub) {
+	b.mu.Lock()
+	delete(b.subs, s)
+	b.mu.Unlock()
+}
+
+// run is the pump: it turns each batch of queued changes into updates,
+// until shutdown.
+func (b *Broker) run(changes <-chan store.Change, missed func() uint64, unsub func()) {
+	defer unsub()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-b.shutdown:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	seen := missed()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-changes:
+			batch := drain(c, changes)
+			// A missed change means a row we do not know changed.
+			m := missed()
+			b.publish(ctx, batch, m != seen)
+			seen = m
+		}
+	}
+}
+
+// drain collects every change already queued: a burst becomes one update.
+func drain(first store.Change, ch <-chan store.Change) []store.Change {
+	batch := []store.Change{first}
+	for {
+		select {
+		case c := <-ch:
+			batch = append(batch, c)
+		default:
+			return batch
+		}
+	}
+}
+
+// publish computes and delivers one update.
+func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) {
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, c := range batch {
+		if c.ConversationID > 0 && !seen[c.ConversationID] {
+			seen[c.ConversationID] = true
+			ids = append(ids, c.ConversationID)
+		}
+	}
+	if len(ids) == 0 && !fresh {
+		return // nothing a list shows changed (bots, message statuses)
+	}
+	if len(ids) > store.MaxConversationPage {
+		fresh = true // a fresh page is cheaper than this many rows
+	}
+	b.mu.Lock()
+	viewers := map[Viewer]bool{}
+	for s := range b.subs {
+		viewers[s.viewer] = true
+	}
+	b.mu.Unlock()
+	events := map[Viewer][]byte{}
+	for v := range viewers {
+		if fresh {
+			break
+		}
+		ev, err := b.rowsEvent(ctx, v, ids)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("live list update", "err", err)
+			}
+			fresh = true
+			break
+		}
+		events[v] = ev
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pos := b.recordLocked(step{ids: ids, gap: fresh})
+	shared := map[Viewer]*Update{}
+	for s := range b.subs {
+		u := shared[s.viewer]
+		if u == nil {
+			u = &Update{Pos: pos, Event: events[s.viewer]}
+			// A viewer first seen after the rows were read has no event.
+			u.Fresh = fresh || u.Event == nil
+			shared[s.viewer] = u
+		}
+		select {
+		case s.updates <- u:
+		default:
+			b.dropLocked(s)
+		}
+	}
+}
+
+// dropLocked stops feeding a stream whose buffer is full.
+func (b *Broker) dropLocked(s *Sub) {
+	if s.dropped {
+		return
+	}
+	s.dropped = true
+	delete(b.subs, s)
+	close(s.lagged)
+	b.dropped.Add(1)
+}
+
+// rowsEvent renders the update of v's list for the changed conversations
+// ids: the ones the list no longer shows are taken out, the others placed
+// below their new upper neighbour, newest first, so each neighbour is
+// already in place when the next row is placed below it.
+func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, error) {
+	f := v.Filter
+	sf := f.Store("", 0)
+	var rows []store.ConversationRow
+	if v.mayList() {
+		var err error
+		if rows, err = b.store.ListedAmong(ctx, sf, ids); err != nil {
+			return nil, err
+		}
+	}
+	var html bytes.Buffer
+	listed := map[int64]bool{}
+	for _, r := range rows {
+		listed[r.ID] = true
+	}
+	for _, id := range ids {
+		if !listed[id] {
+			if err := views.RowRemoved(id).Render(ctx, &html); err != nil {
+				return nil, fmt.Errorf("live: render removed row: %w", err)
+			}
+		}
+	}
+	for _, r := range rows {
+		above, err := b.store.ConversationAbove(ctx, sf, r)
+		if err != nil {
+			return nil, err
+		}
+		if err := views.ConversationRow(views.RowView{Row: r, Filter: f, Live: true, After: above}).Render(ctx, &html); err != nil {
+			return nil, fmt.Errorf("live: render row: %w", err)
+		}
+	}
+	return AppendEvent(nil, "rows", "", html.String()), nil
+}
+
+// AppendEvent appends one SSE event to buf. Every line of the payload
+// becomes a data: line; CR and CRLF are folded to LF first, because a bare
+// CR in hostile text would otherwise end the line and let the rest pose as
+// an id: or event: field. An empty id writes no id line.
+func AppendEvent(buf []byte, name, id, data string) []byte {
+	buf = append(buf, "event: "...)
+	buf = append(buf, name...)
+	buf = append(buf, '\n')
+	if id != "" {
+		buf = append(buf, "id: "...)
+		buf = append(buf, id...)
+		buf = append(buf, '\n')
+	}
+	data = strings.ReplaceAll(data, "\r\n", "\n")
+	data = strings.ReplaceAll(data, "\r", "\n")
+	for {
+		line, rest, more := strings.Cut(data, "\n")
+		buf = append(buf, "data: "...)
+		buf = append(buf, line...)
+		buf = append(buf, '\n')
+		if !more {
+			break
+		}
+		data = rest
+	}
+	return append(buf, '\n')
+}
