@@ -78,7 +78,9 @@ func TestWorkbenchRowsMoveAndAreShared(t *testing.T) {
 	if rowsDoc(t, e1).Find(fmt.Sprintf("li#wb-row-%d[data-wb-remove]", cat.ID)).Length() != 1 {
 		t.Errorf("resolved Cat still in the Open list: %s", e1.Data)
 	}
-	ae, _ := sAll.until(t, "rows", func(ev sseEvent) bool { return isRows(ev) && strings.Contains(ev.Data, fmt.Sprintf("wb-row-%d", cat.ID)) })
+	ae, _ := sAll.until(t, "rows", func(ev sseEvent) bool {
+		return isRows(ev) && strings.Contains(ev.Data, fmt.Sprintf("wb-row-%d", cat.ID))
+	})
 	row = rowIn(t, ae, cat.ID)
 	if after, _ := row.Attr("data-wb-after"); after != fmt.Sprint(ann.ID) || !strings.Contains(row.Text(), "Resolved") {
 		t.Errorf("resolved Cat in the All list: below %q, want Ann (%d), marked Resolved: %s", after, ann.ID, ae.Data)
