@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/botdesk/botdesk/i18n"
 	"github.com/botdesk/botdesk/store"
 )
 
@@ -15,7 +16,8 @@ import (
 // build may only read the store and what key spells out: nothing of the
 // viewer (CSRF token, role) may go into a cached fragment.
 func (s *Server) cachedHTML(ctx context.Context, key string, build func() (templ.Component, error)) (templ.Component, error) {
-	html, err := store.Cached(ctx, s.Store, "html|"+key, func() (string, error) {
+	// The language is part of the key: the same fragment differs per language.
+	html, err := store.Cached(ctx, s.Store, "html|"+string(i18n.From(ctx).Lang())+"|"+key, func() (string, error) {
 		comp, err := build()
 		if err != nil {
 			return "", err

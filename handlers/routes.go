@@ -47,6 +47,7 @@ func (s *Server) registerAuthRoutes(r router) {
 	r.post("/logout", public, s.logout)
 	r.get("/setup", public, s.setupForm)
 	r.post("/setup", public, s.setup)
+	r.post("/account/language", asAgent, s.languageSave)
 }
 
 func (s *Server) registerChannelRoutes(r router) {

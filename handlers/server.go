@@ -20,6 +20,7 @@ import (
 
 	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/logctx"
+	"github.com/botdesk/botdesk/i18n"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/static"
 	"github.com/botdesk/botdesk/store"
@@ -78,6 +79,8 @@ type Deps struct {
 	// HTTPClient carries Bot API calls made by handlers (getMe); nil means
 	// a default client.
 	HTTPClient *http.Client
+	// I18n translates the console; nil means the built-in catalogue.
+	I18n *i18n.Catalog
 }
 
 // Server holds the dependencies shared by all handlers.
@@ -102,6 +105,9 @@ func New(d Deps) (*echo.Echo, *Server) {
 	}
 	// Every line logged with a request's context carries its request_id.
 	d.Log = slog.New(logctx.NewHandler(d.Log.Handler()))
+	if d.I18n == nil {
+		d.I18n = i18n.MustNew()
+	}
 	s := &Server{Deps: d, policies: map[string]Access{}, live: live.New(d.Store, d.Log, d.Options.SSEBuffer, d.Options.Shutdown)}
 	s.renderBufs.New = func() any { return new(bytes.Buffer) }
 	e := echo.New()
@@ -110,7 +116,7 @@ func New(d Deps) (*echo.Echo, *Server) {
 	// login throttling keys on the IP.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.requestID, s.recoverPanics, s.requestLog, securityHeaders, s.bodyLimit(d.Options.MaxBody), s.loadIdentity, s.csrf)
+	e.Use(s.requestID, s.recoverPanics, s.requestLog, securityHeaders, s.bodyLimit(d.Options.MaxBody), s.loadIdentity, s.locale, s.csrf)
 	s.registerRoutes(e)
 	return e, s
 }
@@ -150,7 +156,8 @@ func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path,
 
 // page builds the layout view-model for the current request.
 func (s *Server) page(c echo.Context, title, nav string, crumbs ...views.Crumb) views.Page {
-	p := views.Page{Title: title, User: currentUser(c), CSRF: csrfToken(c), Nav: nav, Crumbs: crumbs, Demo: s.Options.Demo}
+	p := views.Page{Title: title, User: currentUser(c), CSRF: csrfToken(c), Nav: nav, Crumbs: crumbs, Demo: s.Options.Demo,
+		Path: c.Request().URL.RequestURI()}
 	p.Flash = takeFlash(c)
 	return p
 }

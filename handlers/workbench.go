@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/i18n"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/views"
@@ -87,7 +88,7 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 	pos := s.live.Pos()
 	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != "", ListPos: pos.String()}
 	f := v.Filter
-	key := fmt.Sprintf("html|workbench-frame|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, before, current)
+	key := fmt.Sprintf("html|%s|workbench-frame|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, before, current)
 	frame, err := store.Cached(ctx, s.Store, key, func() (workbenchFrame, error) {
 		var out workbenchFrame
 		// The cursor is read first: the list below reflects at least it,
@@ -118,7 +119,7 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 // rows are read and rendered once. The rows are read inside the loader, so
 // the HTML is never older than the version it is cached under.
 func (s *Server) listItems(ctx context.Context, f views.WorkbenchFilter, before string, current int64) (views.RenderedList, error) {
-	key := fmt.Sprintf("html|conversation-items|%q|%q|%q|%q|%d", f.ChannelID, f.Status, f.Query, before, current)
+	key := fmt.Sprintf("html|%s|conversation-items|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, before, current)
 	return store.Cached(ctx, s.Store, key, func() (views.RenderedList, error) {
 		list, err := s.Store.ListConversations(ctx, storeFilter(f, before, wbListPage))
 		if err != nil {

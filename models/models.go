@@ -15,6 +15,9 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
+	// Language is the console language the user chose (i18n.Lang); empty
+	// follows the browser.
+	Language string
 }
 
 // Session is a server-side login session; ID is the hash of the cookie.

@@ -172,7 +172,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) 
 // request, so it is one prepared statement scanned by hand rather than two
 // GORM queries with reflection.
 const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at,
-	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at
+	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at, u.language
 	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
 
 // sessionRow is what sessionUserSQL reads; cached per data version, so
@@ -226,7 +226,7 @@ func (s *Store) sessionRow(ctx context.Context, id string) (sessionRow, error) {
 	}
 	u := &out.user
 	var lastLogin sql.NullTime
-	if err := rows.Scan(&out.expires, &out.lastSeen, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin); err != nil {
+	if err := rows.Scan(&out.expires, &out.lastSeen, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Language); err != nil {
 		return out, fmt.Errorf("store: session: %w", err)
 	}
 	if err := rows.Close(); err != nil {
@@ -355,4 +355,17 @@ func (s *Store) CompleteSetup(ctx context.Context, tok, email, password string) 
 		return s.w(ctx).Exec("UPDATE setup_tokens SET used_at = ? WHERE token_hash = ?", s.now(), HashToken(tok)).Error
 	})
 	return u, err
+}
+
+// SetUserLanguage stores a user's console language ("" = follow the
+// browser's Accept-Language).
+func (s *Store) SetUserLanguage(ctx context.Context, userID int64, lang string) error {
+	res := s.w(ctx).Model(&models.User{}).Where("id = ?", userID).Updates(map[string]any{"language": lang, "updated_at": s.now()})
+	if res.Error != nil {
+		return fmt.Errorf("store: set user language: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("store: set user language: %w", ErrNotFound)
+	}
+	return nil
 }

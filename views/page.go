@@ -19,6 +19,8 @@ type Page struct {
 	Crumbs []Crumb
 	Flash  *Flash
 	Demo   bool
+	// Path is the request URI, where the language picker returns to.
+	Path string
 }
 
 // Crumb is one breadcrumb; the last one has no Href.
