@@ -58,6 +58,6 @@ func (s *Server) apiKeyRevoke(c echo.Context) error {
 		return err
 	}
 	_ = s.Store.Audit(ctx, actor(c), "apikey.revoke", "apikey", strconv.FormatInt(id, 10), "")
-	setFlash(c, "success", "API key revoked.")
+	setFlash(c, "success", tr(c, "API key revoked."))
 	return c.Redirect(http.StatusSeeOther, "/apikeys")
 }

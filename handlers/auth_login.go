@@ -122,6 +122,6 @@ func (s *Server) logout(c echo.Context) error {
 		_ = s.Store.Audit(c.Request().Context(), actor(c), "logout", "user", u.Email, "")
 	}
 	clearCookie(c, sessionCookie)
-	setFlash(c, "info", "You are signed out.")
+	setFlash(c, "info", tr(c, "You are signed out."))
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

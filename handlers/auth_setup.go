@@ -44,6 +44,6 @@ func (s *Server) setup(c echo.Context) error {
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}
-	setFlash(c, "success", "Welcome! You are the first admin. Create a channel to get started.")
+	setFlash(c, "success", tr(c, "Welcome! You are the first admin. Create a channel to get started."))
 	return c.Redirect(http.StatusSeeOther, "/channels")
 }

@@ -18,5 +18,5 @@ func (s *Server) botConnect(c echo.Context) error {
 	if err != nil {
 		return s.botFormDone(c, ch, form, err, "")
 	}
-	return s.botFormDone(c, ch, form, nil, "Bot @"+bot.Username+" connected. Polling for updates starts now.")
+	return s.botFormDone(c, ch, form, nil, tr(c, "Bot @%s connected. Polling for updates starts now.", bot.Username))
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -39,5 +38,5 @@ func (s *Server) botDelete(c echo.Context) error {
 	if err != nil {
 		return s.botFormDone(c, ch, "delete-bot", err, "")
 	}
-	return s.botFormDone(c, ch, "delete-bot", nil, "Bot @"+bot.Username+" deleted; "+strconv.FormatInt(n, 10)+" synced groups/channels removed. Message history stays readable.")
+	return s.botFormDone(c, ch, "delete-bot", nil, tr(c, "Bot @%s deleted; %d synced groups/channels removed. Message history stays readable.", bot.Username, n))
 }

@@ -68,7 +68,7 @@ func (s *Server) botFormDone(c echo.Context, ch *models.Channel, form string, op
 			return opErr
 		}
 		if !isHTMX(c) {
-			setFlash(c, "error", be.Message)
+			setFlash(c, "error", tr(c, be.Message))
 			return c.Redirect(http.StatusSeeOther, back)
 		}
 		h := c.Response().Header()

@@ -32,7 +32,7 @@ func (s *Server) botSwitchPolling(c echo.Context) error {
 	}
 	back := "/channels/" + ch.ID + "/chatbot"
 	if bot == nil {
-		setFlash(c, "error", "This channel has no bot to switch to polling.")
+		setFlash(c, "error", tr(c, "This channel has no bot to switch to polling."))
 		return c.Redirect(http.StatusSeeOther, back)
 	}
 	sw, ok := s.Bots.(pollingSwitcher)
@@ -50,10 +50,10 @@ func (s *Server) botSwitchPolling(c echo.Context) error {
 	}
 	if err != nil {
 		s.Log.WarnContext(c.Request().Context(), "switch to polling failed", "channel", ch.ID, "bot_id", bot.TelegramID, "err", err)
-		setFlash(c, "error", "The bot was not switched to polling: "+switchFailure(err))
+		setFlash(c, "error", tr(c, "The bot was not switched to polling: %s", tr(c, switchFailure(err))))
 		return c.Redirect(http.StatusSeeOther, back)
 	}
-	setFlash(c, "success", "The webhook of @"+bot.Username+" was deleted; botdesk is polling it now.")
+	setFlash(c, "success", tr(c, "The webhook of @%s was deleted; botdesk is polling it now.", bot.Username))
 	return c.Redirect(http.StatusSeeOther, back)
 }
 

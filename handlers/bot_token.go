@@ -17,5 +17,5 @@ func (s *Server) botToken(c echo.Context) error {
 	if err != nil {
 		return s.botFormDone(c, ch, "update-token", err, "")
 	}
-	return s.botFormDone(c, ch, "update-token", nil, "Token of @"+bot.Username+" updated; polling restarted.")
+	return s.botFormDone(c, ch, "update-token", nil, tr(c, "Token of @%s updated; polling restarted.", bot.Username))
 }

@@ -16,13 +16,13 @@ func (s *Server) channelDelete(c echo.Context) error {
 		return err
 	}
 	if c.FormValue("confirm") != ch.Name {
-		setFlash(c, "error", "The channel was not deleted: type its name exactly to confirm.")
+		setFlash(c, "error", tr(c, "The channel was not deleted: type its name exactly to confirm."))
 		return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/overview")
 	}
 	if err := s.deleteChannel(c, ch, bot); err != nil {
 		return err
 	}
-	setFlash(c, "success", "Channel "+ch.Name+" deleted.")
+	setFlash(c, "success", tr(c, "Channel %s deleted.", ch.Name))
 	return c.Redirect(http.StatusSeeOther, "/channels")
 }
 

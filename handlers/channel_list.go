@@ -53,6 +53,6 @@ func (s *Server) channelCreate(c echo.Context) error {
 		return err
 	}
 	_ = s.Store.Audit(ctx, actor(c), "channel.create", "channel", ch.ID, ch.Name)
-	setFlash(c, "success", "Channel "+ch.Name+" created. Connect a bot on Chatbot Management.")
+	setFlash(c, "success", tr(c, "Channel %s created. Connect a bot on Chatbot Management.", ch.Name))
 	return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/chatbot")
 }

@@ -80,7 +80,7 @@ func (s *Server) renderChannel(c echo.Context, status int, ch *models.Channel, b
 	label := tab
 	for _, t := range views.ChannelTabs {
 		if t.Slug == tab {
-			label = t.Label
+			label = tr(c, t.Label)
 		}
 	}
 	p := s.page(c, ch.Name+" · "+label, "channels", channelsCrumb, views.Crumb{Label: ch.ID, Href: "/channels/" + ch.ID + "/overview"}, views.Crumb{Label: label})

@@ -55,7 +55,7 @@ func (s *Server) deliveryResend(c echo.Context) error {
 		return err
 	}
 	if !isHTMX(c) {
-		setFlash(c, "success", "Event "+c.Param("eid")+" will be sent again shortly.")
+		setFlash(c, "success", tr(c, "Event %s will be sent again shortly.", c.Param("eid")))
 		return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/webhook")
 	}
 	v, err := s.deliveryLogView(c, ch, c.FormValue("kind"), c.FormValue("state"), "")

@@ -33,6 +33,7 @@ var expectedAccess = map[string]string{
 	"GET /login":   "public",
 	"POST /login":  "public",
 	"POST /logout": "public",
+	"POST /account/language": "agent",
 	"GET /setup":   "public",
 	"POST /setup":  "public",
 

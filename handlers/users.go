@@ -44,7 +44,7 @@ func (s *Server) userCreate(c echo.Context) error {
 		return err
 	}
 	_ = s.Store.Audit(ctx, actor(c), "user.create", "user", u.Email, "role "+string(u.Role))
-	setFlash(c, "success", "User "+u.Email+" created as "+string(u.Role)+".")
+	setFlash(c, "success", tr(c, "User %s created as %s.", u.Email, tr(c, string(u.Role))))
 	return c.Redirect(http.StatusSeeOther, "/users")
 }
 
@@ -65,7 +65,7 @@ func (s *Server) userUpdate(c echo.Context) error {
 	}
 	u, err := s.Store.UpdateUser(ctx, id, role, active)
 	if v, ok := models.AsValidation(err); ok {
-		setFlash(c, "error", v.Message)
+		setFlash(c, "error", tr(c, v.Message))
 		return c.Redirect(http.StatusSeeOther, "/users")
 	}
 	if err != nil {
@@ -81,6 +81,6 @@ func (s *Server) userUpdate(c echo.Context) error {
 		}
 		_ = s.Store.Audit(ctx, actor(c), action, "user", u.Email, "")
 	}
-	setFlash(c, "success", "Saved "+u.Email+".")
+	setFlash(c, "success", tr(c, "Saved %s.", u.Email))
 	return c.Redirect(http.StatusSeeOther, "/users")
 }

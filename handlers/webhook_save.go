@@ -152,7 +152,7 @@ func (s *Server) webhookSave(c echo.Context) error {
 		return s.renderWebhookTab(c, http.StatusUnprocessableEntity, ch, bot, panel)
 	}
 	if !isHTMX(c) {
-		setFlash(c, "success", "Webhook settings saved.")
+		setFlash(c, "success", tr(c, "Webhook settings saved."))
 		return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/webhook")
 	}
 	if ch, err = s.Store.Channel(c.Request().Context(), ch.ID); err != nil {

@@ -58,17 +58,19 @@ type Catalog struct {
 
 // New builds the catalogue from the zh-CN table (zh_cn.go), refusing a
 // translation whose fmt verbs differ from its key's (it would print garbage).
-func New() (*Catalog, error) {
-	for key, text := range zhCN {
+func New() (*Catalog, error) { return newCatalog(zhCN) }
+
+func newCatalog(zh map[string]string) (*Catalog, error) {
+	for key, text := range zh {
 		if verbs(key) != verbs(text) {
 			return nil, fmt.Errorf("i18n: %q: translation %q has other fmt verbs", key, text)
 		}
 	}
-	zh := language.SimplifiedChinese
+	hans := language.SimplifiedChinese
 	return &Catalog{
-		matcher: language.NewMatcher([]language.Tag{language.English, zh}),
-		texts:   map[Lang]map[string]string{Chinese: zhCN},
-		numbers: map[Lang]*message.Printer{English: message.NewPrinter(language.English), Chinese: message.NewPrinter(zh)},
+		matcher: language.NewMatcher([]language.Tag{language.English, hans}),
+		texts:   map[Lang]map[string]string{Chinese: zh},
+		numbers: map[Lang]*message.Printer{English: message.NewPrinter(language.English), Chinese: message.NewPrinter(hans)},
 	}, nil
 }
 

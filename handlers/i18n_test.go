@@ -1,0 +1,160 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/botdesk/botdesk/models"
+)
+
+// englishWord is a run of Latin letters long enough to be a word.
+var englishWord = regexp.MustCompile(`[A-Za-z][A-Za-z'’-]{2,}`)
+
+// notLabels are what may stay Latin on a Chinese page: names, product and
+// protocol terms, and values the user typed or Telegram sent.
+var notLabels = regexp.MustCompile(`[\w.+-]+@[\w.-]+|@\w+|https?://\S+|/\w+|\btg-\w+|\btest-\w+|\bapi:\S+|\d+:\w+|\w+_bot\b|\bchannel\.|\b(botdesk|Telegram|BotFather|Token|Webhook|Webhooks|webhook|API|HTTP|POST|MO|UTC|Standard|Gone|ID|id|Acme|bot|whsec_\S*)\b`)
+
+// untranslated lists the visible texts and labelling attributes of a page
+// that still contain English words. Code, ids and values shown in
+// monospace are data, not labels, and elements marked with another lang
+// (the language picker's "English") are meant to be foreign.
+func untranslated(t *testing.T, body string) (lang string, bad []string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(where, s string) {
+		if w := englishWord.FindString(notLabels.ReplaceAllString(s, " ")); w != "" {
+			bad = append(bad, where+": "+strings.TrimSpace(s))
+		}
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script", "style", "code", "kbd", "textarea", "title":
+				return
+			}
+			for _, a := range n.Attr {
+				switch {
+				case a.Key == "lang" && n.Data == "html":
+					lang = a.Val
+				case a.Key == "lang" && a.Val != "zh-CN":
+					return
+				case a.Key == "class" && strings.Contains(" "+a.Val+" ", " mono "):
+					return
+				case a.Key == "data-testid" && a.Val == "current-user":
+					return
+				case a.Key == "placeholder", a.Key == "aria-label", a.Key == "title":
+					check(n.Data+"["+a.Key+"]", a.Val)
+				}
+			}
+		}
+		if n.Type == html.TextNode {
+			check("text", n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return lang, bad
+}
+
+// A browser asking for zh-CN gets every console page in Chinese: <html
+// lang>, navigation, tabs, forms, tables, dialogs and flashes.
+func TestChinesePagesShowNoEnglishLabels(t *testing.T) {
+	env := newBotEnv(t)
+	ch := env.createChannel(t, "客服渠道")
+	env.connectAPI(t, ch, env.addBot(777000111, "acme_bot")).wantStatus(t, http.StatusCreated)
+	empty := env.createChannel(t, "空渠道")
+	env.apiKey(t, models.RoleAgent) // the API keys page lists one
+
+	admin := env.userClient(t, models.RoleAdmin)
+	admin.Header = http.Header{"Accept-Language": {"zh-CN,zh;q=0.9,en;q=0.5"}}
+	// A flash: creating a channel redirects with "Channel … created".
+	admin.postForm("/channels", url.Values{"name": {"新渠道"}}).wantStatus(t, http.StatusSeeOther)
+
+	pages := []string{
+		"/channels",
+		"/channels/" + ch.ID + "/overview",
+		"/channels/" + ch.ID + "/chatbot",
+		"/channels/" + ch.ID + "/groups",
+		"/channels/" + ch.ID + "/webhook",
+		"/channels/" + empty.ID + "/chatbot",
+		"/channels/" + empty.ID + "/groups",
+		"/users",
+		"/apikeys",
+		"/audit",
+		"/channels/tg-aaaaaaaaaa/overview", // the error page
+	}
+	for _, path := range pages {
+		t.Run(path, func(t *testing.T) {
+			r := admin.get(path)
+			lang, bad := untranslated(t, r.Body)
+			if lang != "zh-CN" {
+				t.Errorf("<html lang=%q>, want zh-CN", lang)
+			}
+			for _, b := range bad {
+				t.Errorf("English on the zh-CN page (translate it with T(ctx, …) and i18n/zh_cn.go): %s", b)
+			}
+		})
+	}
+	t.Run("sign-in page", func(t *testing.T) {
+		anon := env.anonClient(t)
+		anon.Header = http.Header{"Accept-Language": {"zh-CN"}}
+		r := anon.get("/login")
+		lang, bad := untranslated(t, r.Body)
+		if lang != "zh-CN" || len(bad) > 0 {
+			t.Errorf("lang %q, English: %v", lang, bad)
+		}
+	})
+	t.Run("the checker sees English", func(t *testing.T) {
+		plain := env.userClient(t, models.RoleAdmin)
+		_, bad := untranslated(t, plain.get("/channels").Body)
+		if len(bad) < 10 {
+			t.Errorf("the English page has only %d English texts: the checker is blind", len(bad))
+		}
+	})
+}
+
+// The language a user picks beats the browser's, is kept across sign-ins,
+// and "Browser default" hands the choice back to Accept-Language.
+func TestLanguageSettingFollowsTheUser(t *testing.T) {
+	env := newTestEnv(t)
+	c := env.userClient(t, models.RoleAgent)
+	langOf := func() string {
+		lang, _ := untranslated(t, c.get("/workbench").Body)
+		return lang
+	}
+	if got := langOf(); got != "en" {
+		t.Fatalf("default lang %q, want en", got)
+	}
+	r := c.postForm("/account/language", url.Values{"language": {"zh-CN"}, "next": {"/workbench"}})
+	r.wantStatus(t, http.StatusSeeOther)
+	if loc := r.location(); loc != "/workbench" {
+		t.Errorf("redirect to %q, want /workbench", loc)
+	}
+	if got := langOf(); got != "zh-CN" {
+		t.Errorf("after choosing zh-CN: lang %q", got)
+	}
+	c.Header = http.Header{"Accept-Language": {"en-US"}}
+	if got := langOf(); got != "zh-CN" {
+		t.Errorf("the user's setting must beat Accept-Language: lang %q", got)
+	}
+	c.postForm("/account/language", url.Values{"language": {"auto"}, "next": {"//evil.example"}}).wantStatus(t, http.StatusSeeOther)
+	if got := langOf(); got != "en" {
+		t.Errorf("after Browser default with an English browser: lang %q", got)
+	}
+	c.postForm("/account/language", url.Values{"language": {"xx"}}).wantStatus(t, http.StatusUnprocessableEntity)
+	c.postRaw("/account/language", url.Values{"language": {"zh-CN"}}).wantStatus(t, http.StatusForbidden)
+	if r := env.anonClient(t).postForm("/account/language", url.Values{"language": {"zh-CN"}}); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/login") {
+		t.Errorf("signed out: status %d to %q, want a redirect to /login", r.Status, r.location())
+	}
+}
