@@ -18,8 +18,8 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
-	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/i18n"
+	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/static"
