@@ -82,3 +82,28 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 	}
 	return msg, created, nil
 }
+
+// ChatAccess says what the store knows of a chat of a channel's bot:
+// Known when it has a conversation or is a synced group/channel, InWorkbench
+// when its conversation is shown in the workbench.
+type ChatAccess struct {
+	Known, InWorkbench bool
+}
+
+// ChatAccessOf looks a chat up for the send rules of docs/api.md: nobody
+// sends into a chat the bot never saw, agents only into conversations the
+// workbench shows them.
+func (s *Store) ChatAccessOf(ctx context.Context, channelID string, chatID int64) (ChatAccess, error) {
+	var rows []struct{ InWorkbench bool }
+	if err := s.r(ctx).Raw("SELECT in_workbench FROM conversations WHERE channel_id = ? AND chat_id = ?", channelID, chatID).Scan(&rows).Error; err != nil {
+		return ChatAccess{}, fmt.Errorf("store: chat access: %w", err)
+	}
+	if len(rows) > 0 {
+		return ChatAccess{Known: true, InWorkbench: rows[0].InWorkbench}, nil
+	}
+	var n int64
+	if err := s.r(ctx).Raw("SELECT COUNT(*) FROM chats WHERE channel_id = ? AND chat_id = ?", channelID, chatID).Scan(&n).Error; err != nil {
+		return ChatAccess{}, fmt.Errorf("store: chat access: %w", err)
+	}
+	return ChatAccess{Known: n > 0}, nil
+}

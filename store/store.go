@@ -38,6 +38,12 @@ type Config struct {
 	// NoReadCache turns the per-data-version read cache off (store/readcache.go):
 	// every read goes to SQLite. The benchmarks use it to report the uncached cost.
 	NoReadCache bool
+	// SessionMaxAge is the absolute lifetime of a session, however active;
+	// zero means DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
+	// Clock replaces the wall clock; nil means time.Now. Tests use it to
+	// hold time still where throttling delays would otherwise pass.
+	Clock func() time.Time
 }
 
 // Store is the handle to the database. Writes go through a single
@@ -50,6 +56,8 @@ type Store struct {
 	now   func() time.Time
 	hub   *Hub
 	cost  models.PasswordCost
+	// maxAge is the absolute session lifetime (Config.SessionMaxAge).
+	maxAge time.Duration
 
 	// ingestGroup is IngestBatch's group commit (store/ingest_group.go).
 	ingestGroup ingestCommitter
@@ -116,6 +124,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	rdb.SetMaxIdleConns(8)
 
 	s := &Store{write: write, read: read, path: path, now: func() time.Time { return time.Now().UTC() }, hub: NewHub(), cost: cfg.PasswordCost}
+	if cfg.Clock != nil {
+		s.now = func() time.Time { return cfg.Clock().UTC() }
+	}
+	if s.maxAge = cfg.SessionMaxAge; s.maxAge <= 0 {
+		s.maxAge = DefaultSessionMaxAge
+	}
 	if s.cost == (models.PasswordCost{}) {
 		s.cost = models.DefaultPasswordCost()
 	}
@@ -182,15 +196,38 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 
 type txKey struct{}
 
+// txHooksKey holds the outermost transaction's afterCommit functions.
+type txHooksKey struct{}
+
+type txHooks struct{ fns []func() }
+
 // WithTx runs fn in one write transaction. Nested calls join the outer
 // transaction, so store functions can be composed freely.
 func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	return s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
+	hooks := &txHooks{}
+	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), txHooksKey{}, hooks))
 	})
+	if err == nil {
+		for _, f := range hooks.fns {
+			f()
+		}
+	}
+	return err
+}
+
+// afterCommit runs f once the outermost transaction of ctx has committed
+// (at once outside a transaction; never if it rolls back), so live views
+// told of a change can already read it.
+func (s *Store) afterCommit(ctx context.Context, f func()) {
+	if h, ok := ctx.Value(txHooksKey{}).(*txHooks); ok {
+		h.fns = append(h.fns, f)
+		return
+	}
+	f()
 }
 
 // w returns the handle for writes: the current transaction if any.

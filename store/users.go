@@ -109,6 +109,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, role models.Role, acti
 		out = u
 		return nil
 	})
+	if err == nil {
+		s.announceSessions(ctx) // a role change or deactivation ends live streams
+	}
 	return out, err
 }
 
@@ -121,12 +124,16 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 	if err != nil {
 		return err
 	}
-	return s.WithTx(ctx, func(ctx context.Context) error {
+	err = s.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.w(ctx).Model(&models.User{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": s.now()}).Error; err != nil {
 			return fmt.Errorf("store: set password: %w", err)
 		}
 		return s.w(ctx).Where("user_id = ?", id).Delete(&models.Session{}).Error
 	})
+	if err == nil {
+		s.announceSessions(ctx)
+	}
+	return err
 }
 
 // RandomToken returns n random bytes as URL-safe base64.
@@ -147,6 +154,23 @@ func HashToken(tok string) string {
 // SessionTTL is how long an idle session lives.
 const SessionTTL = 12 * time.Hour
 
+// DefaultSessionMaxAge is the absolute lifetime of a session, however
+// busy (BOTDESK_SESSION_MAX_AGE).
+const DefaultSessionMaxAge = 7 * 24 * time.Hour
+
+// sessionExpiry is the idle expiry of a session seen now, capped at its
+// absolute end.
+func (s *Store) sessionExpiry(created, now time.Time) time.Time {
+	return minTime(now.Add(SessionTTL), created.Add(s.maxAge))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // CreateSession starts a session and returns the cookie value.
 func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) (string, error) {
 	tok, err := RandomToken(32)
@@ -157,7 +181,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) 
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	sess := &models.Session{ID: HashToken(tok), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL), LastSeenAt: now, IP: ip, UserAgent: ua}
+	sess := &models.Session{ID: HashToken(tok), UserID: userID, CreatedAt: now, ExpiresAt: s.sessionExpiry(now, now), LastSeenAt: now, IP: ip, UserAgent: ua}
 	err = s.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.w(ctx).Create(sess).Error; err != nil {
 			return fmt.Errorf("store: create session: %w", err)
@@ -171,15 +195,15 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) 
 // (sessions primary key, then users primary key). It runs on every console
 // request, so it is one prepared statement scanned by hand rather than two
 // GORM queries with reflection.
-const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at,
+const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at, s.created_at,
 	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at, u.language
 	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
 
 // sessionRow is what sessionUserSQL reads; cached per data version, so
 // it is copied before anyone may change it.
 type sessionRow struct {
-	user              models.User
-	expires, lastSeen time.Time
+	user                       models.User
+	expires, lastSeen, created time.Time
 }
 
 // SessionUser resolves a cookie value to its active user, sliding the expiry.
@@ -195,17 +219,18 @@ func (s *Store) SessionUser(ctx context.Context, cookie string) (*models.User, e
 		u.LastLoginAt = &t
 	}
 	now := s.now()
-	if now.After(expires) {
+	if now.After(expires) || !now.Before(row.created.Add(s.maxAge)) {
 		_ = s.w(ctx).Where("id = ?", id).Delete(&models.Session{}).Error
 		return nil, fmt.Errorf("store: session expired: %w", ErrNotFound)
 	}
 	if !u.Active {
 		return nil, fmt.Errorf("store: user deactivated: %w", ErrNotFound)
 	}
-	// Extend at most once a minute to keep writes off the read path.
+	// Extend at most once a minute to keep writes off the read path; never
+	// past the absolute lifetime.
 	if now.Sub(lastSeen) > time.Minute {
 		_ = s.w(ctx).Model(&models.Session{}).Where("id = ?", id).
-			Updates(map[string]any{"last_seen_at": now, "expires_at": now.Add(SessionTTL)}).Error
+			Updates(map[string]any{"last_seen_at": now, "expires_at": s.sessionExpiry(row.created, now)}).Error
 	}
 	return &u, nil
 }
@@ -226,7 +251,7 @@ func (s *Store) sessionRow(ctx context.Context, id string) (sessionRow, error) {
 	}
 	u := &out.user
 	var lastLogin sql.NullTime
-	if err := rows.Scan(&out.expires, &out.lastSeen, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Language); err != nil {
+	if err := rows.Scan(&out.expires, &out.lastSeen, &out.created, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Language); err != nil {
 		return out, fmt.Errorf("store: session: %w", err)
 	}
 	if err := rows.Close(); err != nil {
@@ -239,20 +264,27 @@ func (s *Store) sessionRow(ctx context.Context, id string) (sessionRow, error) {
 	return out, nil
 }
 
-// SessionValid reports whether a session cookie still belongs to an
-// active user and has not expired. Unlike SessionUser it never extends the
+// SessionCheck returns the role of a session cookie's user while the
+// session is live (not expired, not past its absolute lifetime, user
+// active); ok is false otherwise. Unlike SessionUser it never extends the
 // session: long-lived streams re-check with it, and an open tab must not
 // keep an otherwise idle session alive for ever.
-func (s *Store) SessionValid(ctx context.Context, cookie string) (bool, error) {
+func (s *Store) SessionCheck(ctx context.Context, cookie string) (role models.Role, ok bool, err error) {
 	var row struct {
 		ExpiresAt time.Time
+		CreatedAt time.Time
 		Active    bool
+		Role      models.Role
 	}
-	res := s.r(ctx).Raw("SELECT s.expires_at, u.active FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?", HashToken(cookie)).Scan(&row)
+	res := s.r(ctx).Raw("SELECT s.expires_at, s.created_at, u.active, u.role FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?", HashToken(cookie)).Scan(&row)
 	if res.Error != nil {
-		return false, fmt.Errorf("store: session check: %w", res.Error)
+		return "", false, fmt.Errorf("store: session check: %w", res.Error)
 	}
-	return res.RowsAffected == 1 && row.Active && s.now().Before(row.ExpiresAt), nil
+	now := s.now()
+	if res.RowsAffected != 1 || !row.Active || !now.Before(row.ExpiresAt) || !now.Before(row.CreatedAt.Add(s.maxAge)) {
+		return "", false, nil
+	}
+	return row.Role, true, nil
 }
 
 // DeleteSession ends a session (logout).
@@ -260,6 +292,7 @@ func (s *Store) DeleteSession(ctx context.Context, cookie string) error {
 	if err := s.w(ctx).Where("id = ?", HashToken(cookie)).Delete(&models.Session{}).Error; err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
+	s.announceSessions(ctx)
 	return nil
 }
 
@@ -267,42 +300,6 @@ func (s *Store) DeleteSession(ctx context.Context, cookie string) error {
 // expiry to the past.
 func (s *Store) ExpireSessions(ctx context.Context) error {
 	return s.w(ctx).Model(&models.Session{}).Where("1 = 1").Update("expires_at", s.now().Add(-time.Minute)).Error
-}
-
-// Login throttling: after this many failures for an email or an IP within
-// the window, further attempts are refused until the window passes.
-const (
-	LoginFailureLimit  = 5
-	LoginFailureWindow = 15 * time.Minute
-)
-
-// RecordLoginFailure notes a failed sign-in.
-func (s *Store) RecordLoginFailure(ctx context.Context, email, ip string) error {
-	err := s.w(ctx).Exec("INSERT INTO login_failures(email, ip, created_at) VALUES (?, ?, ?)", email, ip, s.now()).Error
-	if err != nil {
-		return fmt.Errorf("store: record login failure: %w", err)
-	}
-	return nil
-}
-
-// LoginThrottled reports whether sign-in for this email or IP is paused.
-func (s *Store) LoginThrottled(ctx context.Context, email, ip string) (bool, error) {
-	since := s.now().Add(-LoginFailureWindow)
-	var byEmail, byIP int64
-	db := s.r(ctx)
-	if err := db.Raw("SELECT COUNT(*) FROM login_failures WHERE email = ? AND created_at > ?", email, since).Scan(&byEmail).Error; err != nil {
-		return false, fmt.Errorf("store: throttle: %w", err)
-	}
-	if err := db.Raw("SELECT COUNT(*) FROM login_failures WHERE ip = ? AND created_at > ?", ip, since).Scan(&byIP).Error; err != nil {
-		return false, fmt.Errorf("store: throttle: %w", err)
-	}
-	// IPs get a wider budget: an office shares one address.
-	return byEmail >= LoginFailureLimit || byIP >= 4*LoginFailureLimit, nil
-}
-
-// ClearLoginFailures forgets an email's failures after a good sign-in.
-func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
-	return s.w(ctx).Exec("DELETE FROM login_failures WHERE email = ?", email).Error
 }
 
 // CreateSetupToken makes the one-time first-admin link token, if no user

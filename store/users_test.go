@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botdesk/botdesk/models"
 )
@@ -153,36 +155,158 @@ func TestSetPasswordEndsSessions(t *testing.T) {
 	}
 }
 
-func TestLoginThrottle(t *testing.T) {
+func TestLoginThrottleIsPerEmailAndIPWithGrowingDelays(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
-	for i := 0; i < LoginFailureLimit-1; i++ {
-		if err := s.RecordLoginFailure(ctx, "x@example.test", "10.0.0.1"); err != nil {
+	now := time.Now().UTC()
+	s.now = func() time.Time { return now }
+	wait := func(email, ip string) time.Duration {
+		t.Helper()
+		d, err := s.LoginWait(ctx, email, ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	fail := func(email, ip string) {
+		t.Helper()
+		if err := s.RecordLoginFailure(ctx, email, ip); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if th, _ := s.LoginThrottled(ctx, "x@example.test", "10.0.0.9"); th {
-		t.Fatal("throttled before the limit")
+	for range LoginFreePerPair {
+		if d := wait("x@example.test", "10.0.0.1"); d != 0 {
+			t.Fatalf("wait %v before the free attempts are used", d)
+		}
+		fail("x@example.test", "10.0.0.1")
 	}
-	_ = s.RecordLoginFailure(ctx, "x@example.test", "10.0.0.1")
-	if th, _ := s.LoginThrottled(ctx, "X@example.test", "10.0.0.9"); !th {
-		t.Error("not throttled after the limit (email, any case, any IP)")
+	t.Run("the pair waits, growing", func(t *testing.T) {
+		if d := wait("x@example.test", "10.0.0.1"); d != time.Second {
+			t.Errorf("wait after %d failures = %v, want 1s", LoginFreePerPair, d)
+		}
+		fail("x@example.test", "10.0.0.1")
+		if d := wait("x@example.test", "10.0.0.1"); d != 2*time.Second {
+			t.Errorf("wait after one more = %v, want 2s", d)
+		}
+		now = now.Add(2 * time.Second)
+		if d := wait("x@example.test", "10.0.0.1"); d != 0 {
+			t.Errorf("wait after the delay passed = %v, want 0", d)
+		}
+	})
+	t.Run("no lock-out from elsewhere", func(t *testing.T) {
+		if d := wait("x@example.test", "10.0.0.9"); d != 0 {
+			t.Errorf("the same email from another IP waits %v: an attacker could lock the account", d)
+		}
+		if d := wait("y@example.test", "10.0.0.1"); d != 0 {
+			t.Errorf("another email from the same IP waits %v before the IP budget is used", d)
+		}
+	})
+	t.Run("spraying from one IP", func(t *testing.T) {
+		for i := range LoginFreePerIP {
+			fail("spray"+strconv.Itoa(i)+"@example.test", "10.0.0.2")
+		}
+		if d := wait("fresh@example.test", "10.0.0.2"); d != time.Second {
+			t.Errorf("wait for a fresh email from a spraying IP = %v, want 1s", d)
+		}
+		for range 30 {
+			fail("more@example.test", "10.0.0.2")
+		}
+		if d := wait("fresh@example.test", "10.0.0.2"); d != LoginMaxDelay {
+			t.Errorf("wait after 50 failures = %v, want the cap %v", d, LoginMaxDelay)
+		}
+	})
+	t.Run("good sign-in clears only its pair", func(t *testing.T) {
+		fail("x@example.test", "10.0.0.3")
+		if err := s.ClearLoginFailures(ctx, "x@example.test", "10.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		s.read.Raw("SELECT COUNT(*) FROM login_failures WHERE email = ?", "x@example.test").Scan(&n)
+		if n != 1 {
+			t.Errorf("%d failures of x left, want the other IP's 1", n)
+		}
+	})
+	t.Run("old failures are pruned", func(t *testing.T) {
+		now = now.Add(LoginFailureWindow + time.Minute)
+		if d := wait("fresh@example.test", "10.0.0.2"); d != 0 {
+			t.Errorf("wait after the window = %v", d)
+		}
+		fail("z@example.test", "10.0.0.2")
+		var n int64
+		s.read.Raw("SELECT COUNT(*) FROM login_failures WHERE ip = ?", "10.0.0.2").Scan(&n)
+		if n != 1 {
+			t.Errorf("%d rows for the IP after the window, want 1", n)
+		}
+	})
+}
+
+func TestLoginDelay(t *testing.T) {
+	for _, tc := range []struct {
+		n, free int
+		want    time.Duration
+	}{{0, 3, 0}, {2, 3, 0}, {3, 3, time.Second}, {4, 3, 2 * time.Second}, {8, 3, 32 * time.Second}, {20, 3, LoginMaxDelay}, {1000, 3, LoginMaxDelay}} {
+		if got := LoginDelay(tc.n, tc.free); got != tc.want {
+			t.Errorf("LoginDelay(%d, %d) = %v, want %v", tc.n, tc.free, got, tc.want)
+		}
 	}
-	if th, _ := s.LoginThrottled(ctx, "y@example.test", "10.0.0.9"); th {
-		t.Error("another email from another IP is throttled")
-	}
-	// Many emails from one IP: throttled by IP.
-	for i := 0; i < 4*LoginFailureLimit; i++ {
-		_ = s.RecordLoginFailure(ctx, "spray"+string(rune('a'+i))+"@example.test", "10.0.0.2")
-	}
-	if th, _ := s.LoginThrottled(ctx, "fresh@example.test", "10.0.0.2"); !th {
-		t.Error("password spraying from one IP is not throttled")
-	}
-	if err := s.ClearLoginFailures(ctx, "x@example.test"); err != nil {
+}
+
+func TestSessionAbsoluteLifetime(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	s.now = func() time.Time { return now }
+	u, _ := s.CreateUser(ctx, "busy@example.test", models.RoleAgent, goodPassword)
+	tok, err := s.CreateSession(ctx, u.ID, "", "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if th, _ := s.LoginThrottled(ctx, "x@example.test", "10.0.0.9"); th {
-		t.Error("still throttled after ClearLoginFailures")
+	// Used every few hours, the idle expiry keeps sliding...
+	for now.Before(time.Now().UTC().Add(DefaultSessionMaxAge - 6*time.Hour)) {
+		now = now.Add(5 * time.Hour)
+		if _, err := s.SessionUser(ctx, tok); err != nil {
+			t.Fatalf("session ended at %v of use: %v", now.Sub(time.Now().UTC()).Round(time.Hour), err)
+		}
+	}
+	// ...but not past the absolute lifetime.
+	now = time.Now().UTC().Add(DefaultSessionMaxAge + time.Minute)
+	if _, ok, _ := s.SessionCheck(ctx, tok); ok {
+		t.Error("SessionCheck accepts a session past its absolute lifetime")
+	}
+	if _, err := s.SessionUser(ctx, tok); !errors.Is(err, ErrNotFound) {
+		t.Errorf("session past its max age: %v, want ErrNotFound", err)
+	}
+}
+
+func TestEndSessions(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	a, _ := s.CreateUser(ctx, "a@example.test", models.RoleAgent, goodPassword)
+	b, _ := s.CreateUser(ctx, "b@example.test", models.RoleAgent, goodPassword)
+	a1, _ := s.CreateSession(ctx, a.ID, "10.0.0.1", "Firefox")
+	a2, _ := s.CreateSession(ctx, a.ID, "10.0.0.2", "Chrome")
+	b1, _ := s.CreateSession(ctx, b.ID, "10.0.0.3", "Safari")
+	list, err := s.ListSessions(ctx, a.ID)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListSessions = %d, %v; want 2", len(list), err)
+	}
+	if err := s.EndSession(ctx, a.ID, SessionID(b1)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ending another user's session: %v, want ErrNotFound", err)
+	}
+	if err := s.EndSession(ctx, a.ID, SessionID(a1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionUser(ctx, a1); !errors.Is(err, ErrNotFound) {
+		t.Error("ended session still resolves")
+	}
+	if n, err := s.EndUserSessions(ctx, a.ID); err != nil || n != 1 {
+		t.Errorf("EndUserSessions = %d, %v; want 1", n, err)
+	}
+	if _, err := s.SessionUser(ctx, a2); !errors.Is(err, ErrNotFound) {
+		t.Error("session survives sign out everywhere")
+	}
+	if _, err := s.SessionUser(ctx, b1); err != nil {
+		t.Errorf("another user's session ended: %v", err)
 	}
 }
 
