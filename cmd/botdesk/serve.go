@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/botdesk/botdesk/callbacks"
+	"github.com/botdesk/botdesk/connlimit"
 	"github.com/botdesk/botdesk/handlers"
 	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/store"
@@ -66,7 +68,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 		cfg.AllowPrivateCallbacks = true
 	}
 
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, SessionMaxAge: cfg.SessionMaxAge})
 	if err != nil {
 		return err
 	}
@@ -95,13 +97,18 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log, Bots: sup,
 		Metrics: []handlers.MetricsWriter{sup.WriteMetrics, sender.WriteMetrics, disp.WriteMetrics},
 		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demoMode,
-			TelegramAPI: cfg.TelegramAPI, Shutdown: shutdown}})
+			TelegramAPI: cfg.TelegramAPI, Shutdown: shutdown, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+			LoginConcurrency: cfg.LoginConcurrency, APIRate: cfg.APIRate, APIBurst: cfg.APIBurst,
+			APIIPRate: cfg.APIIPRate, APIIPBurst: cfg.APIIPBurst}})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	raw, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	base := "http://" + ln.Addr().String()
+	// Trusted proxies carry many clients on few connections: not capped.
+	ln := connlimit.New(raw, cfg.MaxConnsPerIP, func(ip net.IP) bool { return inNets(ip, cfg.TrustedProxies) })
+	local := "http://" + ln.Addr().String()
+	base := cmp.Or(cfg.PublicURL, local)
 	if dm == nil {
 		if err := announceSetup(ctx, st, log, base); err != nil {
 			return err
@@ -127,9 +134,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("botdesk serving", "url", base, "data_dir", cfg.DataDir, "demo", demoMode)
+	log.Info("botdesk serving", "url", local, "public_url", base, "data_dir", cfg.DataDir, "demo", demoMode)
 	if dm != nil {
-		if err := dm.seed(ctx, st, base, stderr); err != nil {
+		if err := dm.seed(ctx, st, local, stderr); err != nil {
 			return err
 		}
 		go dm.simulate(ctx)
@@ -185,6 +192,15 @@ func wakeOnChanges(ctx context.Context, hub *store.Hub, wake ...func()) {
 			}
 		}
 	}
+}
+
+func inNets(ip net.IP, nets []*net.IPNet) bool {
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
