@@ -122,6 +122,9 @@ func (s *Server) apiMessageSend(c echo.Context) error {
 	if err != nil || chatID == 0 {
 		return models.Invalid("chat_id", "chat_id must be the Telegram chat id (an integer).")
 	}
+	if err := s.checkSendAccess(c, ch.ID, chatID); err != nil {
+		return err
+	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
 	if len(key) > maxIdempotencyKey {
 		return models.Invalid("Idempotency-Key", "Idempotency-Key is at most 255 characters.")
@@ -139,4 +142,19 @@ func (s *Server) apiMessageSend(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusAccepted, map[string]any{"message_id": msg.ID, "status": msg.Status})
+}
+
+// checkSendAccess applies the send rules: a chat the bot never saw is 404
+// for everyone (the key would otherwise send as the bot to any id), and an
+// agent sends only into conversations the workbench shows them, like the
+// console's reply box; for an agent the others do not exist either.
+func (s *Server) checkSendAccess(c echo.Context, channelID string, chatID int64) error {
+	acc, err := s.Store.ChatAccessOf(c.Request().Context(), channelID, chatID)
+	if err != nil {
+		return err
+	}
+	if !acc.Known || (!acc.InWorkbench && !currentRole(c).AtLeast(models.RoleOperator)) {
+		return echo.NewHTTPError(http.StatusNotFound, "This bot has no conversation with that chat_id that you may send to.")
+	}
+	return nil
 }

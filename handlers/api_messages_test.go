@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botdesk/botdesk/models"
 )
@@ -85,6 +86,7 @@ func TestAPIMessagesSend(t *testing.T) {
 	f := newWBFixture(t, env, "Support")
 	key := env.apiKey(t, models.RoleAgent)
 	path := "/api/v1/channels/" + f.ch.ID + "/messages"
+	f.conv(t, 123, "Ann") // in the workbench: agents may answer it
 
 	r := env.api(t, key, http.MethodPost, path, map[string]any{"chat_id": 123, "text": "hi"}).wantStatus(t, http.StatusConflict)
 	if code, _ := r.apiError(t); code != "no_bot" {
@@ -136,3 +138,48 @@ func TestAPIMessagesSend(t *testing.T) {
 }
 
 func jsonBody(s string) *strings.Reader { return strings.NewReader(s) }
+
+// TestAPISendOnlyIntoVisibleChats: a key sends as the bot, so it may not
+// pick any chat id. Unknown chats are 404 for every role; agents reach only
+// the conversations the workbench shows them, as in the console.
+func TestAPISendOnlyIntoVisibleChats(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	f := newWBFixture(t, env, "Support")
+	f.bot(t, 4242)
+	f.conv(t, 100, "In the workbench")
+	f.conv(t, 200, "Kept out", func(c *models.Conversation) { c.InWorkbench = false })
+	if err := f.db.Exec("INSERT INTO chats(channel_id, chat_id, type, title, added_at) VALUES (?, ?, 'supergroup', 'Group', ?)", f.ch.ID, -300, time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/channels/" + f.ch.ID + "/messages"
+	for _, tc := range []struct {
+		role models.Role
+		chat int64
+		want int
+	}{
+		{models.RoleAgent, 100, http.StatusAccepted},
+		{models.RoleAgent, 200, http.StatusNotFound},
+		{models.RoleAgent, -300, http.StatusNotFound},
+		{models.RoleAgent, 999, http.StatusNotFound},
+		{models.RoleOperator, 200, http.StatusAccepted},
+		{models.RoleOperator, -300, http.StatusAccepted},
+		{models.RoleOperator, 999, http.StatusNotFound},
+		{models.RoleAdmin, 999, http.StatusNotFound},
+	} {
+		t.Run(fmt.Sprintf("%s to %d", tc.role, tc.chat), func(t *testing.T) {
+			r := env.api(t, env.apiKey(t, tc.role), http.MethodPost, path, map[string]any{"chat_id": tc.chat, "text": "hello"})
+			r.wantStatus(t, tc.want)
+			if tc.want == http.StatusNotFound {
+				if code, _ := r.apiError(t); code != "not_found" {
+					t.Errorf("code %q, want not_found", code)
+				}
+			}
+		})
+	}
+	var n int64
+	f.db.Raw("SELECT COUNT(*) FROM messages WHERE direction = 'out' AND chat_id IN (200, -300, 999) AND sent_by IS NULL AND text = 'hello'").Scan(&n)
+	if n != 2 { // the operator's two
+		t.Errorf("%d outgoing messages queued into guarded chats, want only the operator's 2", n)
+	}
+}

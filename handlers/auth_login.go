@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -50,44 +52,67 @@ const genericLoginError = "Email or password is incorrect."
 
 func (s *Server) login(c echo.Context) error {
 	ctx := c.Request().Context()
-	email := strings.ToLower(strings.TrimSpace(c.FormValue("email")))
-	password := c.FormValue("password")
-	form := views.LoginForm{Email: email, Next: c.FormValue("next")}
+	rawEmail, password := c.FormValue("email"), c.FormValue("password")
+	form := views.LoginForm{Next: c.FormValue("next")}
 	ip := c.RealIP()
 	fail := func(status int, msg string) error {
 		p := s.page(c, "Sign in", "", views.Crumb{Label: "Sign in"})
 		form.Error = msg
 		return s.render(c, status, views.LoginPage(p, form))
 	}
+	// Oversized input is refused before anything is stored or hashed: no
+	// account has such an email, and argon2 over a huge password is work
+	// an attacker chooses.
+	if len(rawEmail) > maxEmailBytes || len(password) > maxPasswordBytes {
+		return fail(http.StatusUnprocessableEntity, "Email or password is too long.")
+	}
+	email := strings.ToLower(strings.TrimSpace(rawEmail))
+	form.Email = email
 
-	throttled, err := s.Store.LoginThrottled(ctx, email, ip)
+	// Throttled and busy refusals are counted (/metrics), not audited one
+	// row each, and answered before the hash: the same for every email.
+	wait, err := s.Store.LoginWait(ctx, email, ip)
 	if err != nil {
 		return err
 	}
-	if throttled {
-		_ = s.Store.Audit(ctx, store.Actor{Name: email, IP: ip}, "login.throttled", "user", email, "")
-		return fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait 15 minutes and try again.")
+	if wait > 0 {
+		s.loginThrottled.Add(1)
+		secs := retryAfter(c, wait)
+		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from here. Wait "+waitText(secs)+" and try again.")
+	}
+	release, ok := s.tryHashSlot()
+	if !ok {
+		s.loginThrottled.Add(1)
+		retryAfter(c, time.Second)
+		return fail(http.StatusTooManyRequests, "The server is busy signing others in. Try again in a moment.")
 	}
 	u, err := s.Store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		release()
 		return err
 	}
 	hash := models.DummyHash
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	ok, _ := models.VerifyPassword(hash, password)
+	ok, _ = models.VerifyPassword(hash, password)
+	release()
 	if u == nil || !ok || !u.Active {
-		if err := s.Store.RecordLoginFailure(ctx, email, ip); err != nil {
+		err := s.Store.WithTx(ctx, func(ctx context.Context) error {
+			if err := s.Store.RecordLoginFailure(ctx, email, ip); err != nil {
+				return err
+			}
+			return s.Store.Audit(ctx, store.Actor{Name: email, IP: ip}, "login.failed", "user", email, "")
+		})
+		if err != nil {
 			return err
 		}
-		_ = s.Store.Audit(ctx, store.Actor{Name: email, IP: ip}, "login.failed", "user", email, "")
 		return fail(http.StatusUnauthorized, genericLoginError)
 	}
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}
-	_ = s.Store.ClearLoginFailures(ctx, email)
+	_ = s.Store.ClearLoginFailures(ctx, email, ip)
 	_ = s.Store.Audit(ctx, store.Actor{UserID: &u.ID, Name: u.Email, IP: ip}, "login", "user", u.Email, "")
 	return c.Redirect(http.StatusSeeOther, safeNext(form.Next))
 }
@@ -96,8 +121,8 @@ func (s *Server) login(c echo.Context) error {
 // login) and a fresh CSRF token.
 func (s *Server) startSession(c echo.Context, u *models.User) error {
 	ctx := c.Request().Context()
-	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		_ = s.Store.DeleteSession(ctx, ck.Value)
+	if v := readCookie(c, sessionCookie); v != "" {
+		_ = s.Store.DeleteSession(ctx, v)
 	}
 	tok, err := s.Store.CreateSession(ctx, u.ID, c.RealIP(), c.Request().UserAgent())
 	if err != nil {
@@ -113,8 +138,8 @@ func (s *Server) startSession(c echo.Context, u *models.User) error {
 }
 
 func (s *Server) logout(c echo.Context) error {
-	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if err := s.Store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+	if v := readCookie(c, sessionCookie); v != "" {
+		if err := s.Store.DeleteSession(c.Request().Context(), v); err != nil {
 			return err
 		}
 	}

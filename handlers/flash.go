@@ -12,12 +12,12 @@ import (
 // takeFlash reads and clears the flash cookie. The kind is whitelisted so
 // a forged cookie cannot inject a CSS class; the text is escaped by templ.
 func takeFlash(c echo.Context) *views.Flash {
-	ck, err := c.Cookie(flashCookie)
-	if err != nil || ck.Value == "" {
+	v := readCookie(c, flashCookie)
+	if v == "" {
 		return nil
 	}
 	clearCookie(c, flashCookie)
-	raw, err := url.QueryUnescape(ck.Value)
+	raw, err := url.QueryUnescape(v)
 	if err != nil {
 		return nil
 	}

@@ -14,11 +14,14 @@ import (
 	"github.com/botdesk/botdesk/store"
 )
 
-// Cookie names.
+// Cookie names. Behind https (Options.PublicURL) they carry the __Host-
+// prefix: the browser then only keeps them when Secure, for this host and
+// Path=/, so a sibling subdomain or a plain-http page cannot plant them.
 const (
 	sessionCookie = "bd_session"
 	csrfCookie    = "bd_csrf"
 	flashCookie   = "bd_flash"
+	hostPrefix    = "__Host-"
 )
 
 // context keys
@@ -26,6 +29,7 @@ const (
 	ctxUser   = "bd.user"
 	ctxAPIKey = "bd.apikey"
 	ctxCSRF   = "bd.csrf"
+	ctxSecure = "bd.secure"
 )
 
 // Access is the rule guarding a route: Public routes need nothing, the
@@ -98,8 +102,8 @@ func (s *Server) loadIdentity(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return next(c)
 		}
-		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-			u, err := s.Store.SessionUser(ctx, ck.Value)
+		if v := readCookie(c, sessionCookie); v != "" {
+			u, err := s.Store.SessionUser(ctx, v)
 			switch {
 			case err == nil:
 				c.Set(ctxUser, u)
@@ -159,8 +163,8 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		tok := ""
-		if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 {
-			tok = ck.Value
+		if v := readCookie(c, csrfCookie); len(v) >= 32 {
+			tok = v
 		} else {
 			t, err := store.RandomToken(32)
 			if err != nil {
@@ -190,8 +194,32 @@ func csrfToken(c echo.Context) string {
 	return t
 }
 
+// secureCookies reports whether cookies must be Secure with the __Host-
+// prefix (set per request by securityHeaders from Options.PublicURL).
+func secureCookies(c echo.Context) bool {
+	sec, _ := c.Get(ctxSecure).(bool)
+	return sec || c.IsTLS()
+}
+
+func cookieName(c echo.Context, name string) string {
+	if secureCookies(c) {
+		return hostPrefix + name
+	}
+	return name
+}
+
+// readCookie returns the value of one of botdesk's cookies, "" if absent.
+func readCookie(c echo.Context, name string) string {
+	ck, err := c.Cookie(cookieName(c, name))
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
 func setCookie(c echo.Context, name, value string, maxAge int) {
-	c.SetCookie(&http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.IsTLS(), MaxAge: maxAge})
+	c.SetCookie(&http.Cookie{Name: cookieName(c, name), Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: secureCookies(c), MaxAge: maxAge})
 }
 
 func clearCookie(c echo.Context, name string) { setCookie(c, name, "", -1) }

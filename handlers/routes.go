@@ -38,6 +38,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerWorkbenchRoutes(r)
 	s.registerPollerRoutes(r)
 	s.registerWebhookRoutes(r)
+	s.registerAccountRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

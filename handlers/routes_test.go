@@ -49,13 +49,18 @@ var expectedAccess = map[string]string{
 	"POST /channels/:id/chatbot/workbench": "operator",
 	"POST /channels/:id/chatbot/delete":    "admin",
 
-	"GET /users":                "admin",
-	"POST /users":               "admin",
-	"POST /users/:uid":          "admin",
-	"GET /apikeys":              "admin",
-	"POST /apikeys":             "admin",
-	"POST /apikeys/:kid/revoke": "admin",
-	"GET /audit":                "admin",
+	"GET /users":                      "admin",
+	"POST /users":                     "admin",
+	"POST /users/:uid":                "admin",
+	"POST /users/:uid/sessions/end":   "admin",
+	"GET /account":                    "agent",
+	"POST /account/password":          "agent",
+	"POST /account/sessions/end-all":  "agent",
+	"POST /account/sessions/:sid/end": "agent",
+	"GET /apikeys":                    "admin",
+	"POST /apikeys":                   "admin",
+	"POST /apikeys/:kid/revoke":       "admin",
+	"GET /audit":                      "admin",
 
 	"GET /api/v1/openapi.json":    "public",
 	"GET /api/v1/channels":        "operator",
@@ -192,6 +197,7 @@ func TestRoleEnforcedOnEveryRoute(t *testing.T) {
 		":mid":     "1",
 		":name":    "botdesk-" + ch.ID + "-mo",
 		":receipt": "r1",
+		":sid":     "no-such-session",
 		"*":        "css/app.css",
 	}
 	// Objects that do not exist, so the allowed-role probe changes nothing.
@@ -205,6 +211,7 @@ func TestRoleEnforcedOnEveryRoute(t *testing.T) {
 		":mid":     "999999",
 		":name":    "botdesk-tg-aaaaaaaaaa-mo",
 		":receipt": "no-such-receipt",
+		":sid":     "no-such-session",
 		"*":        "css/app.css",
 	}
 

@@ -5,14 +5,18 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/a-h/templ"
@@ -53,6 +57,23 @@ type Options struct {
 	// queued before it is dropped as too slow; 0 means live.DefaultBuffer.
 	// Tests shrink it.
 	SSEBuffer int
+	// PublicURL is the URL users open (BOTDESK_PUBLIC_URL). When it is
+	// https, cookies are Secure with the __Host- prefix and HSTS is sent.
+	PublicURL string
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP are
+	// believed (BOTDESK_TRUSTED_PROXIES); empty = the socket peer is the client.
+	TrustedProxies []*net.IPNet
+	// LoginConcurrency bounds password hashes computed at once; beyond it
+	// sign-ins get 429 at once. 0 means runtime.NumCPU().
+	LoginConcurrency int
+	// APIRate and APIBurst are the token bucket of each API key, APIIPRate
+	// and APIIPBurst that of each client IP on /api/v1; 0 means the
+	// defaults (20/s, burst 40).
+	APIRate, APIIPRate   float64
+	APIBurst, APIIPBurst int
+	// BodyReadTimeout bounds reading a request body (not the streams);
+	// 0 means 30s.
+	BodyReadTimeout time.Duration
 }
 
 // BotRunner owns the pollers: handlers ask it to (re)start a bot after
@@ -93,6 +114,15 @@ type Server struct {
 	renderBufs sync.Pool
 	// live keeps the workbench streams' conversation lists current.
 	live *live.Broker
+	// secure is true when PublicURL is https (cookies, HSTS).
+	secure bool
+	// hashSlots bounds concurrent argon2 work (handlers/login_limits.go).
+	hashSlots chan struct{}
+	// apiLimits are the /api/v1 token buckets (handlers/api_ratelimit.go).
+	apiLimits *apiLimiter
+	// loginThrottled counts sign-ins refused while throttled or busy;
+	// they are counted, not audited one row each.
+	loginThrottled atomic.Int64
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -108,15 +138,22 @@ func New(d Deps) (*echo.Echo, *Server) {
 	if d.I18n == nil {
 		d.I18n = i18n.MustNew()
 	}
+	if d.Options.TrustProxy == nil && len(d.Options.TrustedProxies) > 0 {
+		d.Options.TrustProxy = func(remote string) bool { return peerTrusted(remote, d.Options.TrustedProxies) }
+	}
 	s := &Server{Deps: d, policies: map[string]Access{}, live: live.New(d.Store, d.Log, d.Options.SSEBuffer, d.Options.Shutdown)}
 	s.renderBufs.New = func() any { return new(bytes.Buffer) }
+	s.secure = strings.HasPrefix(strings.ToLower(d.Options.PublicURL), "https://")
+	s.hashSlots = make(chan struct{}, cmp.Or(d.Options.LoginConcurrency, runtime.NumCPU()))
+	s.apiLimits = newAPILimiter(d.Options)
+	s.Metrics = append(s.Metrics, s.writeSecurityMetrics)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	// Trust only the socket peer: X-Forwarded-For is attacker-controlled and
-	// login throttling keys on the IP.
-	e.IPExtractor = echo.ExtractIPDirect()
+	// The client IP (audit, throttling, rate limits, logs) is the socket
+	// peer unless that peer is a trusted proxy (handlers/client_ip.go).
+	e.IPExtractor = clientIPExtractor(d.Options.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.requestID, s.recoverPanics, s.requestLog, securityHeaders, s.bodyLimit(d.Options.MaxBody), s.loadIdentity, s.locale, s.csrf)
+	e.Use(s.requestID, s.recoverPanics, s.requestLog, s.securityHeaders, s.bodyReadTimeout, s.bodyLimit(d.Options.MaxBody), s.loadIdentity, s.apiRateLimit, s.locale, s.csrf)
 	s.registerRoutes(e)
 	return e, s
 }
@@ -229,6 +266,8 @@ func statusText(status int) (code, msg string) {
 		return "rate_limited", "Too many requests; wait a moment and try again."
 	case http.StatusBadRequest:
 		return "bad_request", "The request could not be understood."
+	case http.StatusRequestTimeout:
+		return "timeout", "The request took too long to arrive."
 	case http.StatusConflict:
 		return "conflict", "This conflicts with the current state."
 	case http.StatusUnprocessableEntity:
@@ -265,15 +304,16 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		// Paths only, never query strings: they can carry setup tokens.
-		s.Log.DebugContext(c.Request().Context(), "http", "method", c.Request().Method, "path", c.Request().URL.Path,
+		s.Log.DebugContext(c.Request().Context(), "http", "method", c.Request().Method, "path", c.Request().URL.Path, "ip", c.RealIP(),
 			"status", c.Response().Status, "dur_ms", time.Since(start).Milliseconds())
 		return nil
 	}
 }
 
 // securityHeaders sets a strict CSP (no inline script or style) and friends.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		c.Set(ctxSecure, s.secure)
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -281,8 +321,10 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if c.IsTLS() {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+		// The browser reaches us over https (PublicURL), whatever the proxy
+		// in front speaks to us.
+		if s.secure || c.IsTLS() {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
 		return next(c)
 	}

@@ -72,9 +72,11 @@ type testEnv struct {
 	// openapi records the described operations that answered 2xx
 	// (openapi_check_test.go).
 	openapi openAPIHits
-	mu      sync.Mutex
-	users   map[models.Role]*models.User
-	keys    map[models.Role]string
+	// storeHook adjusts the store.Config (a clock, a session lifetime).
+	storeHook func(*store.Config)
+	mu        sync.Mutex
+	users     map[models.Role]*models.User
+	keys      map[models.Role]string
 }
 
 // newTestEnv starts botdesk with default Deps.
@@ -84,7 +86,13 @@ func newTestEnv(t testing.TB) *testEnv { return newTestEnvWith(t, nil) }
 // handlers.New (add a BotRunner, Options, Metrics...).
 func newTestEnvWith(t testing.TB, hook func(*Deps)) *testEnv {
 	t.Helper()
-	env := &testEnv{DataDir: t.TempDir(), Logs: &testLogBuffer{}, hook: hook,
+	return newTestEnvStore(t, nil, hook)
+}
+
+// newTestEnvStore is newTestEnvWith with a hook on the store.Config too.
+func newTestEnvStore(t testing.TB, storeHook func(*store.Config), hook func(*Deps)) *testEnv {
+	t.Helper()
+	env := &testEnv{DataDir: t.TempDir(), Logs: &testLogBuffer{}, hook: hook, storeHook: storeHook,
 		users: map[models.Role]*models.User{}, keys: map[models.Role]string{}}
 	env.start(t)
 	t.Cleanup(func() {
@@ -99,7 +107,11 @@ func newTestEnvWith(t testing.TB, hook func(*Deps)) *testEnv {
 func (env *testEnv) start(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{DataDir: env.DataDir, PasswordCost: testPasswordCost})
+	cfg := store.Config{DataDir: env.DataDir, PasswordCost: testPasswordCost}
+	if env.storeHook != nil {
+		env.storeHook(&cfg)
+	}
+	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -112,7 +124,10 @@ func (env *testEnv) start(t testing.TB) {
 		t.Fatalf("NewSealer: %v", err)
 	}
 	d := Deps{Store: st, Sealer: sealer,
-		Log: slog.New(slog.NewTextHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Log: slog.New(slog.NewTextHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// Every test client comes from 127.0.0.1: the API limits are set
+		// out of reach unless a test (api rate limit) sets its own.
+		Options: Options{APIRate: 1e6, APIBurst: 1e6, APIIPRate: 1e6, APIIPBurst: 1e6}}
 	if env.hook != nil {
 		env.hook(&d)
 	}

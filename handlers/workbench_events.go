@@ -174,7 +174,14 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			if !ok {
 				return nil
 			}
-			if err := st.catchUp(ctx, drain(ch, changes), false); err != nil {
+			batch, sessions := splitSessionChanges(drain(ch, changes))
+			if sessions && !s.streamSessionValid(c) {
+				return nil
+			}
+			if len(batch) == 0 {
+				continue // sign-ins elsewhere: nothing to show
+			}
+			if err := st.catchUp(ctx, batch, false); err != nil {
 				return st.end(err)
 			}
 		}
@@ -421,18 +428,35 @@ func sameUser(a, b *int64) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
-// streamSessionValid re-checks the session of a live stream. A database
-// error keeps the stream (a hiccup should not drop every agent's view);
-// the next heartbeat checks again.
+// streamSessionValid re-checks the session of a live stream: it ends when
+// the session ended (logout, sign out everywhere, password change), the
+// user was deactivated or their role changed (the page reloads with what
+// the new role may see). A database error keeps the stream (a hiccup
+// should not drop every agent's view); the next check tries again.
 func (s *Server) streamSessionValid(c echo.Context) bool {
-	ck, err := c.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" {
+	v := readCookie(c, sessionCookie)
+	if v == "" {
 		return false
 	}
-	ok, err := s.Store.SessionValid(c.Request().Context(), ck.Value)
+	role, ok, err := s.Store.SessionCheck(c.Request().Context(), v)
 	if err != nil {
 		s.Log.WarnContext(c.Request().Context(), "workbench stream: session check", "err", err)
 		return true
 	}
-	return ok
+	return ok && role == currentRole(c)
+}
+
+// splitSessionChanges takes the session announcements out of a batch and
+// reports whether there were any: then the stream re-checks its own
+// session at once.
+func splitSessionChanges(batch []store.Change) (rest []store.Change, sessions bool) {
+	rest = batch[:0]
+	for _, ch := range batch {
+		if ch.Kind == store.SessionChange {
+			sessions = true
+		} else {
+			rest = append(rest, ch)
+		}
+	}
+	return rest, sessions
 }
