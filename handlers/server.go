@@ -304,8 +304,8 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		// Paths only, never query strings: they can carry setup tokens.
-		s.Log.DebugContext(c.Request().Context(), "http", "method", c.Request().Method, "path", c.Request().URL.Path, "ip", c.RealIP(),
-			"status", c.Response().Status, "dur_ms", time.Since(start).Milliseconds())
+		s.Log.DebugContext(c.Request().Context(), "http", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", c.Response().Status, "dur_ms", time.Since(start).Milliseconds(), "ip", c.RealIP())
 		return nil
 	}
 }
