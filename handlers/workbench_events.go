@@ -114,6 +114,8 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 		changes, cancel = s.Store.Hub().Subscribe()
 		defer cancel()
 	}
+	sessions, cancelSessions := s.Store.SessionHub().Subscribe()
+	defer cancelSessions()
 	// Likewise for the list: every update after start reaches sub.
 	sub, start := s.live.Subscribe(viewer)
 	defer sub.Close()
@@ -152,6 +154,13 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			return nil
 		case <-s.Options.Shutdown:
 			return nil
+		case <-sessions:
+			// A sign-out, deactivation, role or password change somewhere:
+			// end this stream at once if it was ours.
+			drainSignals(sessions)
+			if !s.streamSessionValid(c) {
+				return nil
+			}
 		case <-beat.C:
 			// The session was checked once, at connect; signing out or being
 			// deactivated must also end a stream that is already open.
@@ -174,14 +183,7 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			if !ok {
 				return nil
 			}
-			batch, sessions := splitSessionChanges(drain(ch, changes))
-			if sessions && !s.streamSessionValid(c) {
-				return nil
-			}
-			if len(batch) == 0 {
-				continue // sign-ins elsewhere: nothing to show
-			}
-			if err := st.catchUp(ctx, batch, false); err != nil {
+			if err := st.catchUp(ctx, drain(ch, changes), false); err != nil {
 				return st.end(err)
 			}
 		}
@@ -446,17 +448,17 @@ func (s *Server) streamSessionValid(c echo.Context) bool {
 	return ok && role == currentRole(c)
 }
 
-// splitSessionChanges takes the session announcements out of a batch and
-// reports whether there were any: then the stream re-checks its own
-// session at once.
-func splitSessionChanges(batch []store.Change) (rest []store.Change, sessions bool) {
-	rest = batch[:0]
-	for _, ch := range batch {
-		if ch.Kind == store.SessionChange {
-			sessions = true
-		} else {
-			rest = append(rest, ch)
+// drainSignals empties a channel of queued announcements: one re-check
+// covers them all.
+func drainSignals(ch <-chan store.Change) {
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		default:
+			return
 		}
 	}
-	return rest, sessions
 }

@@ -7,15 +7,21 @@ import (
 	"github.com/botdesk/botdesk/models"
 )
 
-// SessionChange is the hub kind announcing that sessions ended or a user's
-// role or active flag changed: live streams re-check their session on it,
-// so signing out ends them at once instead of at the next heartbeat.
+// SessionChange is the kind announced on SessionHub when sessions ended or
+// a user's role, active flag or password changed: live streams re-check
+// their session on it, so signing out ends them at once instead of at the
+// next heartbeat.
 const SessionChange = "session"
+
+// SessionHub announces session changes, apart from the data changes of Hub
+// so that streams which need no data wake-ups are not woken by every
+// message.
+func (s *Store) SessionHub() *Hub { return s.sessionHub }
 
 // announceSessions tells live streams to re-check their session, once the
 // change is committed.
 func (s *Store) announceSessions(ctx context.Context) {
-	s.afterCommit(ctx, func() { s.hub.Publish(Change{Kind: SessionChange}) })
+	s.afterCommit(ctx, func() { s.sessionHub.Publish(Change{Kind: SessionChange}) })
 }
 
 // SessionID is the stored id (hash) of a session cookie value, so a page can

@@ -55,7 +55,9 @@ type Store struct {
 	path  string
 	now   func() time.Time
 	hub   *Hub
-	cost  models.PasswordCost
+	// sessionHub carries SessionChange only (store/sessions.go).
+	sessionHub *Hub
+	cost       models.PasswordCost
 	// maxAge is the absolute session lifetime (Config.SessionMaxAge).
 	maxAge time.Duration
 
@@ -123,7 +125,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
 
-	s := &Store{write: write, read: read, path: path, now: func() time.Time { return time.Now().UTC() }, hub: NewHub(), cost: cfg.PasswordCost}
+	s := &Store{write: write, read: read, path: path, now: func() time.Time { return time.Now().UTC() }, hub: NewHub(), sessionHub: NewHub(), cost: cfg.PasswordCost}
 	if cfg.Clock != nil {
 		s.now = func() time.Time { return cfg.Clock().UTC() }
 	}
