@@ -24,8 +24,6 @@ func (s *Server) registerAccountRoutes(r router) {
 	r.post("/users/:uid/sessions/end", asAdmin, s.userEndSessions)
 }
 
-var accountCrumb = views.Crumb{Label: "Account"}
-
 func (s *Server) accountPage(c echo.Context) error {
 	return s.renderAccount(c, http.StatusOK, views.AccountView{})
 }
@@ -37,7 +35,7 @@ func (s *Server) renderAccount(c echo.Context, status int, v views.AccountView) 
 		return err
 	}
 	v.Sessions, v.Current = sessions, store.SessionID(readCookie(c, sessionCookie))
-	return s.render(c, status, views.AccountPage(s.page(c, "Account", "account", accountCrumb), v))
+	return s.render(c, status, views.AccountPage(s.page(c, tr(c, "Account"), "account", views.Crumb{Label: tr(c, "Account")}), v))
 }
 
 // accountPassword changes the user's password after checking the current
@@ -48,7 +46,7 @@ func (s *Server) accountPassword(c echo.Context) error {
 	u := currentUser(c)
 	current, next := c.FormValue("current_password"), c.FormValue("password")
 	if len(current) > maxPasswordBytes {
-		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountView{Errors: views.FieldErrors{"current_password": "The current password is incorrect."}})
+		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountView{Errors: views.FieldErrors{"current_password": tr(c, "The current password is incorrect.")}})
 	}
 	if err := models.CheckPassword(next); err != nil {
 		v, _ := models.AsValidation(err)
@@ -57,12 +55,12 @@ func (s *Server) accountPassword(c echo.Context) error {
 	release, ok := s.tryHashSlot()
 	if !ok {
 		retryAfter(c, 0)
-		return echo.NewHTTPError(http.StatusTooManyRequests, "The server is busy; try again in a moment.")
+		return echo.NewHTTPError(http.StatusTooManyRequests, tr(c, "The server is busy; try again in a moment."))
 	}
 	good, _ := models.VerifyPassword(u.PasswordHash, current)
 	release()
 	if !good {
-		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountView{Errors: views.FieldErrors{"current_password": "The current password is incorrect."}})
+		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountView{Errors: views.FieldErrors{"current_password": tr(c, "The current password is incorrect.")}})
 	}
 	err := s.Store.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.SetPassword(ctx, u.ID, next); err != nil {
@@ -76,7 +74,7 @@ func (s *Server) accountPassword(c echo.Context) error {
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}
-	setFlash(c, "success", "Password changed. Every other session was signed out.")
+	setFlash(c, "success", tr(c, "Password changed. Every other session was signed out."))
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
@@ -95,10 +93,10 @@ func (s *Server) accountEndSession(c echo.Context) error {
 	}
 	if sid == store.SessionID(readCookie(c, sessionCookie)) {
 		clearCookie(c, sessionCookie)
-		setFlash(c, "info", "You are signed out.")
+		setFlash(c, "info", tr(c, "You are signed out."))
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	setFlash(c, "success", "Session ended.")
+	setFlash(c, "success", tr(c, "Session ended."))
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
@@ -108,7 +106,7 @@ func (s *Server) accountEndAll(c echo.Context) error {
 		return err
 	}
 	clearCookie(c, sessionCookie)
-	setFlash(c, "info", "You are signed out everywhere.")
+	setFlash(c, "info", tr(c, "You are signed out everywhere."))
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
@@ -129,7 +127,7 @@ func (s *Server) userEndSessions(c echo.Context) error {
 		clearCookie(c, sessionCookie)
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	setFlash(c, "success", u.Email+" is signed out everywhere ("+strconv.FormatInt(n, 10)+" sessions ended).")
+	setFlash(c, "success", tr(c, "%s is signed out everywhere (%d sessions ended).", u.Email, n))
 	return c.Redirect(http.StatusSeeOther, "/users")
 }
 

@@ -77,8 +77,8 @@ func (s *Server) login(c echo.Context) error {
 	}
 	if wait > 0 {
 		s.loginThrottled.Add(1)
-		secs := retryAfter(c, wait)
-		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from here. Wait "+waitText(secs)+" and try again.")
+		retryAfter(c, wait) // the exact wait; the message is one catalogue key
+		return fail(http.StatusTooManyRequests, "Too many failed sign-ins from here. Wait a moment and try again.")
 	}
 	release, ok := s.tryHashSlot()
 	if !ok {

@@ -39,18 +39,6 @@ func retryAfter(c echo.Context, d time.Duration) int {
 	return secs
 }
 
-// waitText says how long to wait in words.
-func waitText(secs int) string {
-	switch {
-	case secs <= 1:
-		return "a second"
-	case secs < 90:
-		return fmt.Sprintf("%d seconds", secs)
-	default:
-		return fmt.Sprintf("%d minutes", (secs+59)/60)
-	}
-}
-
 // writeSecurityMetrics adds the counters of the sign-in and API limits to
 // /metrics.
 func (s *Server) writeSecurityMetrics(_ context.Context, w io.Writer) {

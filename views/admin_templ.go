@@ -499,7 +499,7 @@ func UsersPage(p Page, v UsersView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = SignOutEverywhere(p.CSRF, fmt.Sprintf("/users/%d/sessions/end", u.ID), "This ends every session of "+u.Email+": they must sign in again on every browser.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = SignOutEverywhere(p.CSRF, fmt.Sprintf("/users/%d/sessions/end", u.ID), T(ctx, "This ends every session of %s: they must sign in again on every browser.", u.Email)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
