@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -93,6 +94,8 @@ func TestChinesePagesShowNoEnglishLabels(t *testing.T) {
 		"/apikeys",
 		"/audit",
 		"/channels/tg-aaaaaaaaaa/overview", // the error page
+		"/channels/" + ch.ID + "/workbench",
+		"/workbench",
 	}
 	for _, path := range pages {
 		t.Run(path, func(t *testing.T) {
@@ -157,4 +160,45 @@ func TestLanguageSettingFollowsTheUser(t *testing.T) {
 	if r := env.anonClient(t).postForm("/account/language", url.Values{"language": {"zh-CN"}}); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/login") {
 		t.Errorf("signed out: status %d to %q, want a redirect to /login", r.Status, r.location())
 	}
+}
+
+// The workbench in zh-CN: the page, an open conversation, and the live row
+// update a Chinese stream receives (rendered in its language, not the
+// first viewer's).
+func TestChineseWorkbench(t *testing.T) {
+	env := newTestEnv(t)
+	f := newWBFixture(t, env, "支持")
+	f.bot(t, 4242)
+	conv := f.conv(t, 9001, "张三")
+	f.msg(t, conv, "你好", func(m *models.Message) { m.FromName = "张三" })
+	// The stream's own request carries no Accept-Language: the language
+	// comes from the user's setting.
+	agent := env.userClient(t, models.RoleAgent)
+	agent.postForm("/account/language", url.Values{"language": {"zh-CN"}}).wantStatus(t, http.StatusSeeOther)
+	english := env.userClient(t, models.RoleAdmin)
+	for _, path := range []string{"/workbench", fmt.Sprintf("/workbench/c/%d", conv.ID)} {
+		t.Run(path, func(t *testing.T) {
+			lang, bad := untranslated(t, agent.get(path).wantStatus(t, http.StatusOK).Body)
+			if lang != "zh-CN" {
+				t.Errorf("lang %q", lang)
+			}
+			for _, b := range bad {
+				t.Errorf("English on the zh-CN workbench: %s", b)
+			}
+		})
+	}
+	t.Run("live rows", func(t *testing.T) {
+		zh := openSSE(t, agent, streamURL(t, agent.get("/workbench").doc(t)), "")
+		en := openSSE(t, english, streamURL(t, english.get("/workbench").doc(t)), "")
+		waitStreams(t, env, 2)
+		f.msg(t, conv, "还在吗")
+		zr, _ := zh.until(t, "rows", isRows)
+		er, _ := en.until(t, "rows", isRows)
+		if _, bad := untranslated(t, zr.Data); len(bad) > 0 {
+			t.Errorf("English in the zh-CN stream's row: %v", bad)
+		}
+		if zr.Data == er.Data {
+			t.Errorf("the English and Chinese streams got the same row; want each in its language:\n%s", zr.Data)
+		}
+	})
 }

@@ -141,7 +141,7 @@ func New(d Deps) (*echo.Echo, *Server) {
 	if d.Options.TrustProxy == nil && len(d.Options.TrustedProxies) > 0 {
 		d.Options.TrustProxy = func(remote string) bool { return peerTrusted(remote, d.Options.TrustedProxies) }
 	}
-	s := &Server{Deps: d, policies: map[string]Access{}, live: live.New(d.Store, d.Log, d.Options.SSEBuffer, d.Options.Shutdown)}
+	s := &Server{Deps: d, policies: map[string]Access{}, live: live.New(d.Store, d.Log, d.I18n, d.Options.SSEBuffer, d.Options.Shutdown)}
 	s.renderBufs.New = func() any { return new(bytes.Buffer) }
 	s.secure = strings.HasPrefix(strings.ToLower(d.Options.PublicURL), "https://")
 	s.hashSlots = make(chan struct{}, cmp.Or(d.Options.LoginConcurrency, runtime.NumCPU()))

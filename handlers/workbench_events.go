@@ -34,6 +34,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/i18n"
 	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
@@ -84,7 +85,7 @@ func parseStreamCursor(v string) (msg int64, pos live.Pos, ok bool) {
 func (s *Server) workbenchEvents(c echo.Context) error {
 	ctx := c.Request().Context()
 	st := &wbStream{s: s, c: c, filter: workbenchFilter(c)}
-	viewer := live.Viewer{Filter: st.filter}
+	viewer := live.Viewer{Filter: st.filter, Lang: i18n.From(ctx).Lang()}
 	if u := currentUser(c); u != nil {
 		st.me, viewer.Role = u.ID, u.Role
 	}

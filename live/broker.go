@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/botdesk/botdesk/i18n"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/views"
@@ -99,6 +100,8 @@ type Update struct {
 type Viewer struct {
 	Role   models.Role
 	Filter views.WorkbenchFilter
+	// Lang is the language rows are rendered in (i18n.Catalog.Negotiate).
+	Lang i18n.Lang
 }
 
 // mayList is the role rule of the list: agents and above see every
@@ -129,6 +132,7 @@ func (s *Sub) Close() { s.b.remove(s) }
 type Broker struct {
 	store  *store.Store
 	log    *slog.Logger
+	i18n   *i18n.Catalog
 	buffer int
 	epoch  string
 
@@ -146,11 +150,11 @@ type Broker struct {
 // New makes a broker over st's hub. buffer bounds each stream's queue
 // (<= 0: DefaultBuffer). It starts reading the hub when first asked for a
 // position and stops when shutdown is closed (nil: never).
-func New(st *store.Store, log *slog.Logger, buffer int, shutdown <-chan struct{}) *Broker {
+func New(st *store.Store, log *slog.Logger, cat *i18n.Catalog, buffer int, shutdown <-chan struct{}) *Broker {
 	if buffer <= 0 {
 		buffer = DefaultBuffer
 	}
-	return &Broker{store: st, log: log, buffer: buffer, shutdown: shutdown, subs: map[*Sub]struct{}{},
+	return &Broker{store: st, log: log, i18n: cat, buffer: buffer, shutdown: shutdown, subs: map[*Sub]struct{}{},
 		epoch: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
@@ -373,6 +377,7 @@ func (b *Broker) dropLocked(s *Sub) {
 // below their new upper neighbour, newest first, so each neighbour is
 // already in place when the next row is placed below it.
 func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, error) {
+	ctx = i18n.WithLocalizer(ctx, b.i18n.Localizer(v.Lang))
 	f := v.Filter
 	sf := f.Store("", 0)
 	var rows []store.ConversationRow
