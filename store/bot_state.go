@@ -16,16 +16,20 @@ import (
 func (s *Store) SetBotState(ctx context.Context, telegramID int64, state models.BotState, detail string) (prev models.BotState, err error) {
 	err = s.WithTx(ctx, func(ctx context.Context) error {
 		var b models.Bot
-		if err := s.w(ctx).Select("state").Take(&b, "telegram_id = ?", telegramID).Error; err != nil {
+		if err := s.w(ctx).Select("state", "channel_id").Take(&b, "telegram_id = ?", telegramID).Error; err != nil {
 			return notFound("set bot state", err)
 		}
 		prev = b.State
+		now := s.now()
 		res := s.w(ctx).Model(&models.Bot{}).Where("telegram_id = ?", telegramID).
-			Updates(map[string]any{"state": state, "state_detail": detail, "updated_at": s.now()})
+			Updates(map[string]any{"state": state, "state_detail": detail, "updated_at": now})
 		if res.Error != nil {
 			return fmt.Errorf("store: set bot state: %w", res.Error)
 		}
-		return nil
+		if prev == state {
+			return nil
+		}
+		return recordBotState(ctx, gormExec{s.w(ctx)}, b.ChannelID, string(state), detail, now)
 	})
 	return prev, err
 }

@@ -83,7 +83,7 @@ func (s *Store) CreateBot(ctx context.Context, b *models.Bot) error {
 			}
 			return fmt.Errorf("store: create bot: %w", err)
 		}
-		return nil
+		return recordBotState(ctx, gormExec{s.w(ctx)}, b.ChannelID, string(b.State), b.StateDetail, now)
 	})
 }
 
@@ -160,7 +160,8 @@ func (s *Store) DeleteBot(ctx context.Context, channelID string) (chats int64, e
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("store: delete bot of %s: %w", channelID, ErrNotFound)
 		}
-		return nil
+		// The poller health chart ends the bot's last period here.
+		return recordBotState(ctx, gormExec{s.w(ctx)}, channelID, string(models.BotStopped), "bot deleted", s.now())
 	})
 	return chats, err
 }

@@ -231,7 +231,8 @@ func (s *Store) OpenConversationsByChannel(ctx context.Context, channelID string
 
 // updateConversation changes agent-owned columns and announces it after
 // the commit so every open list re-renders.
-func (s *Store) updateConversation(ctx context.Context, id int64, what string, cols map[string]any) error {
+// after, when set, runs in the same transaction with the row as it was.
+func (s *Store) updateConversation(ctx context.Context, id int64, what string, cols map[string]any, after func(ctx context.Context, before *models.Conversation) error) error {
 	var conv models.Conversation
 	err := s.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.w(ctx).Take(&conv, "id = ?", id).Error; err != nil {
@@ -239,6 +240,9 @@ func (s *Store) updateConversation(ctx context.Context, id int64, what string, c
 		}
 		if err := s.w(ctx).Model(&models.Conversation{}).Where("id = ?", id).Updates(cols).Error; err != nil {
 			return fmt.Errorf("store: %s conversation: %w", what, err)
+		}
+		if after != nil {
+			return after(ctx, &conv)
 		}
 		return nil
 	})
@@ -260,7 +264,7 @@ func (s *Store) MarkConversationRead(ctx context.Context, id int64) error {
 	if unread == 0 {
 		return nil
 	}
-	return s.updateConversation(ctx, id, "mark read", map[string]any{"unread": 0})
+	return s.updateConversation(ctx, id, "mark read", map[string]any{"unread": 0}, nil)
 }
 
 // SetConversationStatus resolves or reopens a conversation. A resolved
@@ -270,12 +274,17 @@ func (s *Store) SetConversationStatus(ctx context.Context, id int64, status stri
 	if status != ConversationOpen && status != ConversationResolved {
 		return models.Invalid("status", "Choose open or resolved.")
 	}
-	return s.updateConversation(ctx, id, "set status of", map[string]any{"status": status})
+	return s.updateConversation(ctx, id, "set status of", map[string]any{"status": status}, func(ctx context.Context, before *models.Conversation) error {
+		if before.Status == status {
+			return nil
+		}
+		return s.rollupStatus(ctx, before.ChannelID, before.ID, status, s.now())
+	})
 }
 
 // AssignConversation sets (or with nil clears) the agent handling it.
 func (s *Store) AssignConversation(ctx context.Context, id int64, userID *int64) error {
-	return s.updateConversation(ctx, id, "assign", map[string]any{"assigned_to": userID})
+	return s.updateConversation(ctx, id, "assign", map[string]any{"assigned_to": userID}, nil)
 }
 
 // NoteOutgoing moves the message's conversation (if any) to the top of the

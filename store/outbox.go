@@ -102,9 +102,7 @@ type OutboxResult struct {
 // ignored. Extra runs inside the same transaction, for the 410 case that
 // also disables the channel and enqueues a notification.
 func (s *Store) FinishAttempt(ctx context.Context, id int64, a models.DeliveryAttempt, r OutboxResult, extra func(ctx context.Context) error) error {
-	return s.WithTx(ctx, func(ctx context.Context) error {
-		return s.finishAttempt(ctx, AttemptRecord{OutboxID: id, Attempt: a, Result: r, Extra: extra})
-	})
+	return s.FinishAttempts(ctx, []AttemptRecord{{OutboxID: id, Attempt: a, Result: r, Extra: extra}})
 }
 
 // AttemptRecord is one finished attempt for [Store.FinishAttempts].
@@ -125,55 +123,69 @@ type AttemptRecord struct {
 // leased and is retried after its lease.
 func (s *Store) FinishAttempts(ctx context.Context, recs []AttemptRecord) error {
 	return s.WithTx(ctx, func(ctx context.Context) error {
+		outs := make([]attemptOutcome, 0, len(recs))
 		for _, rec := range recs {
-			if err := s.finishAttempt(ctx, rec); err != nil {
+			out, err := s.finishAttempt(ctx, rec)
+			if err != nil {
 				return err
 			}
+			if out.channelID != "" {
+				outs = append(outs, out)
+			}
 		}
-		return nil
+		return rollupAttempts(ctx, gormExec{s.w(ctx)}, outs)
 	})
 }
 
 // finishAttempt is one record's two statements; the caller holds the tx.
 // The conditional UPDATE both checks the lease and moves the row, and the
-// attempt is logged only for a row that was still leased.
-func (s *Store) finishAttempt(ctx context.Context, rec AttemptRecord) error {
+// attempt is logged only for a row that was still leased. It returns the
+// attempt for the report rollup (channelID "" when nothing was recorded).
+func (s *Store) finishAttempt(ctx context.Context, rec AttemptRecord) (attemptOutcome, error) {
 	r := rec.Result
 	var delivered any
 	if r.DeliveredAt != nil {
 		delivered = r.DeliveredAt.UTC()
 	}
-	res := s.w(ctx).Exec(`UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
-		delivered_at = COALESCE(?, delivered_at) WHERE id = ? AND state = ?`,
-		r.State, r.Attempts, r.NextAttemptAt.UTC(), r.LastError, delivered, rec.OutboxID, OutboxStateDelivering)
-	if res.Error != nil {
-		return fmt.Errorf("store: update outbox: %w", res.Error)
+	var channelID string
+	err := s.w(ctx).Raw(`UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
+		delivered_at = COALESCE(?, delivered_at) WHERE id = ? AND state = ? RETURNING channel_id`,
+		r.State, r.Attempts, r.NextAttemptAt.UTC(), r.LastError, delivered, rec.OutboxID, OutboxStateDelivering).Scan(&channelID).Error
+	if err != nil {
+		return attemptOutcome{}, fmt.Errorf("store: update outbox: %w", err)
 	}
-	if res.RowsAffected == 0 {
-		return nil // no longer leased by us, or deleted with its channel
+	if channelID == "" {
+		return attemptOutcome{}, nil // no longer leased by us, or deleted with its channel
 	}
 	a := rec.Attempt
-	err := s.w(ctx).Exec(`INSERT INTO delivery_attempts (outbox_id, at, url, status_code, latency_ms, outcome, error)
+	err = s.w(ctx).Exec(`INSERT INTO delivery_attempts (outbox_id, at, url, status_code, latency_ms, outcome, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, rec.OutboxID, a.At.UTC(), a.URL, a.StatusCode, a.LatencyMS, a.Outcome, a.Error).Error
 	if err != nil {
-		return fmt.Errorf("store: record attempt: %w", err)
+		return attemptOutcome{}, fmt.Errorf("store: record attempt: %w", err)
 	}
+	out := attemptOutcome{channelID: channelID, at: a.At, state: r.State, attempted: true, latencyMS: a.LatencyMS}
 	if rec.Extra != nil {
-		return rec.Extra(ctx)
+		return out, rec.Extra(ctx)
 	}
-	return nil
+	return out, nil
 }
 
 // SkipOutbox marks a leased row "skipped": HTTP Protocol is off (or the
 // URL for its kind is empty), so there is nowhere to POST it. The event is
 // kept and can be resent; queues are fed at enqueue time, independently.
 func (s *Store) SkipOutbox(ctx context.Context, id int64, reason string) error {
-	err := s.w(ctx).Model(&models.OutboxEvent{}).Where("id = ? AND state = ?", id, OutboxStateDelivering).
-		Updates(map[string]any{"state": OutboxStateSkipped, "last_error": reason}).Error
-	if err != nil {
-		return fmt.Errorf("store: skip outbox: %w", err)
-	}
-	return nil
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		var channelID string
+		err := s.w(ctx).Raw("UPDATE outbox SET state = ?, last_error = ? WHERE id = ? AND state = ? RETURNING channel_id",
+			OutboxStateSkipped, reason, id, OutboxStateDelivering).Scan(&channelID).Error
+		if err != nil {
+			return fmt.Errorf("store: skip outbox: %w", err)
+		}
+		if channelID == "" {
+			return nil
+		}
+		return rollupAttempts(ctx, gormExec{s.w(ctx)}, []attemptOutcome{{channelID: channelID, at: s.now(), state: OutboxStateSkipped}})
+	})
 }
 
 // ResendOutbox puts a channel's event back to pending with a fresh retry
@@ -188,9 +200,14 @@ func (s *Store) ResendOutbox(ctx context.Context, channelID, eventID string) (*m
 		if ev.State == OutboxStateDelivering {
 			return models.Invalid("event_id", "This event is being delivered right now; wait for the attempt to finish.")
 		}
+		left := ev.State != OutboxStatePending // delivered, failed or skipped: back in the queue
 		ev.State, ev.Attempts, ev.NextAttemptAt, ev.LastError = OutboxStatePending, 0, s.now(), ""
-		return s.w(ctx).Model(&models.OutboxEvent{}).Where("id = ?", ev.ID).
+		err := s.w(ctx).Model(&models.OutboxEvent{}).Where("id = ?", ev.ID).
 			Updates(map[string]any{"state": ev.State, "attempts": 0, "next_attempt_at": ev.NextAttemptAt, "last_error": "", "delivered_at": nil}).Error
+		if err != nil || !left {
+			return err
+		}
+		return rollupEnqueued(ctx, gormExec{s.w(ctx)}, channelID, 1, ev.NextAttemptAt)
 	})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,9 @@ func (s *Store) EnqueueEvent(ctx context.Context, channelID, kind, orderingKey s
 		if err := s.w(ctx).Create(ev).Error; err != nil {
 			return fmt.Errorf("store: enqueue %s event: %w", kind, err)
 		}
+		if err := rollupEnqueued(ctx, gormExec{s.w(ctx)}, channelID, 1, now); err != nil {
+			return err
+		}
 		var queueOn bool
 		if err := s.w(ctx).Model(&models.Channel{}).Select("queue_enabled").Where("id = ?", channelID).Scan(&queueOn).Error; err != nil {
 			return fmt.Errorf("store: enqueue %s event: %w", kind, err)
@@ -110,6 +113,9 @@ func (s *Store) enqueueEvents(ctx context.Context, conn *ingestConn, channelID s
 		if err != nil {
 			return fmt.Errorf("store: enqueue events: %w", err)
 		}
+	}
+	if err := rollupEnqueued(ctx, conn, channelID, len(evs), now); err != nil {
+		return err
 	}
 	if !queueOn {
 		return nil

@@ -60,9 +60,12 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 		if err != nil {
 			return err
 		}
-		var chatType string
-		_ = s.w(ctx).Raw("SELECT chat_type FROM conversations WHERE channel_id = ? AND chat_id = ?", m.ChannelID, m.ChatID).Scan(&chatType).Error
-		out := &models.Message{ChannelID: m.ChannelID, BotTelegramID: bot.TelegramID, ChatID: m.ChatID, ChatType: chatType,
+		var conv struct {
+			ID       int64
+			ChatType string
+		}
+		_ = s.w(ctx).Raw("SELECT id, chat_type FROM conversations WHERE channel_id = ? AND chat_id = ?", m.ChannelID, m.ChatID).Scan(&conv).Error
+		out := &models.Message{ChannelID: m.ChannelID, BotTelegramID: bot.TelegramID, ChatID: m.ChatID, ChatType: conv.ChatType,
 			Direction: "out", Type: "text", Text: text, Status: "pending", SentBy: m.SentBy, CreatedAt: s.now()}
 		if m.IdempotencyKey != "" {
 			k := m.IdempotencyKey
@@ -72,7 +75,7 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 			return fmt.Errorf("store: queue outgoing: %w", err)
 		}
 		msg, created = out, true
-		return nil
+		return s.rollupOutgoing(ctx, out.ChannelID, conv.ID, out.SentBy, out.CreatedAt)
 	})
 	if err != nil {
 		return nil, false, err
