@@ -266,6 +266,13 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 	if err := buf.flush(ctx); err != nil {
 		return res, conn, err
 	}
+	// The poller health report: a batch means polling; note the change
+	// if the bot was in another state.
+	_, err = conn.ExecContext(ctx, `INSERT INTO bot_state_changes (channel_id, at, state, detail)
+		SELECT channel_id, ?, ?, '' FROM bots WHERE telegram_id = ? AND state <> ?`, now.UnixMilli(), string(models.BotPolling), b.BotTelegramID, string(models.BotPolling))
+	if err != nil {
+		return res, conn, fmt.Errorf("store: ingest: note state change: %w", err)
+	}
 	_, err = conn.ExecContext(ctx, `UPDATE bots SET update_offset = ?, last_update_at = ?, state = ?, state_detail = '', updated_at = ?
 		WHERE telegram_id = ?`, b.NextOffset, now, string(models.BotPolling), now, b.BotTelegramID)
 	if err != nil {

@@ -79,6 +79,9 @@ type ingestBuffer struct {
 	now  time.Time
 	res  *IngestResult
 	msgs []bufferedMessage
+	// opens are the conversations the flush created or reopened, for the
+	// report rollup.
+	opens []spanOpen
 }
 
 type bufferedMessage struct {
@@ -99,7 +102,7 @@ func (ib *ingestBuffer) flush(ctx context.Context) error {
 	if len(ib.msgs) == 0 {
 		return nil
 	}
-	defer func() { ib.msgs = ib.msgs[:0] }()
+	defer func() { ib.msgs, ib.opens = ib.msgs[:0], ib.opens[:0] }()
 	if err := ib.insertMessages(ctx); err != nil {
 		return err
 	}
@@ -109,7 +112,20 @@ func (ib *ingestBuffer) flush(ctx context.Context) error {
 	if err := ib.touchConversations(ctx); err != nil {
 		return err
 	}
-	return ib.enqueueMO(ctx)
+	if err := ib.enqueueMO(ctx); err != nil {
+		return err
+	}
+	return ib.rollup(ctx)
+}
+
+// rollup is the ingest's one report hook (store/report_rollup.go): the
+// flushed messages in by their date, and the conversations opened.
+func (ib *ingestBuffer) rollup(ctx context.Context) error {
+	dates := make([]time.Time, len(ib.msgs))
+	for i := range ib.msgs {
+		dates[i] = ib.msgs[i].date
+	}
+	return rollupIngest(ctx, ib.conn, ib.t.ChannelID, dates, ib.opens)
 }
 
 // messageCols are the columns of a new incoming message, in insert order.
@@ -219,6 +235,10 @@ type convState struct {
 	last     time.Time
 	lastText string
 	moved    bool // existing row: last_message_at/text changed
+	resolved bool // existing row: status resolved as loaded
+	// openAt is when the buffer opened the conversation (created it, or
+	// reopened a resolved one): the date of that message; zero if it did not.
+	openAt time.Time
 }
 
 // touchConversations creates or updates each buffered message's
@@ -246,8 +266,11 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 		preview := messagePreview(m)
 		c := convs[m.ChatID]
 		if c == nil {
-			convs[m.ChatID] = &convState{chatType: m.ChatType, title: m.ChatTitle, enter: enter, unread: 1, last: date, lastText: preview}
+			convs[m.ChatID] = &convState{chatType: m.ChatType, title: m.ChatTitle, enter: enter, unread: 1, last: date, lastText: preview, openAt: date}
 			continue
+		}
+		if enter && c.resolved && c.openAt.IsZero() {
+			c.openAt = date
 		}
 		c.unread++
 		c.chatType = m.ChatType
@@ -277,10 +300,15 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 	for i := range ib.msgs {
 		ib.res.Changes[ib.msgs[i].change].ConversationID = convs[ib.msgs[i].m.ChatID].id
 	}
+	for _, chat := range order {
+		if c := convs[chat]; !c.openAt.IsZero() {
+			ib.opens = append(ib.opens, spanOpen{convID: c.id, at: c.openAt})
+		}
+	}
 	return nil
 }
 
-// loadConversations reads id and last_message_at of the chats' existing
+// loadConversations reads id, last_message_at and status of the chats' existing
 // conversations into convs; chats without one stay nil.
 func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
 	step := rowsPerChunk(1) - 1
@@ -291,15 +319,17 @@ func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, co
 		for _, c := range chunk {
 			args = append(args, c)
 		}
-		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, last_message_at FROM conversations WHERE channel_id = ? AND chat_id IN ("+
+		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, last_message_at, status FROM conversations WHERE channel_id = ? AND chat_id IN ("+
 			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")", args...)
 		if err == nil {
 			err = eachRow(rows, func() error {
 				c := &convState{exists: true}
 				var chat int64
-				if err := rows.Scan(&c.id, &chat, &c.last); err != nil {
+				var status string
+				if err := rows.Scan(&c.id, &chat, &c.last, &status); err != nil {
 					return err
 				}
+				c.resolved = status == ConversationResolved
 				convs[chat] = c
 				return nil
 			})
