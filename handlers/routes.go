@@ -39,6 +39,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerPollerRoutes(r)
 	s.registerWebhookRoutes(r)
 	s.registerAccountRoutes(r)
+	s.registerReportRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

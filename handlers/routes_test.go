@@ -68,6 +68,10 @@ var expectedAccess = map[string]string{
 	"GET /api/v1/channels/:id":    "operator",
 	"DELETE /api/v1/channels/:id": "admin",
 
+	// Reports hold every figure of a channel: operators, like the channel pages.
+	"GET /api/v1/reports": "operator",
+	"GET /reports/export": "operator",
+
 	"GET /api/v1/channels/:id/bot":        "operator",
 	"PUT /api/v1/channels/:id/bot":        "operator",
 	"DELETE /api/v1/channels/:id/bot":     "admin",
