@@ -163,6 +163,11 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(op, http.MethodDelete, q+"/messages/"+leased.Messages[0].Receipt, nil, http.StatusNoContent)
 	call(op, http.MethodDelete, q+"/messages/"+leased.Messages[0].Receipt, nil, http.StatusNotFound)
 
+	// Reports: the traffic above, as JSON and CSV.
+	call(op, http.MethodGet, "/api/v1/reports?channel_id="+ch.ID, nil, http.StatusOK)
+	call(op, http.MethodGet, "/api/v1/reports?bucket=day&format=csv&table=agents", nil, http.StatusOK)
+	call(op, http.MethodGet, "/api/v1/reports?bucket=week", nil, http.StatusUnprocessableEntity)
+
 	// Deletes last.
 	call(op, http.MethodDelete, cp+"/bot", nil, http.StatusForbidden)
 	call(admin, http.MethodDelete, cp+"/bot", nil, http.StatusOK)
