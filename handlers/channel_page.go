@@ -96,7 +96,11 @@ func (s *Server) overviewPanel(c echo.Context, ch *models.Channel, bot *models.B
 	if err != nil {
 		return nil, err
 	}
-	return views.OverviewPanel(views.OverviewView{Channel: *ch, Bot: bot, Stats: st, CSRF: csrfToken(c), CanDelete: currentRole(c).AtLeast(models.RoleAdmin)}), nil
+	v := views.OverviewView{Channel: *ch, Bot: bot, Stats: st, CSRF: csrfToken(c), CanDelete: currentRole(c).AtLeast(models.RoleAdmin)}
+	if v.Range, v.Charts, err = s.overviewCharts(c, ch.ID, c.QueryParam("range")); err != nil {
+		return nil, err
+	}
+	return views.OverviewPanel(v), nil
 }
 
 func (s *Server) groupsPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {

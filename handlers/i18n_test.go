@@ -18,7 +18,7 @@ var englishWord = regexp.MustCompile(`[A-Za-z][A-Za-z'’-]{2,}`)
 
 // notLabels are what may stay Latin on a Chinese page: names, product and
 // protocol terms, and values the user typed or Telegram sent.
-var notLabels = regexp.MustCompile(`[\w.+-]+@[\w.-]+|@\w+|https?://\S+|/\w+|\btg-\w+|\btest-\w+|\bapi:\S+|\d+:\w+|\w+_bot\b|\bchannel\.|\b(botdesk|Telegram|BotFather|Token|Webhook|Webhooks|webhook|API|HTTP|POST|MO|UTC|Standard|Gone|ID|id|Acme|bot|whsec_\S*)\b`)
+var notLabels = regexp.MustCompile(`[\w.+-]+@[\w.-]+|@\w+|https?://\S+|/\w+|\btg-\w+|\btest-\w+|\bapi:\S+|\d+:\w+|\w+_bot\b|\bchannel\.|\b(botdesk|Telegram|BotFather|Token|Webhook|Webhooks|webhook|API|HTTP|CSV|POST|MO|UTC|Standard|Gone|ID|id|Acme|bot|whsec_\S*)\b`)
 
 // untranslated lists the visible texts and labelling attributes of a page
 // that still contain English words. Code, ids and values shown in
@@ -93,6 +93,8 @@ func TestChinesePagesShowNoEnglishLabels(t *testing.T) {
 		"/users",
 		"/apikeys",
 		"/audit",
+		"/reports",
+		"/channels/" + ch.ID + "/overview?range=30d",
 		"/channels/tg-aaaaaaaaaa/overview", // the error page
 		"/channels/" + ch.ID + "/workbench",
 		"/workbench",

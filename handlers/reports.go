@@ -9,6 +9,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 func (s *Server) registerReportRoutes(r router) {
 	r.get("/api/v1/reports", asOperator, s.apiReports)
+	r.get("/reports", asOperator, s.reportsPage)
 	r.get("/reports/export", asOperator, s.reportsExport)
 }
 
@@ -37,9 +39,13 @@ type reportQuery struct {
 // and table. Without from/to the report is the last 24 hours in hours, or
 // with bucket=day the last 30 days; a range over two days defaults to days.
 func (s *Server) parseReportQuery(c echo.Context, now time.Time) (reportQuery, error) {
-	q := reportQuery{ChannelID: c.QueryParam("channel_id"), Bucket: c.QueryParam("bucket"), Format: c.QueryParam("format"), Table: c.QueryParam("table")}
+	return s.parseReportQueryValues(c.QueryParams(), now)
+}
+
+func (s *Server) parseReportQueryValues(vals url.Values, now time.Time) (reportQuery, error) {
+	q := reportQuery{ChannelID: vals.Get("channel_id"), Bucket: vals.Get("bucket"), Format: vals.Get("format"), Table: vals.Get("table")}
 	parse := func(field string) (time.Time, error) {
-		v := strings.TrimSpace(c.QueryParam(field))
+		v := strings.TrimSpace(vals.Get(field))
 		if v == "" {
 			return time.Time{}, nil
 		}

@@ -104,3 +104,71 @@ func TestAPIReports(t *testing.T) {
 		}
 	})
 }
+
+func TestReportsPageAndOverviewCharts(t *testing.T) {
+	env := newTestEnv(t)
+	a := reportChannel(t, env, "Alpha", 7100000003)
+	op := env.userClient(t, models.RoleOperator)
+
+	t.Run("reports page", func(t *testing.T) {
+		r := op.get("/reports?from=2026-11-30&to=2026-11-30&bucket=hour").wantStatus(t, http.StatusOK)
+		d := r.doc(t)
+		if d.Find(`nav a[href="/reports"]`).Length() != 1 {
+			t.Error("no Reports link in the navigation")
+		}
+		for _, sel := range []string{`select[name=channel_id]`, `input[name=from][type=date]`, `input[name=to][type=date]`, `select[name=bucket]`} {
+			if d.Find(sel).Length() != 1 {
+				t.Errorf("form lacks %s", sel)
+			}
+		}
+		// 24 hourly buckets; Alpha's 10:00 hour holds its first two messages.
+		rows := d.Find(`[data-testid=chart-rep-messages] table tbody tr`)
+		if rows.Length() != 24 {
+			t.Fatalf("%d rows in the messages table, want 24", rows.Length())
+		}
+		row := rows.Eq(10)
+		if got := row.Find("th").Text() + "|" + row.Find("td").Eq(0).Text() + "|" + row.Find("td").Eq(1).Text(); got != "2026-11-30 10:00 UTC|2|0" {
+			t.Errorf("10:00 row %q", got)
+		}
+		svg := d.Find(`[data-testid=chart-rep-messages] svg`)
+		if role, _ := svg.Attr("role"); role != "img" || svg.Find("rect title").Length() != 48 {
+			t.Errorf("svg role %q, %d titled bars", role, svg.Find("rect title").Length())
+		}
+		if desc, _ := svg.Attr("aria-describedby"); d.Find("#"+desc).Text() == "" {
+			t.Error("svg without its text summary")
+		}
+		if strings.Contains(r.Body, "style=") || strings.Contains(r.Body, "<script>") {
+			t.Error("inline style or script (CSP)")
+		}
+		if got := d.Find(`[data-testid=report-channels-table] tbody tr`).Length(); got != 1 {
+			t.Errorf("%d channel rows", got)
+		}
+		if href, _ := d.Find(`a[href^="/reports/export?table=agents"]`).Attr("href"); href == "" {
+			t.Error("no agents CSV link")
+		} else {
+			csvr := op.get(href).wantStatus(t, http.StatusOK)
+			if !strings.HasPrefix(csvr.Body, "user,conversations,replies,first_response_ms_p50,resolution_ms_p50") {
+				t.Errorf("agents csv %q", csvr.Body)
+			}
+		}
+		op.get("/reports?from=2026-12-02&to=2026-11-30").wantStatus(t, http.StatusUnprocessableEntity)
+		op.get("/reports?channel_id=tg-aaaaaaaaaa").wantStatus(t, http.StatusNotFound)
+		env.userClient(t, models.RoleAgent).get("/reports").wantStatus(t, http.StatusForbidden)
+	})
+
+	t.Run("overview", func(t *testing.T) {
+		for rng, n := range map[string]int{"24h": 24, "30d": 30} {
+			d := op.get("/channels/"+a.ID+"/overview?range="+rng).wantStatus(t, http.StatusOK).doc(t)
+			for _, id := range []string{"messages", "conversations", "first-response", "resolution", "callbacks", "latency", "queue", "health"} {
+				fig := d.Find(`[data-testid=chart-ov-` + rng + `-` + id + `]`)
+				if fig.Find(`svg[role=img]`).Length() != 1 || fig.Find("table tbody tr").Length() != n {
+					t.Errorf("%s %s: %d svgs, %d rows", rng, id, fig.Find(`svg[role=img]`).Length(), fig.Find("table tbody tr").Length())
+				}
+			}
+		}
+		r := op.htmx(http.MethodGet, "/channels/"+a.ID+"/overview?range=30d", nil).wantStatus(t, http.StatusOK)
+		if !strings.Contains(r.Body, `data-testid="overview-activity"`) || strings.Contains(r.Body, "<html") {
+			t.Error("htmx overview is not the partial with charts")
+		}
+	})
+}

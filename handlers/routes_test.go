@@ -70,6 +70,7 @@ var expectedAccess = map[string]string{
 
 	// Reports hold every figure of a channel: operators, like the channel pages.
 	"GET /api/v1/reports": "operator",
+	"GET /reports":        "operator",
 	"GET /reports/export": "operator",
 
 	"GET /api/v1/channels/:id/bot":        "operator",
