@@ -17,6 +17,7 @@ type sizes struct {
 	Webhook WebhookSizes
 	RSSBots int
 	Startup seedSpec
+	Reports ReportSizes
 }
 
 var fullSizes = sizes{
@@ -26,6 +27,7 @@ var fullSizes = sizes{
 	Webhook: WebhookSizes{Events: 5_000, Chats: 200},
 	RSSBots: 1_000,
 	Startup: seedSpec{Channels: 20, Conversations: 1_000, Messages: 1_000_000},
+	Reports: ReportSizes{Seed: seedSpec{Channels: 20, Conversations: 50_000, Messages: 1_000_000}, Reports: 200},
 }
 
 var smokeSizes = sizes{
@@ -35,6 +37,7 @@ var smokeSizes = sizes{
 	Webhook: WebhookSizes{Events: 60, Chats: 7},
 	RSSBots: 5,
 	Startup: seedSpec{Channels: 2, Conversations: 10, Messages: 500},
+	Reports: ReportSizes{Seed: seedSpec{Channels: 2, Conversations: 10, Messages: 500}, Reports: 5},
 }
 
 // TestBench runs every scenario. With BOTDESK_BENCH=1 (make bench) it uses
@@ -76,6 +79,7 @@ func TestBench(t *testing.T) {
 	run("sse", func() ([]Figure, error) { return MeasureSSE(ctx, root, sz.SSE) })
 	run("pages", func() ([]Figure, error) { return MeasurePages(ctx, root, sz.Pages) })
 	run("webhook", func() ([]Figure, error) { return MeasureWebhooks(ctx, root, sz.Webhook) })
+	run("reports", func() ([]Figure, error) { return MeasureReports(ctx, root, sz.Reports) })
 	// The binary is built once for the two figures that need it.
 	var bin string
 	binary := func() (string, error) {

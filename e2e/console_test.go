@@ -40,6 +40,7 @@ func TestConsole(t *testing.T) {
 		{"3b_operator_configures_the_webhook", flowWebhook, false},
 		{"4_agent_answers_in_the_workbench", flowAgentWorkbench, false},
 		{"4b_live_list_keeps_loaded_rows", flowAgentLoadMore, false},
+		{"4c_operator_reads_reports", flowReports, false},
 		{"5_admin_deletes_bot_and_channel", flowAdminDeletes, false},
 	}
 	for _, f := range flows {
