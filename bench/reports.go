@@ -110,13 +110,13 @@ func MeasureReports(ctx context.Context, root string, sz ReportSizes) ([]Figure,
 			Name:     "one channel's last 24 h report in hours (p99)",
 			Value:    ms(dp),
 			Baseline: "—", Ratio: "—", Target: "info", Status: Info,
-			Notes:    fmt.Sprintf("the Overview's report, %d runs (p50 %s).", sz.Reports, ms(summarize(dayTimes).P50)),
+			Notes: fmt.Sprintf("the Overview's report, %d runs (p50 %s).", sz.Reports, ms(summarize(dayTimes).P50)),
 		},
 		{
 			Name:     fmt.Sprintf("migration 0008 backfill of %s messages", humanCount(int(msgs))),
 			Value:    fmt.Sprintf("%.1f s", backfill.Seconds()),
 			Baseline: "—", Ratio: "—", Target: "info", Status: Info,
-			Notes:    "store.Open applying 0008 on the seeded file: rollups, conversation spans and agent replies rebuilt with SQL, once per upgrade.",
+			Notes: "store.Open applying 0008 on the seeded file: rollups, conversation spans and agent replies rebuilt with SQL, once per upgrade.",
 		},
 	}, nil
 }
