@@ -44,7 +44,7 @@ func (s *Server) loginForm(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
 	p := s.page(c, "Sign in", "", views.Crumb{Label: "Sign in"})
-	return s.render(c, http.StatusOK, views.LoginPage(p, views.LoginForm{Next: c.QueryParam("next")}))
+	return s.render(c, http.StatusOK, views.LoginPage(p, views.LoginForm{Next: c.QueryParam("next"), SSO: s.SSO != nil}))
 }
 
 // genericLoginError never says whether the email exists.
@@ -53,7 +53,7 @@ const genericLoginError = "Email or password is incorrect."
 func (s *Server) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	rawEmail, password := c.FormValue("email"), c.FormValue("password")
-	form := views.LoginForm{Next: c.FormValue("next")}
+	form := views.LoginForm{Next: c.FormValue("next"), SSO: s.SSO != nil}
 	ip := c.RealIP()
 	fail := func(status int, msg string) error {
 		p := s.page(c, "Sign in", "", views.Crumb{Label: "Sign in"})
@@ -97,7 +97,9 @@ func (s *Server) login(c echo.Context) error {
 	}
 	ok, _ = models.VerifyPassword(hash, password)
 	release()
-	if u == nil || !ok || !u.Active {
+	// An account that signs in only through SSO fails like a wrong
+	// password: the form must not tell such accounts apart.
+	if u == nil || !ok || !u.Active || !u.PasswordLogin {
 		err := s.Store.WithTx(ctx, func(ctx context.Context) error {
 			if err := s.Store.RecordLoginFailure(ctx, email, ip); err != nil {
 				return err

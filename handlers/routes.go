@@ -40,6 +40,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerWebhookRoutes(r)
 	s.registerAccountRoutes(r)
 	s.registerReportRoutes(r)
+	s.registerSSORoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

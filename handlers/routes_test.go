@@ -54,6 +54,8 @@ var expectedAccess = map[string]string{
 	"POST /users/:uid":                "admin",
 	"POST /users/:uid/sessions/end":   "admin",
 	"GET /account":                    "agent",
+	"GET /auth/oidc/login":            "public",
+	"GET /auth/oidc/callback":         "public",
 	"POST /account/password":          "agent",
 	"POST /account/sessions/end-all":  "agent",
 	"POST /account/sessions/:sid/end": "agent",

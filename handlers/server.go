@@ -26,6 +26,7 @@ import (
 	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/sso"
 	"github.com/botdesk/botdesk/static"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/views"
@@ -100,6 +101,8 @@ type Deps struct {
 	// HTTPClient carries Bot API calls made by handlers (getMe); nil means
 	// a default client.
 	HTTPClient *http.Client
+	// SSO is the OIDC single sign-on provider; nil = no "Sign in with SSO".
+	SSO *sso.Provider
 	// I18n translates the console; nil means the built-in catalogue.
 	I18n *i18n.Catalog
 }

@@ -472,4 +472,18 @@ var zhCN = map[string]string{
 	"Callbacks delivered / failed":            "回调 已投递 / 失败",
 	"Agents table":                            "客服表",
 	"Channels table":                          "渠道表",
+
+	// Single sign-on (issue 20)
+	"Sign in with SSO": "使用 SSO 登录",
+	"The single sign-on provider cannot be reached right now. Try again in a moment, or sign in with your password.":                                                            "暂时无法连接单点登录服务，请稍后再试，或使用密码登录。",
+	"The single sign-on provider did not sign you in. Try again.":                                                                                                               "单点登录服务未能让您登录，请重试。",
+	"This sign-in was not started in this browser, or it was already used. Start again with \"Sign in with SSO\".":                                                              "此登录不是在本浏览器中发起的，或已被使用。请点击“使用 SSO 登录”重新开始。",
+	"This sign-in link was already used or has expired. Start again with \"Sign in with SSO\".":                                                                                 "此登录链接已被使用或已过期。请点击“使用 SSO 登录”重新开始。",
+	"Your single sign-on account has no botdesk role: none of your groups is mapped to admin, operator or agent. Ask your administrator to add you to a botdesk group.":         "您的单点登录账户没有 botdesk 角色：您所在的组均未映射为管理员、运营人员或客服。请联系管理员将您加入 botdesk 组。",
+	"Accounts of this e-mail domain may not sign in to botdesk.":                                                                                                                "此邮箱域名的账户不能登录 botdesk。",
+	"The single sign-on provider did not tell botdesk your e-mail address, so you cannot be signed in.":                                                                         "单点登录服务未提供您的邮箱地址，因此无法登录。",
+	"The answer of the single sign-on provider could not be verified, so you are not signed in. Try again; if it keeps failing, tell your administrator.":                       "无法验证单点登录服务的响应，因此未登录。请重试；如果一直失败，请联系管理员。",
+	"Your botdesk account is deactivated. Ask an admin.":                                                                                                                        "您的 botdesk 账户已停用，请联系管理员。",
+	"A botdesk account with this e-mail exists, but your provider has not verified the address, so it cannot be linked. Sign in with your password, or ask your administrator.": "已存在使用此邮箱的 botdesk 账户，但单点登录服务未验证该地址，因此无法关联。请使用密码登录，或联系管理员。",
+	"Single sign-on is not configured here.":                                                                                                                                    "此处未配置单点登录。",
 }

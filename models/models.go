@@ -15,6 +15,13 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
+	// OIDCIssuer and OIDCSubject link the account to a single sign-on
+	// identity (both "" for local-only accounts).
+	OIDCIssuer  string `gorm:"column:oidc_issuer"`
+	OIDCSubject string `gorm:"column:oidc_subject"`
+	// PasswordLogin is false when the account may only sign in through
+	// single sign-on (accounts created by it have no local password).
+	PasswordLogin bool `gorm:"column:password_login;default:true"`
 	// Language is the console language the user chose (i18n.Lang); empty
 	// follows the browser.
 	Language string

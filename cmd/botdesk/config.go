@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/botdesk/botdesk/sso"
 )
 
 // config is every setting, from env with flags mirroring them.
@@ -32,6 +34,8 @@ type config struct {
 	APIBurst, APIIPBurst int
 	MaxConnsPerIP        int
 	LoginConcurrency     int
+	// OIDC single sign-on (BOTDESK_OIDC_*); Issuer "" = none.
+	OIDC sso.Config
 }
 
 func envOr(name, def string) string {
@@ -67,8 +71,25 @@ func bindConfig(fs *flag.FlagSet) (*config, func() error) {
 	fs.StringVar(&apiIPBurst, "api-ip-burst", envOr("BOTDESK_API_IP_BURST", "40"), "API burst per client IP (BOTDESK_API_IP_BURST)")
 	fs.StringVar(&maxConns, "max-conns-per-ip", envOr("BOTDESK_MAX_CONNS_PER_IP", "256"), "open connections allowed per client IP, trusted proxies exempt; 0 = no cap (BOTDESK_MAX_CONNS_PER_IP)")
 	fs.StringVar(&loginConc, "login-concurrency", envOr("BOTDESK_LOGIN_CONCURRENCY", "0"), "password hashes computed at once; beyond it sign-ins get 429; 0 = number of CPUs (BOTDESK_LOGIN_CONCURRENCY)")
+	var roleMap, domains string
+	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", envOr("BOTDESK_OIDC_ISSUER", ""), "OIDC issuer URL for single sign-on; empty = none (BOTDESK_OIDC_ISSUER)")
+	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", envOr("BOTDESK_OIDC_CLIENT_ID", ""), "OIDC client id (BOTDESK_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDC.ClientSecret, "oidc-client-secret", envOr("BOTDESK_OIDC_CLIENT_SECRET", ""), "OIDC client secret (BOTDESK_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.OIDC.RoleClaim, "oidc-role-claim", envOr("BOTDESK_OIDC_ROLE_CLAIM", "groups"), "ID token claim with the user's groups or roles (BOTDESK_OIDC_ROLE_CLAIM)")
+	fs.StringVar(&roleMap, "oidc-role-map", envOr("BOTDESK_OIDC_ROLE_MAP", ""), "claim values to roles, like desk-admins=admin,support=agent (BOTDESK_OIDC_ROLE_MAP)")
+	fs.StringVar(&domains, "oidc-allowed-domains", envOr("BOTDESK_OIDC_ALLOWED_DOMAINS", ""), "comma-separated e-mail domains allowed to sign in; empty = any (BOTDESK_OIDC_ALLOWED_DOMAINS)")
 	finish := func() error {
 		var err error
+		if c.OIDC.Issuer != "" {
+			if c.OIDC.RoleMap, err = sso.ParseRoleMap(roleMap); err != nil {
+				return err
+			}
+			for _, d := range strings.Split(domains, ",") {
+				if d = strings.TrimSpace(d); d != "" {
+					c.OIDC.AllowedDomains = append(c.OIDC.AllowedDomains, d)
+				}
+			}
+		}
 		if c.PublicURL, err = parsePublicURL(c.PublicURL); err != nil {
 			return err
 		}

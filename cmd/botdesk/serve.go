@@ -17,6 +17,7 @@ import (
 	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/connlimit"
 	"github.com/botdesk/botdesk/handlers"
+	"github.com/botdesk/botdesk/sso"
 	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram"
@@ -93,8 +94,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	policy := callbacks.Policy{AllowPrivate: cfg.AllowPrivateCallbacks}
 	disp := callbacks.NewDispatcher(st, sealer, log.With("component", "dispatcher"), policy, nil, callbacks.DispatcherOptions{})
 
+	var ssoProvider *sso.Provider
+	if cfg.OIDC.Issuer != "" {
+		if ssoProvider, err = sso.New(cfg.OIDC); err != nil {
+			return err
+		}
+	}
 	shutdown := make(chan struct{})
-	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log, Bots: sup,
+	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log, Bots: sup, SSO: ssoProvider,
 		Metrics: []handlers.MetricsWriter{sup.WriteMetrics, sender.WriteMetrics, disp.WriteMetrics},
 		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demoMode,
 			TelegramAPI: cfg.TelegramAPI, Shutdown: shutdown, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
