@@ -43,6 +43,8 @@ type apiMessage struct {
 	ErrorCode         int             `json:"error_code,omitempty"`
 	ErrorDescription  string          `json:"error_description,omitempty"`
 	EditedAt          *time.Time      `json:"edited_at"`
+	MessageThreadID   *int64          `json:"message_thread_id,omitempty"`
+	DeletedAt         *time.Time      `json:"deleted_at,omitempty"`
 	CreatedAt         time.Time       `json:"created_at"`
 	Timestamp         int64           `json:"timestamp"` // ms, Telegram's date for incoming
 }
@@ -89,7 +91,8 @@ func (s *Server) apiMessageList(c echo.Context) error {
 		am := apiMessage{ID: m.ID, ChannelID: m.ChannelID, ChatID: m.ChatID, ChatType: m.ChatType, Direction: m.Direction,
 			TelegramMessageID: m.TelegramMessageID, Type: m.Type, Text: m.Text, Entities: rawJSON(m.Entities), Media: rawJSON(m.Media),
 			ReplyToMessageID: m.ReplyToMessageID, Status: m.Status, ErrorCode: m.ErrorCode, ErrorDescription: m.ErrorDescription,
-			EditedAt: m.EditedAt, CreatedAt: m.CreatedAt, Timestamp: m.CreatedAt.UnixMilli()}
+			EditedAt: m.EditedAt, CreatedAt: m.CreatedAt, Timestamp: m.CreatedAt.UnixMilli(),
+			MessageThreadID: m.MessageThreadID, DeletedAt: m.DeletedAt}
 		if m.TelegramDate != nil {
 			am.Timestamp = m.TelegramDate.UnixMilli()
 		}
@@ -109,27 +112,20 @@ func (s *Server) apiMessageSend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ChatID json.Number `json:"chat_id"`
-		Text   string      `json:"text"`
+	out, err := readSendRequest(c)
+	if err != nil {
+		return err
 	}
-	dec := json.NewDecoder(c.Request().Body)
-	dec.UseNumber()
-	if err := dec.Decode(&in); err != nil {
-		return models.Invalid("", `Send a JSON body like {"chat_id": 123456789, "text": "Hello"}.`)
-	}
-	chatID, err := strconv.ParseInt(strings.Trim(in.ChatID.String(), `"`), 10, 64)
-	if err != nil || chatID == 0 {
-		return models.Invalid("chat_id", "chat_id must be the Telegram chat id (an integer).")
-	}
-	if err := s.checkSendAccess(c, ch.ID, chatID); err != nil {
+	out.ChannelID = ch.ID
+	if err := s.checkSendAccess(c, ch.ID, out.ChatID); err != nil {
 		return err
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
 	if len(key) > maxIdempotencyKey {
 		return models.Invalid("Idempotency-Key", "Idempotency-Key is at most 255 characters.")
 	}
-	msg, created, err := s.Store.QueueOutgoing(ctx, store.OutgoingMessage{ChannelID: ch.ID, ChatID: chatID, Text: in.Text, IdempotencyKey: key})
+	out.IdempotencyKey = key
+	msg, created, err := s.Store.QueueOutgoing(ctx, out)
 	if errors.Is(err, store.ErrNoBot) {
 		return c.JSON(http.StatusConflict, apiError{Error: apiErrorBody{Code: "no_bot", Message: "This channel has no connected bot to send through."}})
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,16 @@ const maxMediaBytes = 20 << 20
 
 // inlineMedia are the types a browser may show in place; everything else
 // is forced to download, so a hostile upload cannot run as a page.
-var inlineMedia = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
+// Audio and video are inline too, for the workbench's players: a media
+// type cannot run script, and nosniff keeps browsers from guessing.
+var inlineMedia = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true,
+	"audio/ogg": true, "audio/mpeg": true, "audio/mp4": true, "audio/x-m4a": true, "audio/webm": true,
+	"video/mp4": true, "video/webm": true}
+
+// typeByExt names what Telegram stores without a mime type (photos,
+// stickers, video notes) from the extension of its file path.
+var typeByExt = map[string]string{".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+	".webm": "video/webm", ".mp4": "video/mp4", ".oga": "audio/ogg", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 
 func (s *Server) registerMediaRoutes(r router) {
 	r.get("/workbench/media/:mid", asAgent, s.mediaDownload)
@@ -77,6 +87,9 @@ func (s *Server) mediaDownload(c echo.Context) error {
 	defer body.Close()
 
 	ctype := media.MimeType
+	if ctype == "" {
+		ctype = typeByExt[strings.ToLower(path.Ext(f.FilePath))]
+	}
 	if ctype == "" && msg.Type == "photo" {
 		ctype = "image/jpeg"
 	}

@@ -80,7 +80,17 @@ func actor(c echo.Context) store.Actor {
 }
 
 func (s *Server) bodyLimit(limit string) echo.MiddlewareFunc {
-	return middleware.BodyLimit(limit)
+	// Sends with a file have their own, larger bound.
+	small := middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: limit, Skipper: isUploadRoute})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := small(next)
+		return func(c echo.Context) error {
+			if isUploadRoute(c) {
+				c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxUploadBody)
+			}
+			return h(c)
+		}
+	}
 }
 
 // loadIdentity resolves the session cookie (console) or the bearer key

@@ -41,6 +41,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerAccountRoutes(r)
 	s.registerReportRoutes(r)
 	s.registerSSORoutes(r)
+	s.registerRichRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

@@ -107,6 +107,7 @@ var expectedAccess = map[string]string{
 	"GET /workbench/c/:cid/messages":     "agent",
 	"GET /workbench/c/:cid/events":       "agent",
 	"POST /workbench/c/:cid/reply":       "agent",
+	"GET /workbench/c/:cid/reply":        "agent",
 	"POST /workbench/c/:cid/resolve":     "agent",
 	"POST /workbench/c/:cid/reopen":      "agent",
 	"POST /workbench/c/:cid/assign":      "agent",

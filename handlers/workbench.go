@@ -218,7 +218,7 @@ func (s *Server) messageViews(ctx context.Context, conv *models.Conversation, ro
 	}
 	out := make([]views.MessageView, 0, len(rows))
 	for _, r := range rows {
-		mv := views.MessageView{Msg: r, Edits: edits[r.ID], Highlight: kw}
+		mv := views.MessageView{Msg: r, Edits: edits[r.ID], Highlight: kw, ConvID: conv.ID}
 		if r.ReplyToMessageID != nil {
 			if q, ok := quotes[*r.ReplyToMessageID]; ok {
 				mv.Quoted = &q
@@ -254,6 +254,9 @@ func (s *Server) conversationView(c echo.Context, conv *store.ConversationRow, f
 		Filter: f, CSRF: csrfToken(c)}
 	if u := currentUser(c); u != nil {
 		cv.Me = u.ID
+	}
+	if err := s.withQuote(c, cv); err != nil {
+		return nil, err
 	}
 	return cv, nil
 }

@@ -31,7 +31,14 @@ func (s *Server) workbenchReply(c echo.Context) error {
 		return store.ErrForbidden
 	}
 	text := c.FormValue("text")
-	msg, _, err := s.Store.QueueOutgoing(ctx, store.OutgoingMessage{ChannelID: conv.ChannelID, ChatID: conv.ChatID, Text: text, SentBy: &u.ID})
+	out, err := readReply(c)
+	if err == nil {
+		out.ChannelID, out.ChatID, out.Text, out.SentBy = conv.ChannelID, conv.ChatID, text, &u.ID
+		var msg *models.Message
+		if msg, _, err = s.Store.QueueOutgoing(ctx, out); err == nil {
+			s.noteReply(c, conv, msg)
+		}
+	}
 	if err != nil {
 		msgText := ""
 		if v, ok := models.AsValidation(err); ok {
@@ -45,12 +52,9 @@ func (s *Server) workbenchReply(c echo.Context) error {
 			setFlash(c, "error", msgText)
 			return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
 		}
-		cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c), Reply: text, ReplyError: msgText}
+		cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c), Reply: text, ReplyError: msgText,
+			ReplyTo: out.ReplyToMessageID}
 		return s.render(c, http.StatusUnprocessableEntity, views.ReplyForm(cv))
-	}
-	if err := s.Store.NoteOutgoing(ctx, msg); err != nil {
-		// The reply is queued; a stale list preview is not worth an error page.
-		s.Log.WarnContext(c.Request().Context(), "workbench: note outgoing", "conversation", conv.ID, "err", err)
 	}
 	if !isHTMX(c) {
 		return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))

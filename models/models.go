@@ -191,6 +191,10 @@ type Message struct {
 	TelegramDate      *time.Time
 	EditedAt          *time.Time
 	CreatedAt         time.Time
+	// MessageThreadID is the forum topic of the message (nil outside one).
+	MessageThreadID *int64
+	// DeletedAt is set once a sent message was deleted in Telegram.
+	DeletedAt *time.Time
 }
 
 // MessageEdit keeps the earlier text of an edited message.

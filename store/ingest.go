@@ -32,6 +32,7 @@ type IngestMessage struct {
 	Entities          string // JSON array of Telegram entities, "" when none
 	Media             string // JSON object, see telegram.Media; "" when none
 	ReplyToMessageID  *int64 // Telegram message id of the quoted message
+	MessageThreadID   *int64 // forum topic, nil outside one
 	Date              time.Time
 	// Edited marks an edited_message / edited_channel_post: the stored
 	// message with the same chat and Telegram id gets the new text.
@@ -118,7 +119,7 @@ func incomingMessage(t ingestTarget, bot, updateID int64, m *IngestMessage, date
 		ChannelID: t.ChannelID, BotTelegramID: bot, UpdateID: &updateID, ChatID: m.ChatID, ChatType: m.ChatType,
 		TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
 		Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
-		Status: "received", TelegramDate: &date, CreatedAt: now,
+		Status: "received", TelegramDate: &date, CreatedAt: now, MessageThreadID: m.MessageThreadID,
 	}
 	if msg.Type == "" {
 		msg.Type = "text"

@@ -53,6 +53,9 @@ type SendOutcome struct {
 	TelegramMessageID int64
 	ErrorCode         int
 	ErrorDescription  string
+	// Media is Telegram's description of a sent photo or document (file
+	// ids), replacing the upload's name and size; "" keeps what is stored.
+	Media string
 }
 
 // FinishOutgoing records the outcome of a pending outgoing message and
@@ -65,6 +68,9 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, o SendOutcome) (*m
 		fields := map[string]any{"status": "failed", "error_code": o.ErrorCode, "error_description": o.ErrorDescription}
 		if o.Sent {
 			fields = map[string]any{"status": "sent", "telegram_message_id": o.TelegramMessageID, "error_code": 0, "error_description": ""}
+			if o.Media != "" {
+				fields["media"] = o.Media
+			}
 		}
 		res := s.w(ctx).Model(&models.Message{}).Where("id = ? AND direction = 'out' AND status = 'pending'", id).Updates(fields)
 		if res.Error != nil {
@@ -75,6 +81,11 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, o SendOutcome) (*m
 		}
 		if err := s.w(ctx).Take(&msg, "id = ?", id).Error; err != nil {
 			return notFound("finish outgoing", err)
+		}
+		// The upload was kept only until its outcome: Telegram holds a sent
+		// file now, and a failed one is not retried.
+		if err := s.w(ctx).Exec("DELETE FROM outgoing_files WHERE message_id = ?", id).Error; err != nil {
+			return fmt.Errorf("store: finish outgoing %d: drop file: %w", id, err)
 		}
 		return nil
 	})

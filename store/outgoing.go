@@ -22,6 +22,13 @@ type OutgoingMessage struct {
 	Text           string
 	SentBy         *int64 // user who replied from the workbench; nil for the API
 	IdempotencyKey string // optional; a repeat returns the first message
+	// ReplyToMessageID quotes a message of the chat by its Telegram id.
+	ReplyToMessageID *int64
+	// MessageThreadID sends into a forum topic; nil takes the quoted
+	// message's topic, if any.
+	MessageThreadID *int64
+	// File makes the message a photo or document with Text as caption.
+	File *OutgoingFile
 }
 
 // ErrNoBot means the channel has no connected bot to send through.
@@ -33,12 +40,24 @@ var ErrNoBot = errors.New("channel has no connected bot")
 // message and created=false.
 func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *models.Message, created bool, err error) {
 	text := strings.TrimSpace(m.Text)
-	switch {
-	case text == "":
-		return nil, false, models.Invalid("text", "Write a message first.")
-	case utf8.RuneCountInString(text) > MaxMessageText:
-		return nil, false, models.Invalid("text", fmt.Sprintf("Telegram allows at most %d characters per message.", MaxMessageText))
-	case m.ChatID == 0:
+	typ := "text"
+	if m.File != nil {
+		var err error
+		if typ, err = m.File.kind(); err != nil {
+			return nil, false, err
+		}
+		if utf8.RuneCountInString(text) > MaxCaption {
+			return nil, false, models.Invalid("caption", fmt.Sprintf("Telegram allows at most %d characters in a caption.", MaxCaption))
+		}
+	} else {
+		switch {
+		case text == "":
+			return nil, false, models.Invalid("text", "Write a message first.")
+		case utf8.RuneCountInString(text) > MaxMessageText:
+			return nil, false, models.Invalid("text", fmt.Sprintf("Telegram allows at most %d characters per message.", MaxMessageText))
+		}
+	}
+	if m.ChatID == 0 {
 		return nil, false, models.Invalid("chat_id", "Give the Telegram chat id to send to.")
 	}
 	err = s.WithTx(ctx, func(ctx context.Context) error {
@@ -66,13 +85,25 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 		}
 		_ = s.w(ctx).Raw("SELECT id, chat_type FROM conversations WHERE channel_id = ? AND chat_id = ?", m.ChannelID, m.ChatID).Scan(&conv).Error
 		out := &models.Message{ChannelID: m.ChannelID, BotTelegramID: bot.TelegramID, ChatID: m.ChatID, ChatType: conv.ChatType,
-			Direction: "out", Type: "text", Text: text, Status: "pending", SentBy: m.SentBy, CreatedAt: s.now()}
+			Direction: "out", Type: typ, Text: text, Status: "pending", SentBy: m.SentBy, CreatedAt: s.now(),
+			ReplyToMessageID: m.ReplyToMessageID, MessageThreadID: m.MessageThreadID}
 		if m.IdempotencyKey != "" {
 			k := m.IdempotencyKey
 			out.IdempotencyKey = &k
 		}
+		if err := s.resolveQuote(ctx, out); err != nil {
+			return err
+		}
+		if m.File != nil {
+			out.Media = m.File.mediaJSON()
+		}
 		if err := s.w(ctx).Create(out).Error; err != nil {
 			return fmt.Errorf("store: queue outgoing: %w", err)
+		}
+		if m.File != nil {
+			if err := s.saveOutgoingFile(ctx, out.ID, m.File); err != nil {
+				return err
+			}
 		}
 		msg, created = out, true
 		return s.rollupOutgoing(ctx, out.ChannelID, conv.ID, out.SentBy, out.CreatedAt)

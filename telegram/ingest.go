@@ -228,6 +228,10 @@ func mapMessage(m *telego.Message, edited bool) *store.IngestMessage {
 		id := int64(m.ReplyToMessage.MessageID)
 		im.ReplyToMessageID = &id
 	}
+	if m.IsTopicMessage && m.MessageThreadID != 0 {
+		t := int64(m.MessageThreadID)
+		im.MessageThreadID = &t
+	}
 	ents := m.Entities
 	if im.Text == "" {
 		im.Text = m.Caption

@@ -230,6 +230,17 @@ func (s *Sender) process(ctx context.Context, m *models.Message) {
 		s.finish(ctx, m, store.SendOutcome{ErrorDescription: err.Error()})
 		return
 	}
+	file, err := s.fileOf(ctx, m)
+	if errors.Is(err, store.ErrNotFound) {
+		s.finish(ctx, m, store.SendOutcome{ErrorDescription: "the file to send was not kept"})
+		return
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Log.Error("sender: loading file", "message_id", m.ID, "err", err)
+		}
+		return // retried on the next round
+	}
 	isGroup := m.ChatType == "group" || m.ChatType == "supergroup" || m.ChatType == "channel" || (m.ChatType == "" && m.ChatID < 0)
 	networkFailures := 0
 	waited := false // this goroutine has just waited out a 429 itself
@@ -244,10 +255,10 @@ func (s *Sender) process(ctx context.Context, m *models.Message) {
 			return // shutting down before sending: stays pending
 		}
 		sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-		tm, err := sb.client.SendMessage(sendCtx, m.ChatID, m.Text)
+		tm, err := s.send(sendCtx, sb.client, m, file)
 		cancel()
 		if err == nil {
-			s.finish(ctx, m, store.SendOutcome{Sent: true, TelegramMessageID: int64(tm.MessageID)})
+			s.finish(ctx, m, store.SendOutcome{Sent: true, TelegramMessageID: int64(tm.MessageID), Media: sentMedia(&tm, m)})
 			return
 		}
 		var ra *RetryAfterError

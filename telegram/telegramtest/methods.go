@@ -198,34 +198,14 @@ func (s *Server) sendMessage(w http.ResponseWriter, b *fakeBot, p url.Values) {
 		writeError(w, http.StatusBadRequest, "Bad Request: message is too long", nil)
 		return
 	}
-	rawChat := p.Get("chat_id")
-	if rawChat == "" {
-		writeError(w, http.StatusBadRequest, "Bad Request: chat_id is empty", nil)
-		return
-	}
 	s.mu.Lock()
-	chat, ok := b.resolveChat(rawChat)
+	msg, ok := s.outgoing(w, b, p)
 	if !ok {
 		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, "Bad Request: chat not found", nil)
 		return
 	}
-	b.nextMsgID[chat.ID]++
-	from := b.user()
-	msg := telego.Message{
-		MessageID: b.nextMsgID[chat.ID],
-		From:      &from,
-		Chat:      chat,
-		Date:      time.Now().Unix(),
-		Text:      text,
-	}
-	if chat.Type == telego.ChatTypeChannel {
-		// Posts in channels carry the channel as sender, not the bot.
-		msg.From = nil
-		c := chat
-		msg.SenderChat = &c
-	}
-	b.sent = append(b.sent, msg)
+	msg.Text = text
+	b.commit(&msg)
 	s.mu.Unlock()
 	writeOK(w, msg)
 }

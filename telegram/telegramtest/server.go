@@ -69,6 +69,8 @@ type fakeBot struct {
 	wake         chan struct{} // closed (and replaced) whenever queue grows
 	poll         *pollWait     // the getUpdates currently long-polling, if any
 	calls        map[string]int
+	msgs         map[msgKey]*fakeMessage // sent and received, for edits and deletes
+	actions      map[int64][]string      // chat actions per chat
 }
 
 // pollWait lets a newer getUpdates (or setWebhook) terminate an older one the
@@ -334,6 +336,18 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, token, meth
 		s.getUpdates(w, r, b, params)
 	case "sendmessage":
 		s.sendMessage(w, b, params)
+	case "sendphoto":
+		s.sendPhoto(w, r, b, params)
+	case "senddocument":
+		s.sendDocument(w, r, b, params)
+	case "editmessagetext":
+		s.editMessageText(w, b, params)
+	case "deletemessage":
+		s.deleteMessage(w, b, params)
+	case "setmessagereaction":
+		s.setMessageReaction(w, b, params)
+	case "sendchataction":
+		s.sendChatAction(w, b, params)
 	case "setwebhook":
 		s.setWebhookMethod(w, b, params)
 	case "deletewebhook":

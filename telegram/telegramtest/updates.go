@@ -42,6 +42,7 @@ func (s *Server) Inject(botID int64, u telego.Update) telego.Update {
 		}
 		b.chats[m.Chat.ID] = m.Chat
 		s.registerFiles(m)
+		b.remember(*m, false)
 	}
 	if cm := u.MyChatMember; cm != nil {
 		if cm.Date == 0 {

@@ -1,0 +1,105 @@
+package telegram
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/mymmrac/telego"
+)
+
+// SendOptions are the optional parts of a send: the quoted message and the
+// forum topic (0 = none).
+type SendOptions struct {
+	ReplyTo  int64
+	ThreadID int64
+}
+
+func (o SendOptions) reply() *telego.ReplyParameters {
+	if o.ReplyTo == 0 {
+		return nil
+	}
+	return &telego.ReplyParameters{MessageID: int(o.ReplyTo)}
+}
+
+// SendText is SendMessage with a quote and a topic.
+func (c *Client) SendText(ctx context.Context, chatID int64, text string, o SendOptions) (telego.Message, error) {
+	m, err := c.bot.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: chatID}, Text: text,
+		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID)})
+	if err != nil {
+		return telego.Message{}, c.fail(ctx, "sendMessage", err)
+	}
+	return *m, nil
+}
+
+// namedBytes is an upload for telego's multipart encoder.
+type namedBytes struct {
+	*bytes.Reader
+	name string
+}
+
+func (n namedBytes) Name() string { return n.name }
+
+// SendPhoto uploads data as a photo with an optional caption (plain text).
+func (c *Client) SendPhoto(ctx context.Context, chatID int64, name string, data []byte, caption string, o SendOptions) (telego.Message, error) {
+	m, err := c.bot.SendPhoto(ctx, &telego.SendPhotoParams{ChatID: telego.ChatID{ID: chatID},
+		Photo: telego.InputFile{File: namedBytes{bytes.NewReader(data), name}}, Caption: caption,
+		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID)})
+	if err != nil {
+		return telego.Message{}, c.fail(ctx, "sendPhoto", err)
+	}
+	return *m, nil
+}
+
+// SendDocument uploads data as a file with an optional caption.
+func (c *Client) SendDocument(ctx context.Context, chatID int64, name string, data []byte, caption string, o SendOptions) (telego.Message, error) {
+	m, err := c.bot.SendDocument(ctx, &telego.SendDocumentParams{ChatID: telego.ChatID{ID: chatID},
+		Document: telego.InputFile{File: namedBytes{bytes.NewReader(data), name}}, Caption: caption,
+		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID)})
+	if err != nil {
+		return telego.Message{}, c.fail(ctx, "sendDocument", err)
+	}
+	return *m, nil
+}
+
+// EditMessageText replaces the text of a message the bot sent.
+func (c *Client) EditMessageText(ctx context.Context, chatID, messageID int64, text string) (telego.Message, error) {
+	m, err := c.bot.EditMessageText(ctx, &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: chatID},
+		MessageID: int(messageID), Text: text})
+	if err != nil {
+		return telego.Message{}, c.fail(ctx, "editMessageText", err)
+	}
+	if m == nil {
+		return telego.Message{}, nil
+	}
+	return *m, nil
+}
+
+// DeleteMessage deletes a message for everyone.
+func (c *Client) DeleteMessage(ctx context.Context, chatID, messageID int64) error {
+	if err := c.bot.DeleteMessage(ctx, &telego.DeleteMessageParams{ChatID: telego.ChatID{ID: chatID}, MessageID: int(messageID)}); err != nil {
+		return c.fail(ctx, "deleteMessage", err)
+	}
+	return nil
+}
+
+// SetMessageReaction sets the bot's reaction on a message; no emoji
+// removes it.
+func (c *Client) SetMessageReaction(ctx context.Context, chatID, messageID int64, emoji string) error {
+	p := &telego.SetMessageReactionParams{ChatID: telego.ChatID{ID: chatID}, MessageID: int(messageID)}
+	if emoji != "" {
+		p.Reaction = []telego.ReactionType{&telego.ReactionTypeEmoji{Type: telego.ReactionEmoji, Emoji: emoji}}
+	}
+	if err := c.bot.SetMessageReaction(ctx, p); err != nil {
+		return c.fail(ctx, "setMessageReaction", err)
+	}
+	return nil
+}
+
+// SendTyping shows "typing…" in the chat for about 5 seconds.
+func (c *Client) SendTyping(ctx context.Context, chatID int64, threadID int64) error {
+	if err := c.bot.SendChatAction(ctx, &telego.SendChatActionParams{ChatID: telego.ChatID{ID: chatID},
+		Action: telego.ChatActionTyping, MessageThreadID: int(threadID)}); err != nil {
+		return c.fail(ctx, "sendChatAction", err)
+	}
+	return nil
+}
