@@ -62,4 +62,3 @@ func sentMedia(tm *telego.Message, m *models.Message) string {
 	}
 	return string(b)
 }
-
