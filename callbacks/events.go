@@ -23,6 +23,10 @@ const (
 const (
 	StatusSent   = "sent"
 	StatusFailed = "failed"
+	// StatusEdited and StatusDeleted follow an edit or delete of a sent
+	// message (PATCH / DELETE /channels/{id}/messages/{message_id}).
+	StatusEdited  = "edited"
+	StatusDeleted = "deleted"
 )
 
 // Message types of an [MOEvent]. A message Telegram sends in a form botdesk
@@ -73,7 +77,7 @@ type StatusEvent struct {
 	MessageID string `json:"message_id"`
 	ChannelID string `json:"channel_id"`
 	ChatID    int64  `json:"chat_id"`
-	// Status is StatusSent or StatusFailed.
+	// Status is StatusSent, StatusFailed, StatusEdited or StatusDeleted.
 	Status string `json:"status"`
 	// ErrorCode and ErrorDescription are Telegram's error_code and
 	// description when Status is "failed"; omitted otherwise.

@@ -41,7 +41,7 @@ func TestConsole(t *testing.T) {
 		{"4_agent_answers_in_the_workbench", flowAgentWorkbench, false},
 		{"4b_live_list_keeps_loaded_rows", flowAgentLoadMore, false},
 		{"4c_operator_reads_reports", flowReports, false},
-		{"4d_agent_quotes_and_sends_a_photo", flowAgentRichMessages, false},
+		{"4d_agent_quotes_sends_a_photo_and_edits", flowAgentRichMessages, false},
 		{"5_admin_deletes_bot_and_channel", flowAdminDeletes, false},
 	}
 	for _, f := range flows {

@@ -19,7 +19,7 @@ import (
 // Flow 4c: rich messages. The agent quotes the customer's question and
 // answers it with a photo and a caption (picked with the file picker); the
 // photo reaches Telegram as a quoted sendPhoto and shows in the workbench
-// as a thumbnail relayed by the server.
+// as a thumbnail relayed by the server. Then the agent edits a sent text.
 func flowAgentRichMessages(t *testing.T, w *world) {
 	w.needs(t, false)
 	if w.botID == 0 || w.keyword == "" {
@@ -71,6 +71,25 @@ func flowAgentRichMessages(t *testing.T, w *world) {
 		s.fatalf("Telegram got the photo in chat %d quoting %+v, want chat %d quoting %d", tm.Chat.ID, tm.ReplyToMessage, buyer.ID, q.Message.MessageID)
 	}
 	s.a11y("Workbench conversation with a photo and a quote")
+
+	// Edit a sent text: the bubble becomes a form, Save puts the new text
+	// in Telegram and in the bubble, which says it was edited.
+	const typo, fixed = "We will refnud you today", "We will refund you today"
+	s.fill(`#wb-reply-text`, typo)
+	s.click(`[data-testid=wb-send]`)
+	tt := waitSent(s, w.botID, typo)
+	bubbleSel := `[data-testid=msg][data-status=sent]`
+	s.waitJS("the text reply is sent", `Array.from(document.querySelectorAll(`+jsString(bubbleSel)+`)).some(b => (b.querySelector("[data-testid=msg-text]") || {textContent: ""}).textContent === `+jsString(typo)+`)`)
+	eval[chromedp.Void](s, `Array.from(document.querySelectorAll(`+jsString(bubbleSel)+`)).find(b => (b.querySelector("[data-testid=msg-text]") || {textContent: ""}).textContent === `+jsString(typo)+`).querySelector("[data-testid=msg-edit]").click()`)
+	s.waitVisible(`[data-testid=msg-edit-form] textarea`)
+	s.fill(`[data-testid=msg-edit-form] textarea`, fixed)
+	s.click(`[data-testid=msg-edit-save]`)
+	s.waitJS("the bubble shows the edit", `Array.from(document.querySelectorAll(`+jsString(bubbleSel)+`)).some(b => (b.querySelector("[data-testid=msg-text]") || {textContent: ""}).textContent === `+jsString(fixed)+` && b.querySelector("[data-testid=msg-edits]"))`)
+	s.sameDocument("editing a sent message")
+	if got, ok := suite.tg.Message(w.botID, buyer.ID, tt.MessageID); !ok || got.Text != fixed {
+		s.fatalf("Telegram holds %q for the edited message, want %q", got.Text, fixed)
+	}
+	s.a11y("Workbench conversation after an edit")
 	s.screenshot("workbench-rich.png")
 }
 

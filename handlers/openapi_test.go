@@ -131,6 +131,13 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(agent, http.MethodPost, cp+"/messages", map[string]any{"chat_id": 4242, "text": "Hi Ann"}, http.StatusAccepted)
 	call(agent, http.MethodPost, cp+"/messages", map[string]any{"chat_id": 4242, "text": ""}, http.StatusUnprocessableEntity)
 	call(op, http.MethodGet, cp+"/messages?after=0&limit=10", nil, http.StatusOK)
+	// Edit and delete a message Telegram has (sent to the fake).
+	sent := sentThroughFake(t, env, tgURL, token, ch.ID, 4242, "Hi Ann!")
+	mp := cp + "/messages/" + itoa(sent)
+	call(agent, http.MethodPatch, mp, map[string]string{"text": "Hi Ann, welcome!"}, http.StatusOK)
+	call(agent, http.MethodPatch, mp, map[string]string{"text": "Hi Ann, welcome!"}, http.StatusUnprocessableEntity)
+	call(agent, http.MethodDelete, mp, nil, http.StatusOK)
+	call(agent, http.MethodDelete, mp, nil, http.StatusUnprocessableEntity)
 
 	// Webhook, delivery log, test event, queues.
 	wh := map[string]any{"http_enabled": true, "status_url": rcv.URL + "/status", "mo_url": rcv.URL + "/mo", "notify_url": rcv.URL + "/notify", "queue_enabled": true}

@@ -146,7 +146,7 @@ func Message(v MessageView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var2 = []any{"msg", templ.KV("msg-in", v.Msg.Direction != "out"), templ.KV("msg-out", v.Msg.Direction == "out"), templ.KV("msg-failed", v.Msg.Status == "failed")}
+			var templ_7745c5c3_Var2 = []any{"msg", templ.KV("msg-in", v.Msg.Direction != "out"), templ.KV("msg-out", v.Msg.Direction == "out"), templ.KV("msg-failed", v.Msg.Status == "failed"), templ.KV("msg-deleted", v.Msg.DeletedAt != nil)}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var2...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
