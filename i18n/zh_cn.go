@@ -486,4 +486,9 @@ var zhCN = map[string]string{
 	"Your botdesk account is deactivated. Ask an admin.":                                                                                                                        "您的 botdesk 账户已停用，请联系管理员。",
 	"A botdesk account with this e-mail exists, but your provider has not verified the address, so it cannot be linked. Sign in with your password, or ask your administrator.": "已存在使用此邮箱的 botdesk 账户，但单点登录服务未验证该地址，因此无法关联。请使用密码登录，或联系管理员。",
 	"Single sign-on is not configured here.":                                                                                                                                    "此处未配置单点登录。",
+	"Attach photo or file":                                                                                                                                                      "附加照片或文件",
+	"Photos up to 10 MB, other files up to 50 MB; the reply text becomes the caption.":                                                                                          "照片最大 10 MB，其他文件最大 50 MB；回复文字将作为说明。",
+	"Quote":        "引用",
+	"this message": "此消息",
+	"Edit":         "编辑",
 }
