@@ -5,7 +5,6 @@ import (
 	"context"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -198,4 +197,3 @@ func TestWorkbenchReplyWithFileAndQuote(t *testing.T) {
 	agent.do(http.MethodPost, base+"/reply", body, http.Header{"Content-Type": {ct}}).wantStatus(t, http.StatusForbidden)
 }
 
-func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
