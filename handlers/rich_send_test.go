@@ -196,4 +196,3 @@ func TestWorkbenchReplyWithFileAndQuote(t *testing.T) {
 	body, ct = multipartBody(t, map[string]string{"text": "x"}, "a.png", testPNG(10))
 	agent.do(http.MethodPost, base+"/reply", body, http.Header{"Content-Type": {ct}}).wantStatus(t, http.StatusForbidden)
 }
-
