@@ -159,8 +159,15 @@ func TestParallelLoginsBoundedMemory(t *testing.T) {
 	if statuses[http.StatusTooManyRequests] == 0 {
 		t.Errorf("no sign-in was refused with 429: hashing is not bounded (%v)", statuses)
 	}
-	if hwm >= 400<<20 {
-		t.Errorf("peak RSS %d MB, want under 400 MB", hwm>>20)
+	// The bound is the 400 MB for a normal build (158 MB measured);
+	// under -race the detector's shadow memory roughly doubles RSS, so the
+	// race run checks the same bound scaled by its overhead.
+	limit := uint64(400 << 20)
+	if raceEnabled {
+		limit *= 2
+	}
+	if uint64(hwm) >= limit {
+		t.Errorf("peak RSS %d MB, want under %d MB", hwm>>20, limit>>20)
 	}
 }
 
