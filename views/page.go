@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/botdesk/botdesk/i18n"
 	"github.com/botdesk/botdesk/models"
 )
 
@@ -53,12 +54,7 @@ func (f FieldErrors) Get(field string) string {
 func ErrID(field string) string { return "err-" + field }
 
 // When formats a time for tables, in UTC so it is unambiguous on a server console.
-func When(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
-}
+func When(t time.Time) string { return i18n.Localizer{}.When(t) }
 
 // WhenPtr formats an optional time.
 func WhenPtr(t *time.Time) string {
