@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/botdesk/botdesk/metrics"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 )
@@ -78,7 +79,13 @@ type Dispatcher struct {
 
 	delivered atomic.Int64
 	failed    atomic.Int64
+	// latency is the duration of each HTTP attempt, per channel.
+	latency *metrics.HistogramVec
 }
+
+// latencyBuckets are the upper bounds (seconds) of the delivery latency
+// histogram, up to the attempt timeout.
+var latencyBuckets = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15}
 
 // NewDispatcher builds a dispatcher. st and sealer are required; log may be
 // nil (discard); now nil means time.Now; policy must be the same one the
@@ -116,6 +123,7 @@ func NewDispatcher(st *store.Store, sealer *store.Sealer, log *slog.Logger, poli
 	return &Dispatcher{
 		store: st, sealer: sealer, log: log, now: now, client: client, opt: opt,
 		wake: make(chan struct{}, 1), hosts: map[string]chan struct{}{},
+		latency: metrics.NewHistogramVec("channel", latencyBuckets),
 	}
 }
 
@@ -384,6 +392,7 @@ func (d *Dispatcher) skip(ctx context.Context, ev models.OutboxEvent, reason str
 func (d *Dispatcher) record(ev models.OutboxEvent, ch *models.Channel, endpoint string, at time.Time, res Result) *store.AttemptRecord {
 	a := models.DeliveryAttempt{At: at, URL: redactURL(endpoint), StatusCode: res.StatusCode,
 		LatencyMS: res.Latency.Milliseconds(), Outcome: res.Outcome.String(), Error: attemptError(res)}
+	d.latency.Observe(ev.ChannelID, res.Latency.Seconds())
 	done := d.now()
 	r := store.OutboxResult{Attempts: ev.Attempts + 1, NextAttemptAt: done, LastError: a.Error}
 	var extra func(context.Context) error
@@ -463,6 +472,7 @@ func (d *Dispatcher) WriteMetrics(ctx context.Context, w io.Writer) {
 	fmt.Fprintf(w, "# HELP botdesk_callback_deliveries_total Callback delivery attempts since start, by result.\n# TYPE botdesk_callback_deliveries_total counter\n")
 	fmt.Fprintf(w, "botdesk_callback_deliveries_total{result=\"ok\"} %d\n", d.delivered.Load())
 	fmt.Fprintf(w, "botdesk_callback_deliveries_total{result=\"failed\"} %d\n", d.failed.Load())
+	d.latency.Write(w, "botdesk_callback_latency_seconds", "Duration of each callback HTTP attempt, per channel.")
 	if n, err := d.store.OutboxBacklog(ctx); err != nil {
 		d.log.Error("callbacks: metrics", "err", err)
 	} else {

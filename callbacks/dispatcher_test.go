@@ -539,6 +539,9 @@ func TestDispatcherMetrics(t *testing.T) {
 		`botdesk_callback_deliveries_total{result="ok"} 1`,
 		`botdesk_callback_deliveries_total{result="failed"} 1`,
 		`botdesk_outbox_pending 0`,
+		"# HELP botdesk_callback_latency_seconds ",
+		`botdesk_callback_latency_seconds_bucket{channel="` + e.ch.ID + `",le="+Inf"} 2`,
+		`botdesk_callback_latency_seconds_count{channel="` + e.ch.ID + `"} 2`,
 		`botdesk_queue_depth{queue="` + callbacks.QueueName(e.ch.ID, callbacks.TypeStatus) + `"} 1`,
 		`botdesk_queue_oldest_age_seconds{queue="` + callbacks.QueueName(e.ch.ID, callbacks.TypeStatus) + `"}`,
 	} {

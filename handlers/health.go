@@ -24,6 +24,7 @@ func (s *Server) metrics(c echo.Context) error {
 	ctx := c.Request().Context()
 	var buf bytes.Buffer
 	s.storeMetrics(ctx, &buf)
+	s.opsMetrics(ctx, &buf)
 	for _, m := range s.Metrics {
 		m(ctx, &buf)
 	}

@@ -36,6 +36,9 @@ type poller struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
 	state     atomic.Value // string: the bot state this poller last recorded
+	// lastAnswer is when getUpdates last answered without error (unix
+	// ns), for the poll-lag gauge.
+	lastAnswer atomic.Int64
 }
 
 func (p *poller) running() bool {
@@ -90,6 +93,7 @@ func (p *poller) run(ctx context.Context) {
 			continue
 		}
 		quick, failures = false, 0
+		p.lastAnswer.Store(time.Now().UnixNano())
 		if len(raws) == 0 {
 			if bot.State != models.BotPolling {
 				p.setState(ctx, models.BotPolling, "")

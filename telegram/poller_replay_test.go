@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -119,6 +120,10 @@ func TestReplayAndUndecodableUpdates(t *testing.T) {
 	})
 	m := metricsText(sup)
 	stop()
+	if !strings.Contains(m, "# HELP botdesk_bot_poll_lag_seconds ") ||
+		!strings.Contains(m, fmt.Sprintf(`botdesk_bot_poll_lag_seconds{bot_id="%d",channel=`, testBotID)) {
+		t.Errorf("no poll lag for the running poller:\n%s", m)
+	}
 	if !strings.Contains(m, "botdesk_updates_replayed_total 5") || !strings.Contains(m, "botdesk_updates_ingested_total 0") {
 		t.Fatalf("metrics after replay:\n%s", m)
 	}

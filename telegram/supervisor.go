@@ -9,9 +9,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/botdesk/botdesk/metrics"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 )
@@ -202,6 +204,7 @@ func (s *Supervisor) startLocked(ctx context.Context, botID int64) error {
 	pctx, cancel := context.WithCancel(s.base)
 	p := &poller{sup: s, botID: botID, channelID: bot.ChannelID, client: client, cancel: cancel, done: make(chan struct{})}
 	p.state.Store(string(bot.State))
+	p.lastAnswer.Store(time.Now().UnixNano())
 	s.pollers[botID] = p
 	go p.run(pctx)
 	return nil
@@ -324,13 +327,22 @@ func (m *pollMetrics) addError(kind string) {
 // and the number of retry_after waits. It matches handlers.MetricsWriter.
 func (s *Supervisor) WriteMetrics(ctx context.Context, w io.Writer) {
 	states := map[string]int64{}
+	type lag struct {
+		bot     int64
+		channel string
+		seconds float64
+	}
+	var lags []lag
+	now := time.Now()
 	s.mu.Lock()
 	for _, p := range s.pollers {
 		if p.running() {
 			states[p.state.Load().(string)]++
+			lags = append(lags, lag{p.botID, p.channelID, max(0, now.Sub(time.Unix(0, p.lastAnswer.Load())).Seconds())})
 		}
 	}
 	s.mu.Unlock()
+	sort.Slice(lags, func(i, j int) bool { return lags[i].bot < lags[j].bot })
 	m := &s.metrics
 	m.mu.Lock()
 	ingested, replayed, waits := m.ingested, m.replayed, m.retryAfterWaits
@@ -343,6 +355,11 @@ func (s *Supervisor) WriteMetrics(ctx context.Context, w io.Writer) {
 	fmt.Fprintf(w, "# HELP botdesk_pollers Running Telegram pollers by bot state.\n# TYPE botdesk_pollers gauge\n")
 	for _, st := range sortedKeys(states) {
 		fmt.Fprintf(w, "botdesk_pollers{state=%q} %d\n", st, states[st])
+	}
+	metrics.Header(w, "botdesk_bot_poll_lag_seconds", "gauge",
+		"Seconds since the bot's poller last got an answer from getUpdates; a healthy poller stays below BOTDESK_POLL_TIMEOUT.")
+	for _, l := range lags {
+		metrics.Sample(w, "botdesk_bot_poll_lag_seconds", l.seconds, "bot_id", strconv.FormatInt(l.bot, 10), "channel", l.channel)
 	}
 	fmt.Fprintf(w, "# HELP botdesk_updates_ingested_total Telegram updates stored for the first time.\n# TYPE botdesk_updates_ingested_total counter\nbotdesk_updates_ingested_total %d\n", ingested)
 	fmt.Fprintf(w, "# HELP botdesk_updates_replayed_total Telegram updates fetched again and skipped as already stored.\n# TYPE botdesk_updates_replayed_total counter\nbotdesk_updates_replayed_total %d\n", replayed)
