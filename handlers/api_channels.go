@@ -17,6 +17,7 @@ type apiChannel struct {
 	CreatedAt     time.Time            `json:"created_at"`
 	WorkbenchMode models.WorkbenchMode `json:"workbench_mode"`
 	Keywords      []string             `json:"keywords"`
+	RetentionDays int                  `json:"retention_days"`
 	Bot           *apiBot              `json:"bot"`
 }
 
@@ -50,7 +51,7 @@ func toAPIChannel(ch *models.Channel, bot *models.Bot) apiChannel {
 	if kw == nil {
 		kw = []string{}
 	}
-	return apiChannel{ID: ch.ID, Name: ch.Name, CreatedAt: ch.CreatedAt, WorkbenchMode: ch.WorkbenchMode, Keywords: kw, Bot: toAPIBot(bot)}
+	return apiChannel{ID: ch.ID, Name: ch.Name, CreatedAt: ch.CreatedAt, WorkbenchMode: ch.WorkbenchMode, Keywords: kw, RetentionDays: ch.RetentionDays, Bot: toAPIBot(bot)}
 }
 
 func (s *Server) apiChannelList(c echo.Context) error {

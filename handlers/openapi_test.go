@@ -174,6 +174,11 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(op, http.MethodGet, "/api/v1/reports?channel_id="+ch.ID, nil, http.StatusOK)
 	call(op, http.MethodGet, "/api/v1/reports?bucket=day&format=csv&table=agents", nil, http.StatusOK)
 	call(op, http.MethodGet, "/api/v1/reports?bucket=week", nil, http.StatusUnprocessableEntity)
+	// Operations: retention and erasure.
+	call(op, http.MethodPut, cp, map[string]int{"retention_days": 30}, http.StatusOK)
+	call(op, http.MethodPut, cp, map[string]int{"retention_days": -1}, http.StatusUnprocessableEntity)
+	call(op, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusForbidden)
+	call(admin, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusOK)
 
 	// Deletes last.
 	call(op, http.MethodDelete, cp+"/bot", nil, http.StatusForbidden)

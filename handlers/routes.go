@@ -42,6 +42,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerReportRoutes(r)
 	s.registerSSORoutes(r)
 	s.registerRichRoutes(r)
+	s.registerChannelDataRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

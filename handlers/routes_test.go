@@ -43,6 +43,11 @@ var expectedAccess = map[string]string{
 	"GET /channels/:id/:tab":    "operator",
 	"POST /channels/:id/delete": "admin",
 
+	"POST /channels/:id/retention":              "operator",
+	"POST /channels/:id/contacts/erase":         "admin",
+	"PUT /api/v1/channels/:id":                  "operator",
+	"DELETE /api/v1/channels/:id/contacts/:uid": "admin",
+
 	"GET /channels/:id/chatbot/state":      "operator",
 	"POST /channels/:id/chatbot/connect":   "operator",
 	"POST /channels/:id/chatbot/token":     "operator",

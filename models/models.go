@@ -82,6 +82,8 @@ type Channel struct {
 	NotifyURL        string   `gorm:"column:notify_url"`
 	QueueEnabled     bool
 	SigningSecretEnc []byte `json:"-"`
+	// RetentionDays keeps messages this many days; 0 = forever.
+	RetentionDays int
 }
 
 // BotState is the connection state of a bot's poller.

@@ -19,6 +19,7 @@ import (
 	"github.com/botdesk/botdesk/handlers"
 	"github.com/botdesk/botdesk/logctx"
 	"github.com/botdesk/botdesk/sso"
+	"github.com/botdesk/botdesk/retention"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram"
 )
@@ -123,7 +124,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	}
 
 	var workers sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{"pollers": sup.Run, "sender": sender.Run, "dispatcher": disp.Run} {
+	ret := retention.New(retention.Config{Store: st, Log: log.With("component", "retention")})
+	for name, run := range map[string]func(context.Context) error{"pollers": sup.Run, "sender": sender.Run, "dispatcher": disp.Run, "retention": ret.Run} {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
