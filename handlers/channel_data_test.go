@@ -15,7 +15,7 @@ func TestRetentionFormAndAPI(t *testing.T) {
 	env := newTestEnv(t)
 	ch := env.createChannel(t, "Support")
 	op := env.userClient(t, models.RoleOperator)
-	page := op.get("/channels/" + ch.ID + "/overview").wantStatus(t, http.StatusOK)
+	page := op.get("/channels/"+ch.ID+"/overview").wantStatus(t, http.StatusOK)
 	if v, _ := page.doc(t).Find(`input[name="retention_days"]`).Attr("value"); v != "0" {
 		t.Errorf("retention field = %q, want 0", v)
 	}

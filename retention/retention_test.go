@@ -65,7 +65,9 @@ func TestWorkerSweepsExpiredMessagesInBatches(t *testing.T) {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
-	go func() { done <- New(Config{Store: st, Interval: time.Hour, Now: func() time.Time { return now }}).Run(rctx) }()
+	go func() {
+		done <- New(Config{Store: st, Interval: time.Hour, Now: func() time.Time { return now }}).Run(rctx)
+	}()
 	for count(forever) != 1 {
 		time.Sleep(5 * time.Millisecond) // polling a condition, not a timed assertion
 	}
