@@ -20,6 +20,8 @@ Usage:
   botdesk user add --email E --role admin|operator|agent   (password on stdin)
   botdesk apikey create --name N --role R         prints the key once on stdout
   botdesk demo                                    serve with a simulated Telegram and sample data
+  botdesk backup --out FILE [--passphrase-file F]  online, verified snapshot (the key sealed with the passphrase)
+  botdesk restore --from FILE [--passphrase-file F] into an empty data dir
 
 Run "botdesk <command> -h" for the flags; each flag mirrors a BOTDESK_* env variable.
 `
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return errUsage
 		}
 		return cmdAPIKeyCreate(ctx, args[2:], stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, args[1:], stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
