@@ -5,7 +5,6 @@ package handlers
 // user's data (admin), in the console and the API.
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,9 +37,9 @@ func (s *Server) retentionSave(c echo.Context) error {
 	if _, err := s.Store.SetRetention(c.Request().Context(), actor(c), ch.ID, days); err != nil {
 		return err
 	}
-	msg := "Messages are kept forever."
+	msg := tr(c, "Messages are kept forever.")
 	if days > 0 {
-		msg = fmt.Sprintf("Messages and media older than %d days will be deleted.", days)
+		msg = tr(c, "Messages and media older than %d days will be deleted.", days)
 	}
 	setFlash(c, "success", msg)
 	return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/overview")
@@ -64,7 +63,7 @@ func (s *Server) contactErase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	setFlash(c, "success", fmt.Sprintf("Erased Telegram user %d: %d messages, %d media files, %d conversations, %d callback events.",
+	setFlash(c, "success", tr(c, "Erased Telegram user %d: %d messages, %d media files, %d conversations, %d callback events.",
 		uid, e.Messages, e.MediaFiles, e.Conversations, e.QueuedEvents))
 	return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/overview")
 }

@@ -491,4 +491,18 @@ var zhCN = map[string]string{
 	"Quote":        "引用",
 	"this message": "此消息",
 	"Edit":         "编辑",
+	// Data retention and erasure (views/channel_data.templ, handlers/channel_data.go)
+	"Data retention":                     "数据保留",
+	"Keep messages and media for (days)": "消息和媒体保留天数",
+	"0 keeps them forever. Older messages, their media and delivered callback events are deleted in the background, at most an hour after they expire.": "0 表示永久保留。更早的消息、其媒体和已投递的回调事件会在过期后一小时内于后台删除。",
+	"Save retention":         "保存保留设置",
+	"Erase a contact's data": "清除联系人数据",
+	"Permanently deletes one Telegram user's messages and media in this channel (in every chat), their private chat with the bot, and the callback events and queue messages about them. This cannot be undone; it is recorded in the audit log.": "永久删除该 Telegram 用户在本渠道（所有聊天中）的消息和媒体、其与机器人的私聊，以及与之相关的回调事件和队列消息。此操作无法撤销，并会记录在审计日志中。",
+	"Telegram user id":           "Telegram 用户 ID",
+	"Type the word":              "输入",
+	"to confirm the erasure":     "以确认清除",
+	"Erase":                      "清除",
+	"Messages are kept forever.": "消息将永久保留。",
+	"Messages and media older than %d days will be deleted.":                                      "超过 %d 天的消息和媒体将被删除。",
+	"Erased Telegram user %d: %d messages, %d media files, %d conversations, %d callback events.": "已清除 Telegram 用户 %d：%d 条消息、%d 个媒体文件、%d 个会话、%d 个回调事件。",
 }
