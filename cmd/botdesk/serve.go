@@ -18,8 +18,8 @@ import (
 	"github.com/botdesk/botdesk/connlimit"
 	"github.com/botdesk/botdesk/handlers"
 	"github.com/botdesk/botdesk/logctx"
-	"github.com/botdesk/botdesk/sso"
 	"github.com/botdesk/botdesk/retention"
+	"github.com/botdesk/botdesk/sso"
 	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram"
 )
