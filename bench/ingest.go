@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/botdesk/botdesk/callbacks"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -124,7 +126,7 @@ func pollerIngest(ctx context.Context, dir string, sz IngestSizes) (float64, err
 	for i := 0; i < sz.Updates; i++ {
 		fake.Inject(bots[i%len(bots)], telegramtest.PrivateText(newUser(i%sz.Chats), ingestText(i)))
 	}
-	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Store: st, Sealer: sealer, APIBase: url, PollTimeout: 2 * time.Second})
+	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: url, PollTimeout: 2 * time.Second})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start := time.Now()

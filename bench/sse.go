@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/botdesk/botdesk/callbacks"
+
 	"bufio"
 	"context"
 	"fmt"
@@ -49,7 +51,7 @@ func MeasureSSE(ctx context.Context, root string, sz SSESizes) ([]Figure, error)
 	if err != nil {
 		return nil, err
 	}
-	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Store: st, Sealer: sealer, APIBase: url, PollTimeout: 10 * time.Second})
+	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: url, PollTimeout: 10 * time.Second})
 	sctx, stopSup := context.WithCancel(ctx)
 	supDone := make(chan error, 1)
 	go func() { supDone <- sup.Run(sctx) }()

@@ -1,6 +1,8 @@
 package callbacks
 
 import (
+	"github.com/botdesk/botdesk/models"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +46,7 @@ func TestDeliverSignedRequest(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	ev := MOEvent{MessageID: "msg_1", ChannelID: "tg-abcdefghij", ChatID: 7, ChatType: "private",
-		From: &Sender{ID: 7, DisplayName: "Ann"}, MessageType: MessageText, Text: "hello", Timestamp: 1, UpdateID: 2}
+		From: &Sender{ID: 7, DisplayName: "Ann"}, MessageType: models.MessageText, Text: "hello", Timestamp: 1, UpdateID: 2}
 	body, _ := json.Marshal(ev)
 	now := time.Unix(1_718_000_000, 0)
 	c := NewHTTPClient(Policy{AllowPrivate: true, Timeout: 2 * time.Second})

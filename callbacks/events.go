@@ -29,26 +29,6 @@ const (
 	StatusDeleted = "deleted"
 )
 
-// Message types of an [MOEvent]. A message Telegram sends in a form botdesk
-// does not name yet is reported as MessageOther rather than dropped.
-const (
-	MessageText      = "text"
-	MessagePhoto     = "photo"
-	MessageDocument  = "document"
-	MessageSticker   = "sticker"
-	MessageVoice     = "voice"
-	MessageAudio     = "audio"
-	MessageVideo     = "video"
-	MessageVideoNote = "video_note"
-	MessageAnimation = "animation"
-	MessageLocation  = "location"
-	MessageVenue     = "venue"
-	MessageContact   = "contact"
-	MessagePoll      = "poll"
-	MessageDice      = "dice"
-	MessageOther     = "other"
-)
-
 // Notification kinds of a [NotifyEvent].
 const (
 	NotifyBotConnected    = "bot_connected"
@@ -109,8 +89,8 @@ type MOEvent struct {
 	ChatType string `json:"chat_type"`
 	// From is absent for channel posts, which have no sending user.
 	From *Sender `json:"from,omitempty"`
-	// MessageType is one of the Message* constants: JSON "type", as the
-	// callback contract in DESIGN.md names it.
+	// MessageType is one of the models.Message* constants: JSON "type", as
+	// the callback contract in docs/callbacks.md names it.
 	MessageType string `json:"type"`
 	// Text is the message text, or the caption of a media message.
 	Text string `json:"text,omitempty"`

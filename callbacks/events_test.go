@@ -1,6 +1,8 @@
 package callbacks
 
 import (
+	"github.com/botdesk/botdesk/models"
+
 	"encoding/json"
 	"testing"
 	"time"
@@ -21,9 +23,9 @@ func TestEventJSON(t *testing.T) {
 			ErrorCode: 403, ErrorDescription: "Forbidden: bot was blocked by the user", Timestamp: ts},
 			`{"kind":"status","message_id":"msg_02","channel_id":"tg-abcdefghij","chat_id":-1001234567890,"status":"failed","error_code":403,"error_description":"Forbidden: bot was blocked by the user","timestamp":1718000000123}`},
 		{"mo", MOEvent{MessageID: "msg_03", ChannelID: "tg-abcdefghij", ChatID: 42, ChatType: "private",
-			From: &Sender{ID: 42, Username: "ann", DisplayName: "Ann Lee"}, MessageType: MessageText, Text: "hi", Timestamp: ts, UpdateID: 900},
+			From: &Sender{ID: 42, Username: "ann", DisplayName: "Ann Lee"}, MessageType: models.MessageText, Text: "hi", Timestamp: ts, UpdateID: 900},
 			`{"kind":"mo","message_id":"msg_03","channel_id":"tg-abcdefghij","chat_id":42,"chat_type":"private","from":{"id":42,"username":"ann","display_name":"Ann Lee"},"type":"text","text":"hi","timestamp":1718000000123,"update_id":900}`},
-		{"mo channel post", MOEvent{MessageID: "msg_04", ChannelID: "tg-abcdefghij", ChatID: -100777, ChatType: "channel", MessageType: MessagePhoto, Timestamp: ts, UpdateID: 901},
+		{"mo channel post", MOEvent{MessageID: "msg_04", ChannelID: "tg-abcdefghij", ChatID: -100777, ChatType: "channel", MessageType: models.MessagePhoto, Timestamp: ts, UpdateID: 901},
 			`{"kind":"mo","message_id":"msg_04","channel_id":"tg-abcdefghij","chat_id":-100777,"chat_type":"channel","type":"photo","timestamp":1718000000123,"update_id":901}`},
 		{"notify", NotifyEvent{Event: NotifyTokenInvalid, ChannelID: "tg-abcdefghij", BotID: 123456789, BotUsername: "acme_bot", Detail: "Telegram answered 401 Unauthorized", Timestamp: ts},
 			`{"kind":"notify","event":"token_invalid","channel_id":"tg-abcdefghij","bot_id":123456789,"bot_username":"acme_bot","detail":"Telegram answered 401 Unauthorized","timestamp":1718000000123}`},
@@ -56,7 +58,7 @@ func TestEventJSON(t *testing.T) {
 
 func TestEventRoundTrip(t *testing.T) {
 	in := MOEvent{MessageID: "m", ChannelID: "tg-abcdefghij", ChatID: 1, ChatType: "group",
-		From: &Sender{ID: 2, DisplayName: "B"}, MessageType: MessageLocation, Timestamp: 3, UpdateID: 4}
+		From: &Sender{ID: 2, DisplayName: "B"}, MessageType: models.MessageLocation, Timestamp: 3, UpdateID: 4}
 	b, _ := json.Marshal(in)
 	var out MOEvent
 	if err := json.Unmarshal(b, &out); err != nil {

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"github.com/botdesk/botdesk/callbacks"
+
 	"bytes"
 	"context"
 	"net/http"
@@ -58,7 +60,7 @@ func TestSwitchToPolling(t *testing.T) {
 
 	var sup *telegram.Supervisor
 	env := newTestEnvWith(t, func(d *Deps) {
-		sup = telegram.NewSupervisor(telegram.SupervisorConfig{Store: d.Store, Sealer: d.Sealer, APIBase: api, PollTimeout: time.Second})
+		sup = telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: d.Store, Sealer: d.Sealer, APIBase: api, PollTimeout: time.Second})
 		d.Bots = sup
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,8 +60,8 @@ func (s *Server) mediaDownload(c echo.Context) error {
 			return echo.NewHTTPError(http.StatusNotFound, "This message has no downloadable file.")
 		}
 	}
-	var media telegram.Media
-	if msg.Media == "" || json.Unmarshal([]byte(msg.Media), &media) != nil || media.FileID == "" {
+	media, err := models.ParseMedia(msg.Media)
+	if err != nil || !media.HasFile() {
 		return echo.NewHTTPError(http.StatusNotFound, "This message has no downloadable file.")
 	}
 	bot, err := s.Store.BotByTelegramID(ctx, msg.BotTelegramID)

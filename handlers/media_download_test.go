@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"github.com/botdesk/botdesk/callbacks"
+
 	"context"
 	"net/http"
 	"strings"
@@ -28,7 +30,7 @@ func TestMediaDownloadRelaysThroughServer(t *testing.T) {
 
 	// Ingest the update with the real poller.
 	ctx := context.Background()
-	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Store: env.Store, Sealer: env.Sealer, APIBase: env.tgURL, PollTimeout: 100 * time.Millisecond})
+	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: env.Store, Sealer: env.Sealer, APIBase: env.tgURL, PollTimeout: 100 * time.Millisecond})
 	if err := sup.Start(ctx, 7100000001); err != nil {
 		t.Fatal(err)
 	}

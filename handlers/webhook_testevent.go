@@ -25,7 +25,7 @@ func testEventBody(channelID string, kind callbacks.EventType, now time.Time) ([
 		ev = callbacks.StatusEvent{MessageID: "msg_test", ChannelID: channelID, Status: callbacks.StatusSent, Timestamp: callbacks.Millis(now)}
 	case callbacks.TypeMO:
 		ev = callbacks.MOEvent{MessageID: "msg_test", ChannelID: channelID, ChatType: "private",
-			From: &callbacks.Sender{DisplayName: "botdesk test"}, MessageType: callbacks.MessageText,
+			From: &callbacks.Sender{DisplayName: "botdesk test"}, MessageType: models.MessageText,
 			Text: "This is a test event from botdesk.", Timestamp: callbacks.Millis(now)}
 	default:
 		ev = callbacks.NotifyEvent{Event: "test", ChannelID: channelID, Detail: "This is a test event from botdesk.", Timestamp: callbacks.Millis(now)}

@@ -27,10 +27,10 @@ type IngestMessage struct {
 	FromID            int64 // 0 for channel posts
 	FromUsername      string
 	FromName          string
-	Type              string // text, photo, document, … (callbacks.Message* values)
+	Type              string // text, photo, document, … (models.Message* values)
 	Text              string // text or caption
 	Entities          string // JSON array of Telegram entities, "" when none
-	Media             string // JSON object, see telegram.Media; "" when none
+	Media             string // JSON object, see models.Media; "" when none
 	ReplyToMessageID  *int64 // Telegram message id of the quoted message
 	MessageThreadID   *int64 // forum topic, nil outside one
 	Date              time.Time

@@ -1,6 +1,8 @@
 package telegram
 
 import (
+	"github.com/botdesk/botdesk/callbacks"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -49,7 +51,7 @@ func runCrashChild(dir, key, api string) int {
 		fmt.Fprintln(os.Stderr, "child: sealer:", err)
 		return 1
 	}
-	sup := NewSupervisor(SupervisorConfig{Store: st, Sealer: sealer, APIBase: api, PollTimeout: time.Second,
+	sup := NewSupervisor(SupervisorConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: api, PollTimeout: time.Second,
 		BackoffMin: 5 * time.Millisecond, BackoffMax: 20 * time.Millisecond})
 	if err := sup.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child: run:", err)

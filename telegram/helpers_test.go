@@ -1,6 +1,8 @@
 package telegram
 
 import (
+	"github.com/botdesk/botdesk/callbacks"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -107,7 +109,7 @@ func openRO(t *testing.T, path string) *gorm.DB {
 
 func (e *env) supervisorConfig() SupervisorConfig {
 	return SupervisorConfig{
-		Store: e.st, Sealer: e.sealer, APIBase: e.api, HTTPClient: e.hc, PollTimeout: time.Second,
+		Events: callbacks.Payloads{}, Store: e.st, Sealer: e.sealer, APIBase: e.api, HTTPClient: e.hc, PollTimeout: time.Second,
 		BackoffMin: time.Millisecond, BackoffMax: 4 * time.Millisecond, ConflictRetry: 3 * time.Millisecond,
 		Wait: e.waits.wait,
 	}

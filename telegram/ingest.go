@@ -11,45 +11,9 @@ import (
 
 	"github.com/mymmrac/telego"
 
-	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 )
-
-// Media is the JSON stored in messages.media for a message that carries a
-// file or a place. Only the fields that apply are present:
-//
-//	{
-//	  "file_id":        "AgACAgIAA…",   // for getFile; valid for this bot only
-//	  "file_unique_id": "AQADxyz…",      // stable across bots, for de-duplication
-//	  "file_size":      102400,          // bytes
-//	  "mime_type":      "image/jpeg",    // document, voice, audio, video, animation
-//	  "file_name":      "invoice.pdf",   // document, audio, video, animation
-//	  "width":          1280,            // photo (largest size), sticker, video, animation,
-//	  "height":         960,             //   video_note (its diameter in both)
-//	  "duration":       7,               // seconds: voice, audio, video, video_note, animation
-//	  "latitude":       52.52,           // location and venue
-//	  "longitude":      13.405,
-//	  "emoji":          "👍"             // sticker, dice
-//	}
-//
-// messages.type says what kind of message it is (photo, document, sticker,
-// voice, location, …); the text column holds the caption. Telegram file ids
-// are not secrets, but downloading needs the bot token, so the console
-// relays files itself (Client.OpenFile) and never hands out a URL.
-type Media struct {
-	FileID       string  `json:"file_id,omitempty"`
-	FileUniqueID string  `json:"file_unique_id,omitempty"`
-	FileSize     int64   `json:"file_size,omitempty"`
-	MimeType     string  `json:"mime_type,omitempty"`
-	FileName     string  `json:"file_name,omitempty"`
-	Width        int     `json:"width,omitempty"`
-	Height       int     `json:"height,omitempty"`
-	Duration     int     `json:"duration,omitempty"`
-	Latitude     float64 `json:"latitude,omitempty"`
-	Longitude    float64 `json:"longitude,omitempty"`
-	Emoji        string  `json:"emoji,omitempty"`
-}
 
 // Update kinds as Telegram names them (the key of the update object).
 const (
@@ -242,7 +206,7 @@ func mapMessage(m *telego.Message, edited bool) *store.IngestMessage {
 			im.Entities = string(b)
 		}
 	}
-	var media *Media
+	var media *models.Media
 	im.Type, media = messageKind(m)
 	if media != nil {
 		if b, err := json.Marshal(media); err == nil && string(b) != "{}" {
@@ -255,14 +219,14 @@ func mapMessage(m *telego.Message, edited bool) *store.IngestMessage {
 	return im
 }
 
-// messageKind names the message type (callbacks.Message*) and extracts its
+// messageKind names the message type (models.Message*) and extracts its
 // media. Animations also carry a Document, and venues a Location, so the
 // more specific kinds are checked first.
-func messageKind(m *telego.Message) (string, *Media) {
+func messageKind(m *telego.Message) (string, *models.Media) {
 	switch {
 	case m.Animation != nil:
 		a := m.Animation
-		return callbacks.MessageAnimation, &Media{FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileSize: a.FileSize,
+		return models.MessageAnimation, &models.Media{FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileSize: a.FileSize,
 			MimeType: a.MimeType, FileName: a.FileName, Width: a.Width, Height: a.Height, Duration: a.Duration}
 	case len(m.Photo) > 0:
 		p := m.Photo[0]
@@ -271,46 +235,46 @@ func messageKind(m *telego.Message) (string, *Media) {
 				p = sz
 			}
 		}
-		return callbacks.MessagePhoto, &Media{FileID: p.FileID, FileUniqueID: p.FileUniqueID, FileSize: int64(p.FileSize),
+		return models.MessagePhoto, &models.Media{FileID: p.FileID, FileUniqueID: p.FileUniqueID, FileSize: int64(p.FileSize),
 			Width: p.Width, Height: p.Height}
 	case m.Document != nil:
 		d := m.Document
-		return callbacks.MessageDocument, &Media{FileID: d.FileID, FileUniqueID: d.FileUniqueID, FileSize: d.FileSize,
+		return models.MessageDocument, &models.Media{FileID: d.FileID, FileUniqueID: d.FileUniqueID, FileSize: d.FileSize,
 			MimeType: d.MimeType, FileName: d.FileName}
 	case m.Sticker != nil:
 		st := m.Sticker
-		return callbacks.MessageSticker, &Media{FileID: st.FileID, FileUniqueID: st.FileUniqueID, FileSize: int64(st.FileSize),
+		return models.MessageSticker, &models.Media{FileID: st.FileID, FileUniqueID: st.FileUniqueID, FileSize: int64(st.FileSize),
 			Width: st.Width, Height: st.Height, Emoji: st.Emoji}
 	case m.Voice != nil:
 		v := m.Voice
-		return callbacks.MessageVoice, &Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: v.FileSize,
+		return models.MessageVoice, &models.Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: v.FileSize,
 			MimeType: v.MimeType, Duration: v.Duration}
 	case m.Audio != nil:
 		a := m.Audio
-		return callbacks.MessageAudio, &Media{FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileSize: a.FileSize,
+		return models.MessageAudio, &models.Media{FileID: a.FileID, FileUniqueID: a.FileUniqueID, FileSize: a.FileSize,
 			MimeType: a.MimeType, FileName: a.FileName, Duration: a.Duration}
 	case m.Video != nil:
 		v := m.Video
-		return callbacks.MessageVideo, &Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: v.FileSize,
+		return models.MessageVideo, &models.Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: v.FileSize,
 			MimeType: v.MimeType, FileName: v.FileName, Width: v.Width, Height: v.Height, Duration: v.Duration}
 	case m.VideoNote != nil:
 		v := m.VideoNote
-		return callbacks.MessageVideoNote, &Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: int64(v.FileSize),
+		return models.MessageVideoNote, &models.Media{FileID: v.FileID, FileUniqueID: v.FileUniqueID, FileSize: int64(v.FileSize),
 			Width: v.Length, Height: v.Length, Duration: v.Duration}
 	case m.Venue != nil:
-		return callbacks.MessageVenue, &Media{Latitude: m.Venue.Location.Latitude, Longitude: m.Venue.Location.Longitude}
+		return models.MessageVenue, &models.Media{Latitude: m.Venue.Location.Latitude, Longitude: m.Venue.Location.Longitude}
 	case m.Location != nil:
-		return callbacks.MessageLocation, &Media{Latitude: m.Location.Latitude, Longitude: m.Location.Longitude}
+		return models.MessageLocation, &models.Media{Latitude: m.Location.Latitude, Longitude: m.Location.Longitude}
 	case m.Contact != nil:
-		return callbacks.MessageContact, nil
+		return models.MessageContact, nil
 	case m.Poll != nil:
-		return callbacks.MessagePoll, nil
+		return models.MessagePoll, nil
 	case m.Dice != nil:
-		return callbacks.MessageDice, &Media{Emoji: m.Dice.Emoji}
+		return models.MessageDice, &models.Media{Emoji: m.Dice.Emoji}
 	case m.Text != "":
-		return callbacks.MessageText, nil
+		return models.MessageText, nil
 	}
-	return callbacks.MessageOther, nil
+	return models.MessageOther, nil
 }
 
 // fallbackText gives text-less messages something readable for agents.
@@ -382,7 +346,7 @@ func (lm *looseMessage) ingest(edited bool) *store.IngestMessage {
 	im := &store.IngestMessage{
 		TelegramMessageID: lm.MessageID, ChatID: lm.Chat.ID, ChatType: lm.Chat.Type, ChatTitle: lm.Chat.title(),
 		ChatUsername: lm.Chat.Username, Text: lm.Text, Date: unixTime(lm.Date), Edited: edited,
-		Type: callbacks.MessageOther,
+		Type: models.MessageOther,
 	}
 	if edited {
 		im.EditDate = unixTime(lm.EditDate)
@@ -390,7 +354,7 @@ func (lm *looseMessage) ingest(edited bool) *store.IngestMessage {
 	if im.Text == "" {
 		im.Text = lm.Caption
 	} else {
-		im.Type = callbacks.MessageText
+		im.Type = models.MessageText
 	}
 	switch {
 	case lm.From != nil:
@@ -425,27 +389,4 @@ func decodeMember(body json.RawMessage) (*store.IngestMember, error) {
 	}
 	return &store.IngestMember{ChatID: lm.Chat.ID, ChatType: lm.Chat.Type, Title: lm.Chat.title(), Username: lm.Chat.Username,
 		Status: lm.NewChatMember.Status, Date: unixTime(lm.Date)}, nil
-}
-
-// moPayload builds the "mo" callback of a stored incoming message.
-func moPayload(m *models.Message) ([]byte, error) {
-	ev := callbacks.MOEvent{
-		MessageID: strconv.FormatInt(m.ID, 10), ChannelID: m.ChannelID, ChatID: m.ChatID, ChatType: m.ChatType,
-		MessageType: m.Type, Text: m.Text,
-	}
-	if m.FromID != 0 {
-		ev.From = &callbacks.Sender{ID: m.FromID, Username: m.FromUsername, DisplayName: m.FromName}
-	}
-	if m.TelegramDate != nil {
-		ev.Timestamp = callbacks.Millis(*m.TelegramDate)
-	} else {
-		ev.Timestamp = callbacks.Millis(m.CreatedAt)
-	}
-	if m.UpdateID != nil {
-		ev.UpdateID = *m.UpdateID
-	}
-	if m.EditedAt != nil {
-		ev.Edited, ev.EditDate = true, callbacks.Millis(*m.EditedAt)
-	}
-	return json.Marshal(ev)
 }

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 )
@@ -124,7 +123,7 @@ func (p *poller) ingest(ctx context.Context, raws []json.RawMessage, failures *i
 	// The commit is not cut short by Stop: finishing it is quick, and a
 	// batch committed now is one Telegram need not send again.
 	res, err := cfg.Store.IngestBatch(context.WithoutCancel(ctx), store.IngestBatch{
-		BotTelegramID: p.botID, Updates: ups, NextOffset: next, MOPayload: moPayload,
+		BotTelegramID: p.botID, Updates: ups, NextOffset: next, MOPayload: p.sup.cfg.Events.MO,
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return true
@@ -228,12 +227,9 @@ func (p *poller) markTokenInvalid(ctx context.Context, bot *models.Bot) {
 		if err != nil || prev == models.BotTokenInvalid {
 			return err
 		}
-		payload, err := json.Marshal(callbacks.NotifyEvent{
-			Event: callbacks.NotifyTokenInvalid, ChannelID: bot.ChannelID, BotID: bot.TelegramID,
-			BotUsername: bot.Username, Detail: tokenInvalidDetail, Timestamp: callbacks.Millis(time.Now()),
-		})
+		payload, err := p.sup.cfg.Events.TokenInvalid(bot, tokenInvalidDetail, time.Now())
 		if err != nil {
-			return err
+			return fmt.Errorf("poller: token_invalid payload: %w", err)
 		}
 		return st.EnqueueEvent(ctx, bot.ChannelID, store.OutboxNotify, "bot:"+strconv.FormatInt(bot.TelegramID, 10), payload)
 	})

@@ -31,9 +31,9 @@ func (e *env) message(chatID, tgID int64) models.Message {
 	return m
 }
 
-func media(t *testing.T, m models.Message) Media {
+func media(t *testing.T, m models.Message) models.Media {
 	t.Helper()
-	var md Media
+	var md models.Media
 	if err := json.Unmarshal([]byte(m.Media), &md); err != nil {
 		t.Fatalf("media %q: %v", m.Media, err)
 	}

@@ -3,7 +3,6 @@ package telegram
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
 )
@@ -21,8 +19,10 @@ import (
 // SenderConfig is what the Sender needs. Store, Sealer and APIBase are
 // required; zero values get the defaults in the comments.
 type SenderConfig struct {
-	Store      *store.Store
-	Sealer     *store.Sealer
+	Store  *store.Store
+	Sealer *store.Sealer
+	// Events builds the status payloads (required).
+	Events     Events
 	APIBase    string
 	HTTPClient *http.Client
 	Log        *slog.Logger
@@ -339,16 +339,9 @@ func (s *Sender) finish(ctx context.Context, m *models.Message, o store.SendOutc
 		if err != nil {
 			return err
 		}
-		ev := callbacks.StatusEvent{
-			MessageID: strconv.FormatInt(msg.ID, 10), ChannelID: msg.ChannelID, ChatID: msg.ChatID,
-			Status: callbacks.StatusSent, Timestamp: callbacks.Millis(time.Now()),
-		}
-		if !o.Sent {
-			ev.Status, ev.ErrorCode, ev.ErrorDescription = callbacks.StatusFailed, o.ErrorCode, o.ErrorDescription
-		}
-		payload, err := json.Marshal(ev)
+		payload, err := s.cfg.Events.Status(msg, o, time.Now())
 		if err != nil {
-			return err
+			return fmt.Errorf("sender: status payload: %w", err)
 		}
 		done = msg
 		return st.EnqueueEvent(ctx, msg.ChannelID, store.OutboxStatus, strconv.FormatInt(msg.ChatID, 10), payload)

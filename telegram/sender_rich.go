@@ -44,8 +44,7 @@ func sentMedia(tm *telego.Message, m *models.Message) string {
 	if m.Type != "photo" && m.Type != "document" {
 		return ""
 	}
-	var before Media
-	_ = json.Unmarshal([]byte(m.Media), &before)
+	before, _ := models.ParseMedia(m.Media) // unreadable: keep Telegram's names only
 	_, media := messageKind(tm)
 	if media == nil {
 		return ""

@@ -3,7 +3,6 @@ package telegram
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -59,8 +58,8 @@ func TestSenderSendsPhotosAndDocuments(t *testing.T) {
 		if m.Status != "sent" || m.Type != c.kind {
 			t.Fatalf("%s: %+v", c.kind, m)
 		}
-		var media Media
-		if err := json.Unmarshal([]byte(m.Media), &media); err != nil || media.FileID == "" {
+		media, err := models.ParseMedia(m.Media)
+		if err != nil || media.FileID == "" {
 			t.Fatalf("%s: media %q: %v", c.kind, m.Media, err)
 		}
 		got, ok := e.fake.Uploads(media.FileID)

@@ -18,7 +18,7 @@ import (
 func (e *env) senderConfig() SenderConfig {
 	fast := rate.Limit(1000)
 	return SenderConfig{
-		Store: e.st, Sealer: e.sealer, APIBase: e.api, HTTPClient: e.hc,
+		Events: callbacks.Payloads{}, Store: e.st, Sealer: e.sealer, APIBase: e.api, HTTPClient: e.hc,
 		Limits:     LimiterConfig{PerBot: fast, PerBotBurst: 100, PerChat: fast, ChatBurst: 10, PerGroup: fast, GroupBurst: 10},
 		BackoffMin: time.Millisecond, BackoffMax: 4 * time.Millisecond, Wait: e.waits.wait,
 	}

@@ -23,6 +23,8 @@ import (
 type SupervisorConfig struct {
 	Store  *store.Store
 	Sealer *store.Sealer
+	// Events builds the mo and token_invalid payloads (required).
+	Events Events
 	// APIBase is the Bot API base URL (BOTDESK_TELEGRAM_API).
 	APIBase string
 	// HTTPClient is shared by all pollers; nil means a plain client. It

@@ -89,9 +89,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	// dispatcher finish in-flight work.
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
-	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI,
+	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI,
 		PollTimeout: cfg.PollTimeout, Log: log.With("component", "poller"), ShutdownTimeout: cfg.ShutdownTimeout})
-	sender := telegram.NewSender(telegram.SenderConfig{Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI, Log: log.With("component", "sender")})
+	sender := telegram.NewSender(telegram.SenderConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI, Log: log.With("component", "sender")})
 	policy := callbacks.Policy{AllowPrivate: cfg.AllowPrivateCallbacks}
 	disp := callbacks.NewDispatcher(st, sealer, log.With("component", "dispatcher"), policy, nil, callbacks.DispatcherOptions{})
 
