@@ -170,7 +170,7 @@ func (s *Server) workbenchListMore(c echo.Context) error {
 
 // loadConversation resolves :cid to a conversation agents may see: one the
 // workbench holds. Others are not found, whatever the role.
-func (s *Server) loadConversation(c echo.Context, id string) (*store.ConversationRow, error) {
+func (s *Server) loadConversation(c echo.Context, id string) (*models.ConversationRow, error) {
 	cid, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || cid <= 0 {
 		return nil, fmt.Errorf("conversation %q: %w", id, store.ErrNotFound)
@@ -198,7 +198,7 @@ func (s *Server) highlightFor(ctx context.Context, channelID string) (models.Key
 }
 
 // messageViews adds quotes and edit history to a batch of messages.
-func (s *Server) messageViews(ctx context.Context, conv *models.Conversation, rows []store.MessageRow, kw models.Keywords) ([]views.MessageView, error) {
+func (s *Server) messageViews(ctx context.Context, conv *models.Conversation, rows []models.MessageRow, kw models.Keywords) ([]views.MessageView, error) {
 	var edited, quoted []int64
 	for _, r := range rows {
 		if r.EditCount > 0 {
@@ -231,7 +231,7 @@ func (s *Server) messageViews(ctx context.Context, conv *models.Conversation, ro
 
 // conversationView builds the right-hand pane: history up to the page's
 // cursor (or an older page), with unread reset because an agent now sees it.
-func (s *Server) conversationView(c echo.Context, conv *store.ConversationRow, f views.WorkbenchFilter, cursor int64) (*views.ConversationView, error) {
+func (s *Server) conversationView(c echo.Context, conv *models.ConversationRow, f views.WorkbenchFilter, cursor int64) (*views.ConversationView, error) {
 	ctx := c.Request().Context()
 	before, _ := strconv.ParseInt(c.QueryParam("before"), 10, 64)
 	kw, err := s.highlightFor(ctx, conv.ChannelID)

@@ -16,7 +16,7 @@ import (
 	"github.com/botdesk/botdesk/views"
 )
 
-func (s *Server) conversationURL(c echo.Context, conv *store.ConversationRow) string {
+func (s *Server) conversationURL(c echo.Context, conv *models.ConversationRow) string {
 	return workbenchFilter(c).With("/workbench/c/" + views.Itoa(conv.ID))
 }
 
@@ -65,7 +65,7 @@ func (s *Server) workbenchReply(c echo.Context) error {
 
 // conversationAction runs one state change and answers with the updated
 // header (htmx) or a redirect.
-func (s *Server) conversationAction(c echo.Context, audit string, do func(conv *store.ConversationRow) error) error {
+func (s *Server) conversationAction(c echo.Context, audit string, do func(conv *models.ConversationRow) error) error {
 	ctx := c.Request().Context()
 	conv, err := s.loadConversation(c, c.Param("cid"))
 	if err != nil {
@@ -89,19 +89,19 @@ func (s *Server) conversationAction(c echo.Context, audit string, do func(conv *
 }
 
 func (s *Server) workbenchResolve(c echo.Context) error {
-	return s.conversationAction(c, "conversation.resolve", func(conv *store.ConversationRow) error {
+	return s.conversationAction(c, "conversation.resolve", func(conv *models.ConversationRow) error {
 		return s.Store.SetConversationStatus(c.Request().Context(), conv.ID, store.ConversationResolved)
 	})
 }
 
 func (s *Server) workbenchReopen(c echo.Context) error {
-	return s.conversationAction(c, "conversation.reopen", func(conv *store.ConversationRow) error {
+	return s.conversationAction(c, "conversation.reopen", func(conv *models.ConversationRow) error {
 		return s.Store.SetConversationStatus(c.Request().Context(), conv.ID, store.ConversationOpen)
 	})
 }
 
 func (s *Server) workbenchAssign(c echo.Context) error {
-	return s.conversationAction(c, "conversation.assign", func(conv *store.ConversationRow) error {
+	return s.conversationAction(c, "conversation.assign", func(conv *models.ConversationRow) error {
 		u := currentUser(c)
 		if u == nil {
 			return store.ErrForbidden

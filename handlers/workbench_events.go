@@ -60,7 +60,7 @@ type wbStream struct {
 	s      *Server
 	c      echo.Context
 	filter views.WorkbenchFilter
-	conv   *store.ConversationRow // nil on the list-only page
+	conv   *models.ConversationRow // nil on the list-only page
 	kw     models.Keywords
 	me     int64
 	cursor int64
@@ -339,7 +339,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 			changed = append(changed, ch.MessageID)
 		}
 	}
-	var rows []store.MessageRow
+	var rows []models.MessageRow
 	if initial && old > 0 {
 		if rows, err = st.s.Store.RecentOutgoing(ctx, conv, old, sseResendOutgoing); err != nil {
 			return err

@@ -109,7 +109,7 @@ func (f *wbFixture) msg(t *testing.T, c *models.Conversation, text string, edit 
 }
 
 // convRow reads a conversation back.
-func (f *wbFixture) convRow(t *testing.T, id int64) *store.ConversationRow {
+func (f *wbFixture) convRow(t *testing.T, id int64) *models.ConversationRow {
 	t.Helper()
 	r, err := f.env.Store.Conversation(context.Background(), id)
 	if err != nil {

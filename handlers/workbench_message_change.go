@@ -19,7 +19,7 @@ import (
 
 // wbMessage resolves :cid and :mid to a conversation the workbench shows
 // and a message of its chat.
-func (s *Server) wbMessage(c echo.Context) (*store.ConversationRow, *store.MessageRow, error) {
+func (s *Server) wbMessage(c echo.Context) (*models.ConversationRow, *models.MessageRow, error) {
 	conv, err := s.loadConversation(c, c.Param("cid"))
 	if err != nil {
 		return nil, nil, err
@@ -38,12 +38,12 @@ func (s *Server) wbMessage(c echo.Context) (*store.ConversationRow, *store.Messa
 	return conv, row, nil
 }
 
-func (s *Server) changeView(c echo.Context, conv *store.ConversationRow, row *store.MessageRow) views.MessageChangeView {
+func (s *Server) changeView(c echo.Context, conv *models.ConversationRow, row *models.MessageRow) views.MessageChangeView {
 	return views.MessageChangeView{ConvID: conv.ID, Msg: *row, CSRF: csrfToken(c), Filter: workbenchFilter(c), Text: row.Text}
 }
 
 // bubble renders one message as the conversation shows it.
-func (s *Server) bubble(c echo.Context, conv *store.ConversationRow, id int64) error {
+func (s *Server) bubble(c echo.Context, conv *models.ConversationRow, id int64) error {
 	ctx := c.Request().Context()
 	row, err := s.Store.MessageRowByID(ctx, id)
 	if err != nil {
@@ -53,7 +53,7 @@ func (s *Server) bubble(c echo.Context, conv *store.ConversationRow, id int64) e
 	if err != nil {
 		return err
 	}
-	mvs, err := s.messageViews(ctx, &conv.Conversation, []store.MessageRow{*row}, kw)
+	mvs, err := s.messageViews(ctx, &conv.Conversation, []models.MessageRow{*row}, kw)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *Server) workbenchDeleteForm(c echo.Context) error {
 
 // changeFailed shows a refused change: the form again with the reason
 // (htmx) or a flash on the conversation.
-func (s *Server) changeFailed(c echo.Context, conv *store.ConversationRow, v views.MessageChangeView, err error, edit bool) error {
+func (s *Server) changeFailed(c echo.Context, conv *models.ConversationRow, v views.MessageChangeView, err error, edit bool) error {
 	msg := ""
 	var he *echo.HTTPError
 	if val, ok := models.AsValidation(err); ok {

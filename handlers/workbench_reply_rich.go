@@ -34,7 +34,7 @@ func readReply(c echo.Context) (store.OutgoingMessage, error) {
 }
 
 // noteReply moves the conversation up the list after a queued reply.
-func (s *Server) noteReply(c echo.Context, conv *store.ConversationRow, msg *models.Message) {
+func (s *Server) noteReply(c echo.Context, conv *models.ConversationRow, msg *models.Message) {
 	if err := s.Store.NoteOutgoing(c.Request().Context(), msg); err != nil {
 		// The reply is queued; a stale list preview is not worth an error page.
 		s.Log.WarnContext(c.Request().Context(), "workbench: note outgoing", "conversation", conv.ID, "err", err)

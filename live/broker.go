@@ -380,7 +380,7 @@ func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, 
 	ctx = i18n.WithLocalizer(ctx, b.i18n.Localizer(v.Lang))
 	f := v.Filter
 	sf := f.Store("", 0)
-	var rows []store.ConversationRow
+	var rows []models.ConversationRow
 	if v.mayList() {
 		var err error
 		if rows, err = b.store.ListedAmong(ctx, sf, ids); err != nil {

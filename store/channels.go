@@ -13,16 +13,9 @@ import (
 	"github.com/botdesk/botdesk/models"
 )
 
-// ChannelRow is a channel with its bot summary for the list page.
-type ChannelRow struct {
-	models.Channel
-	BotUsername *string
-	BotState    *models.BotState
-}
-
 // ChannelList is one page of channels.
 type ChannelList struct {
-	Rows  []ChannelRow
+	Rows  []models.ChannelRow
 	Total int64
 	Page  int
 	Pages int
@@ -64,7 +57,7 @@ func (s *Store) listChannels(ctx context.Context, q string, page, perPage int, f
 		like := "%" + escapeLike(q) + "%"
 		base = base.Where("channels.name LIKE ? ESCAPE '\\' OR channels.id LIKE ? ESCAPE '\\' OR bots.username LIKE ? ESCAPE '\\'", like, like, like)
 	}
-	out := ChannelList{Rows: make([]ChannelRow, 0, min(perPage, 100))}
+	out := ChannelList{Rows: make([]models.ChannelRow, 0, min(perPage, 100))}
 	cols := channelSummaryCols
 	if full {
 		cols = channelRowCols
@@ -77,7 +70,7 @@ func (s *Store) listChannels(ctx context.Context, q string, page, perPage int, f
 		Order("channels.created_at DESC, channels.id").Limit(perPage).Offset((page - 1) * perPage).Rows()
 	if err == nil {
 		err = eachRow(rows, func() error {
-			var r ChannelRow
+			var r models.ChannelRow
 			if err := scan(rows, &r, &out.Total); err != nil {
 				return err
 			}
@@ -103,7 +96,7 @@ func (s *Store) listChannels(ctx context.Context, q string, page, perPage int, f
 }
 
 // scanChannelRow reads one row of channelRowCols.
-func scanChannelRow(rows *sql.Rows, r *ChannelRow, total *int64) error {
+func scanChannelRow(rows *sql.Rows, r *models.ChannelRow, total *int64) error {
 	var (
 		createdBy sql.NullInt64
 		keywords  sql.NullString
@@ -130,7 +123,7 @@ func scanChannelRow(rows *sql.Rows, r *ChannelRow, total *int64) error {
 }
 
 // scanChannelSummary reads one row of channelSummaryCols.
-func scanChannelSummary(rows *sql.Rows, r *ChannelRow, total *int64) error {
+func scanChannelSummary(rows *sql.Rows, r *models.ChannelRow, total *int64) error {
 	var username, state sql.NullString
 	if err := rows.Scan(&r.ID, &r.Name, &r.CreatedAt, &username, &state, total); err != nil {
 		return err
@@ -140,7 +133,7 @@ func scanChannelSummary(rows *sql.Rows, r *ChannelRow, total *int64) error {
 }
 
 // setBot fills the bot columns of a row from the LEFT JOIN.
-func setBot(r *ChannelRow, username, state sql.NullString) {
+func setBot(r *models.ChannelRow, username, state sql.NullString) {
 	if username.Valid {
 		v := username.String
 		r.BotUsername = &v
@@ -154,12 +147,12 @@ func setBot(r *ChannelRow, username, state sql.NullString) {
 // ChannelChoices returns every channel's id and name (newest first, at most
 // 500), for the workbench's channel filter: the other columns are not shown
 // there, so they are not read.
-func (s *Store) ChannelChoices(ctx context.Context) ([]ChannelRow, error) {
-	var out []ChannelRow
+func (s *Store) ChannelChoices(ctx context.Context) ([]models.ChannelRow, error) {
+	var out []models.ChannelRow
 	rows, err := s.r(shortRead(ctx)).Raw("SELECT id, name FROM channels ORDER BY created_at DESC, id LIMIT 500").Rows()
 	if err == nil {
 		err = eachRow(rows, func() error {
-			var r ChannelRow
+			var r models.ChannelRow
 			if err := rows.Scan(&r.ID, &r.Name); err != nil {
 				return err
 			}

@@ -43,19 +43,9 @@ type ConversationFilter struct {
 	IDs []int64
 }
 
-// ConversationRow is a conversation with what the list shows beside it.
-type ConversationRow struct {
-	models.Conversation
-	ChannelName   string
-	AssignedEmail *string
-	// SortKey is last_message_at exactly as stored, so the keyset cursor
-	// compares against the stored text and not a reformatted time.
-	SortKey string
-}
-
 // ConversationPage is one page of the list, newest activity first.
 type ConversationPage struct {
-	Rows []ConversationRow
+	Rows []models.ConversationRow
 	Next string // cursor of the next (older) page; "" when this is the last
 }
 
@@ -68,15 +58,15 @@ const conversationCols = `c.id, c.channel_id, c.chat_id, c.chat_type, c.title, c
 	CAST(c.last_message_at AS TEXT) AS sort_key`
 
 // scanConversationRows runs q and reads every row of conversationCols.
-func scanConversationRows(q *gorm.DB) ([]ConversationRow, error) {
+func scanConversationRows(q *gorm.DB) ([]models.ConversationRow, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, err
 	}
-	var out []ConversationRow
+	var out []models.ConversationRow
 	err = eachRow(rows, func() error {
 		var (
-			r        ConversationRow
+			r        models.ConversationRow
 			assigned sql.NullInt64
 			email    sql.NullString
 		)
@@ -201,7 +191,7 @@ func decodeConversationCursor(cur string) (string, int64, error) {
 }
 
 // Conversation returns one conversation with its list details.
-func (s *Store) Conversation(ctx context.Context, id int64) (*ConversationRow, error) {
+func (s *Store) Conversation(ctx context.Context, id int64) (*models.ConversationRow, error) {
 	rows, err := scanConversationRows(s.conversationQuery(shortRead(ctx)).Where("c.id = ?", id).Limit(1))
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation %d: %w", id, err)
@@ -323,13 +313,6 @@ func previewText(t string) string {
 	return clipPreview(strings.Join(strings.Fields(t), " "))
 }
 
-// MessageRow is a message with what its bubble shows beside it.
-type MessageRow struct {
-	models.Message
-	SentByEmail *string
-	EditCount   int64
-}
-
 // Latest is the "no upper bound" message id for the history queries.
 const Latest int64 = math.MaxInt64
 
@@ -348,7 +331,7 @@ func (s *Store) messageQuery(ctx context.Context) *gorm.DB {
 // oldest first, and whether earlier ones exist. uptoID lets a page render
 // exactly up to the cursor its live stream resumes from. It walks
 // messages_chat (channel_id, chat_id, id).
-func (s *Store) ConversationMessages(ctx context.Context, conv *models.Conversation, beforeID, uptoID int64, limit int) ([]MessageRow, bool, error) {
+func (s *Store) ConversationMessages(ctx context.Context, conv *models.Conversation, beforeID, uptoID int64, limit int) ([]models.MessageRow, bool, error) {
 	if limit <= 0 || limit > MaxMessagePage {
 		limit = 50
 	}
@@ -357,7 +340,7 @@ func (s *Store) ConversationMessages(ctx context.Context, conv *models.Conversat
 		q = q.Where("m.id < ?", beforeID)
 	}
 	q = q.Where("m.id <= ?", uptoID)
-	var rows []MessageRow
+	var rows []models.MessageRow
 	if err := q.Order("m.id DESC").Limit(limit + 1).Scan(&rows).Error; err != nil {
 		return nil, false, fmt.Errorf("store: conversation messages: %w", err)
 	}
@@ -374,13 +357,13 @@ func (s *Store) ConversationMessages(ctx context.Context, conv *models.Conversat
 // ConversationMessagesAfter returns the chat's messages with
 // afterID < id <= uptoID (Latest = no bound), oldest first: what a live
 // view has not shown yet.
-func (s *Store) ConversationMessagesAfter(ctx context.Context, conv *models.Conversation, afterID, uptoID int64, limit int) ([]MessageRow, error) {
+func (s *Store) ConversationMessagesAfter(ctx context.Context, conv *models.Conversation, afterID, uptoID int64, limit int) ([]models.MessageRow, error) {
 	if limit <= 0 || limit > MaxMessagePage {
 		limit = 100
 	}
 	q := s.messageQuery(ctx).Where("m.channel_id = ? AND m.chat_id = ? AND m.id > ?", conv.ChannelID, conv.ChatID, afterID)
 	q = q.Where("m.id <= ?", uptoID)
-	var rows []MessageRow
+	var rows []models.MessageRow
 	if err := q.Order("m.id").Limit(limit).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: messages after %d: %w", afterID, err)
 	}
@@ -390,8 +373,8 @@ func (s *Store) ConversationMessagesAfter(ctx context.Context, conv *models.Conv
 // RecentOutgoing returns the chat's last n outgoing messages with
 // id <= uptoID, oldest first. A reconnecting live view re-sends their
 // bubbles, so sent/failed changes made while it was away are not lost.
-func (s *Store) RecentOutgoing(ctx context.Context, conv *models.Conversation, uptoID int64, n int) ([]MessageRow, error) {
-	var rows []MessageRow
+func (s *Store) RecentOutgoing(ctx context.Context, conv *models.Conversation, uptoID int64, n int) ([]models.MessageRow, error) {
+	var rows []models.MessageRow
 	err := s.messageQuery(ctx).Where("m.channel_id = ? AND m.chat_id = ? AND m.id <= ? AND m.direction = 'out'", conv.ChannelID, conv.ChatID, uptoID).
 		Order("m.id DESC").Limit(n).Scan(&rows).Error
 	if err != nil {
@@ -404,8 +387,8 @@ func (s *Store) RecentOutgoing(ctx context.Context, conv *models.Conversation, u
 }
 
 // MessageRowByID returns one message with its bubble details.
-func (s *Store) MessageRowByID(ctx context.Context, id int64) (*MessageRow, error) {
-	var rows []MessageRow
+func (s *Store) MessageRowByID(ctx context.Context, id int64) (*models.MessageRow, error) {
+	var rows []models.MessageRow
 	if err := s.messageQuery(ctx).Where("m.id = ?", id).Limit(1).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: message %d: %w", id, err)
 	}

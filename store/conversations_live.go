@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/botdesk/botdesk/models"
 )
 
 // ConversationAbove returns the id of the conversation listed right above
@@ -16,7 +18,7 @@ import (
 // one. f.Before, f.IDs and f.Limit are ignored. A live update inserts row
 // below that neighbour, or drops it when the neighbour is not on the
 // agent's screen (row then belongs to a page not loaded yet).
-func (s *Store) ConversationAbove(ctx context.Context, f ConversationFilter, row ConversationRow) (int64, error) {
+func (s *Store) ConversationAbove(ctx context.Context, f ConversationFilter, row models.ConversationRow) (int64, error) {
 	f.Before, f.IDs, f.Limit = "", nil, 0
 	q, err := s.filteredConversations(ctx, f)
 	if err != nil {
@@ -41,7 +43,7 @@ var errTooManyIDs = errors.New("store: too many conversation ids")
 
 // ListedAmong returns the conversations of ids that the list of filter f
 // shows, newest activity first (f.Before and f.Limit are ignored).
-func (s *Store) ListedAmong(ctx context.Context, f ConversationFilter, ids []int64) ([]ConversationRow, error) {
+func (s *Store) ListedAmong(ctx context.Context, f ConversationFilter, ids []int64) ([]models.ConversationRow, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

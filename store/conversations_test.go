@@ -138,15 +138,15 @@ func TestConversationActionsPublish(t *testing.T) {
 	steps := []struct {
 		name string
 		do   func() error
-		chk  func(r *ConversationRow) bool
+		chk  func(r *models.ConversationRow) bool
 	}{
-		{"read", func() error { return s.MarkConversationRead(ctx, c.ID) }, func(r *ConversationRow) bool { return r.Unread == 0 }},
-		{"resolve", func() error { return s.SetConversationStatus(ctx, c.ID, ConversationResolved) }, func(r *ConversationRow) bool { return r.Status == "resolved" }},
-		{"reopen", func() error { return s.SetConversationStatus(ctx, c.ID, ConversationOpen) }, func(r *ConversationRow) bool { return r.Status == "open" }},
-		{"assign", func() error { return s.AssignConversation(ctx, c.ID, &u.ID) }, func(r *ConversationRow) bool {
+		{"read", func() error { return s.MarkConversationRead(ctx, c.ID) }, func(r *models.ConversationRow) bool { return r.Unread == 0 }},
+		{"resolve", func() error { return s.SetConversationStatus(ctx, c.ID, ConversationResolved) }, func(r *models.ConversationRow) bool { return r.Status == "resolved" }},
+		{"reopen", func() error { return s.SetConversationStatus(ctx, c.ID, ConversationOpen) }, func(r *models.ConversationRow) bool { return r.Status == "open" }},
+		{"assign", func() error { return s.AssignConversation(ctx, c.ID, &u.ID) }, func(r *models.ConversationRow) bool {
 			return r.AssignedEmail != nil && *r.AssignedEmail == u.Email
 		}},
-		{"unassign", func() error { return s.AssignConversation(ctx, c.ID, nil) }, func(r *ConversationRow) bool { return r.AssignedTo == nil }},
+		{"unassign", func() error { return s.AssignConversation(ctx, c.ID, nil) }, func(r *models.ConversationRow) bool { return r.AssignedTo == nil }},
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
@@ -213,7 +213,7 @@ func TestConversationMessagesPaging(t *testing.T) {
 	}
 }
 
-func msgIDs(rows []MessageRow) []int64 {
+func msgIDs(rows []models.MessageRow) []int64 {
 	var out []int64
 	for _, r := range rows {
 		out = append(out, r.ID)

@@ -9,13 +9,13 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "github.com/botdesk/botdesk/store"
+import "github.com/botdesk/botdesk/models"
 
 // MessageChangeView is the edit form or delete confirmation of one sent
 // message in a workbench conversation.
 type MessageChangeView struct {
 	ConvID int64
-	Msg    store.MessageRow
+	Msg    models.MessageRow
 	CSRF   string
 	Filter WorkbenchFilter
 	// Text and Error are kept after a refused edit.

@@ -21,7 +21,7 @@ import (
 
 // MessageView is one message bubble of the workbench.
 type MessageView struct {
-	Msg store.MessageRow
+	Msg models.MessageRow
 	// Quoted is the message this one replies to, when it is stored.
 	Quoted *models.Message
 	// Edits are the earlier versions, oldest first.
@@ -49,7 +49,7 @@ func bubbleAttrs(v MessageView) templ.Attributes {
 	return a
 }
 
-func senderLabel(m store.MessageRow) string {
+func senderLabel(m models.MessageRow) string {
 	if m.Direction == "out" {
 		if m.SentByEmail != nil {
 			return *m.SentByEmail
@@ -74,14 +74,14 @@ func senderLabel(m store.MessageRow) string {
 
 // statusLabelIn is statusLabel in the request's language; Telegram's own
 // error description stays as Telegram wrote it.
-func statusLabelIn(ctx context.Context, m store.MessageRow) string {
+func statusLabelIn(ctx context.Context, m models.MessageRow) string {
 	if m.Status == "failed" && m.ErrorDescription != "" {
 		return T(ctx, "Failed: %s", m.ErrorDescription)
 	}
 	return T(ctx, statusLabel(m))
 }
 
-func statusLabel(m store.MessageRow) string {
+func statusLabel(m models.MessageRow) string {
 	if m.DeletedAt != nil {
 		return "Deleted"
 	}
@@ -99,7 +99,7 @@ func statusLabel(m store.MessageRow) string {
 	return m.Status
 }
 
-func msgTime(m store.MessageRow) time.Time {
+func msgTime(m models.MessageRow) time.Time {
 	if m.TelegramDate != nil && m.Direction == "in" {
 		return *m.TelegramDate
 	}

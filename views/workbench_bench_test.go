@@ -17,7 +17,7 @@ func BenchmarkConversationItems(b *testing.B) {
 	var page store.ConversationPage
 	now := time.Now().UTC()
 	for i := 0; i < 50; i++ {
-		page.Rows = append(page.Rows, store.ConversationRow{
+		page.Rows = append(page.Rows, models.ConversationRow{
 			Conversation: models.Conversation{ID: int64(i + 1), ChannelID: "tg-abcdefghij", ChatID: int64(5_000_000_000 + i), ChatType: "private",
 				Title: fmt.Sprintf("Customer %d", i), Status: "open", InWorkbench: true, Unread: int64(i % 3),
 				LastMessageAt: now.Add(-time.Duration(i) * time.Minute), LastMessageText: "Hello, I have a question about my order <b>#1234</b>"},

@@ -9,14 +9,14 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "github.com/botdesk/botdesk/store"
+import "github.com/botdesk/botdesk/models"
 
 // RowView is one row of the workbench conversation list. ConversationRow
 // is the only template of a row: the list pages, "Load more" and the live
 // updates of the stream (package live) all render it, so a field added
 // here shows everywhere a row does.
 type RowView struct {
-	Row    store.ConversationRow
+	Row    models.ConversationRow
 	Filter WorkbenchFilter
 	// Current marks the conversation open beside the list.
 	Current bool

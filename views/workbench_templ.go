@@ -115,7 +115,7 @@ func StreamCursor(msg int64, listPos string) string {
 
 // ConversationView is the right-hand side of the workbench.
 type ConversationView struct {
-	Conv     store.ConversationRow
+	Conv     models.ConversationRow
 	Messages []MessageView
 	// More is true when earlier messages exist.
 	More bool
@@ -257,7 +257,7 @@ func WorkbenchPage(p Page, v WorkbenchView) templ.Component {
 }
 
 // WorkbenchFilterForm is the list filter: channel, status and text.
-func WorkbenchFilterForm(f WorkbenchFilter, channels []store.ChannelRow) templ.Component {
+func WorkbenchFilterForm(f WorkbenchFilter, channels []models.ChannelRow) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
