@@ -6,16 +6,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// apiBotFail writes an expected bot error in the API error format, or
-// hands anything else to handleError.
-func apiBotFail(c echo.Context, err error) error {
-	be, ok := asBotError(err)
-	if !ok {
-		return err
-	}
-	return c.JSON(be.Status, apiError{Error: apiErrorBody{Code: be.Code, Message: be.Message, Field: be.Field}})
-}
-
 type apiTokenBody struct {
 	Token string `json:"token"`
 }
@@ -33,7 +23,7 @@ func bindJSON(c echo.Context, v any, example string) error {
 func (s *Server) apiBotGet(c echo.Context) error {
 	_, bot, err := s.requireBot(c)
 	if err != nil {
-		return apiBotFail(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, toAPIBot(bot))
 }
@@ -49,9 +39,9 @@ func (s *Server) apiBotConnect(c echo.Context) error {
 	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil {
 		return err
 	}
-	bot, created, err := s.connectBot(c.Request().Context(), actor(c), ch, in.Token)
+	bot, created, err := s.BotService.Connect(c.Request().Context(), actor(c), ch, in.Token)
 	if err != nil {
-		return apiBotFail(c, err)
+		return err
 	}
 	status := http.StatusOK
 	if created {
@@ -64,15 +54,15 @@ func (s *Server) apiBotConnect(c echo.Context) error {
 func (s *Server) apiBotToken(c echo.Context) error {
 	ch, bot, err := s.requireBot(c)
 	if err != nil {
-		return apiBotFail(c, err)
+		return err
 	}
 	var in apiTokenBody
 	if err := bindJSON(c, &in, `{"token": "123456789:AA…"}`); err != nil {
 		return err
 	}
-	bot, err = s.updateBotToken(c.Request().Context(), actor(c), ch, bot, in.Token)
+	bot, err = s.BotService.UpdateToken(c.Request().Context(), actor(c), ch, bot, in.Token)
 	if err != nil {
-		return apiBotFail(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, toAPIBot(bot))
 }
@@ -81,11 +71,11 @@ func (s *Server) apiBotToken(c echo.Context) error {
 func (s *Server) apiBotDelete(c echo.Context) error {
 	ch, bot, err := s.requireBot(c)
 	if err != nil {
-		return apiBotFail(c, err)
+		return err
 	}
-	n, err := s.removeBot(c.Request().Context(), actor(c), ch, bot)
+	n, err := s.BotService.Delete(c.Request().Context(), actor(c), ch, bot)
 	if err != nil {
-		return apiBotFail(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"deleted": true, "chats_removed": n})
 }
@@ -105,7 +95,7 @@ func (s *Server) apiWorkbench(c echo.Context) error {
 	}
 	mode, kw, err := s.saveWorkbench(c.Request().Context(), actor(c), ch, in.Mode, in.Keywords)
 	if err != nil {
-		return apiBotFail(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"mode": mode, "keywords": []string(kw)})
 }

@@ -14,7 +14,7 @@ func (s *Server) botConnect(c echo.Context) error {
 	if c.FormValue("via") == "create" {
 		form = "create"
 	}
-	bot, _, err := s.connectBot(c.Request().Context(), actor(c), ch, c.FormValue("token"))
+	bot, _, err := s.BotService.Connect(c.Request().Context(), actor(c), ch, c.FormValue("token"))
 	if err != nil {
 		return s.botFormDone(c, ch, form, err, "")
 	}

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -10,9 +9,8 @@ import (
 )
 
 // errConfirmUsername: the typed confirmation did not match.
-func errConfirmUsername(bot *models.Bot) *botError {
-	return &botError{Status: http.StatusUnprocessableEntity, Code: "invalid",
-		Message: "The bot was not deleted: type @" + bot.Username + " exactly to confirm."}
+func errConfirmUsername(bot *models.Bot) error {
+	return models.Invalid("confirm", "The bot was not deleted: type @"+bot.Username+" exactly to confirm.")
 }
 
 // confirmsBot accepts the username typed with or without @, in any case
@@ -34,7 +32,7 @@ func (s *Server) botDelete(c echo.Context) error {
 	if !confirmsBot(c.FormValue("confirm"), bot) {
 		return s.botFormDone(c, ch, "delete-bot", errConfirmUsername(bot), "")
 	}
-	n, err := s.removeBot(c.Request().Context(), actor(c), ch, bot)
+	n, err := s.BotService.Delete(c.Request().Context(), actor(c), ch, bot)
 	if err != nil {
 		return s.botFormDone(c, ch, "delete-bot", err, "")
 	}

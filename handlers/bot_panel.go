@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"github.com/botdesk/botdesk/bots"
+
 	"errors"
 	"net/http"
 
@@ -63,7 +65,7 @@ func (s *Server) botState(c echo.Context) error {
 func (s *Server) botFormDone(c echo.Context, ch *models.Channel, form string, opErr error, notice string) error {
 	back := "/channels/" + ch.ID + "/chatbot"
 	if opErr != nil {
-		be, ok := asBotError(opErr)
+		be, ok := formError(opErr)
 		if !ok {
 			return opErr
 		}
@@ -74,7 +76,7 @@ func (s *Server) botFormDone(c echo.Context, ch *models.Channel, form string, op
 		h := c.Response().Header()
 		h.Set("HX-Retarget", "#"+form+"-feedback")
 		h.Set("HX-Reswap", "innerHTML")
-		return s.render(c, http.StatusUnprocessableEntity, views.BotFormErrorBlock(views.BotFormError{Code: be.Code, Message: be.Message, Retry: be.Retry}))
+		return s.render(c, http.StatusUnprocessableEntity, views.BotFormErrorBlock(be))
 	}
 	if !isHTMX(c) {
 		setFlash(c, "success", notice)
@@ -92,7 +94,20 @@ func (s *Server) botFormDone(c echo.Context, ch *models.Channel, form string, op
 	return s.render(c, http.StatusOK, views.BotPanel(v))
 }
 
-// requireBot loads the channel and its bot, failing with errNoBot when
+// formError is the form feedback of an expected failure: a bots.Error or
+// a validation error. Anything else is for handleError.
+func formError(err error) (views.BotFormError, bool) {
+	var be *bots.Error
+	if errors.As(err, &be) {
+		return views.BotFormError{Code: be.Code, Message: be.Message, Retry: be.Retry}, true
+	}
+	if v, ok := models.AsValidation(err); ok {
+		return views.BotFormError{Code: "invalid", Message: v.Message}, true
+	}
+	return views.BotFormError{}, false
+}
+
+// requireBot loads the channel and its bot, failing with bots.ErrNoBot when
 // there is none.
 func (s *Server) requireBot(c echo.Context) (*models.Channel, *models.Bot, error) {
 	ch, bot, err := s.loadChannel(c)
@@ -100,10 +115,10 @@ func (s *Server) requireBot(c echo.Context) (*models.Channel, *models.Bot, error
 		return nil, nil, err
 	}
 	if bot == nil {
-		return ch, nil, errNoBot
+		return ch, nil, bots.ErrNoBot
 	}
 	return ch, bot, nil
 }
 
 // isNoBot reports the "channel has no bot" case.
-func isNoBot(err error) bool { return errors.Is(err, errNoBot) }
+func isNoBot(err error) bool { return errors.Is(err, bots.ErrNoBot) }

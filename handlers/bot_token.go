@@ -13,7 +13,7 @@ func (s *Server) botToken(c echo.Context) error {
 		}
 		return err
 	}
-	bot, err = s.updateBotToken(c.Request().Context(), actor(c), ch, bot, c.FormValue("token"))
+	bot, err = s.BotService.UpdateToken(c.Request().Context(), actor(c), ch, bot, c.FormValue("token"))
 	if err != nil {
 		return s.botFormDone(c, ch, "update-token", err, "")
 	}

@@ -1,9 +1,14 @@
 package handlers
 
 import (
+	"context"
+	"fmt"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
 )
 
 // botWorkbenchSettings is the OK button of Message Workbench Settings.
@@ -30,4 +35,24 @@ func formKeywords(values []string) []string {
 		out = append(out, strings.Split(strings.ReplaceAll(v, "\r\n", "\n"), "\n")...)
 	}
 	return out
+}
+
+// saveWorkbench stores Message Workbench Settings and audits them.
+func (s *Server) saveWorkbench(ctx context.Context, a store.Actor, ch *models.Channel, mode string, keywords []string) (models.WorkbenchMode, models.Keywords, error) {
+	m, err := models.ParseWorkbenchMode(mode)
+	if err != nil {
+		return "", nil, err
+	}
+	var kw models.Keywords
+	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if kw, err = s.Store.SetWorkbench(ctx, ch.ID, m, keywords); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, a, "channel.workbench", "channel", ch.ID, fmt.Sprintf("%s, %d keywords", m, len(kw)))
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return m, kw, nil
 }

@@ -31,7 +31,7 @@ func (s *Server) channelDelete(c echo.Context) error {
 func (s *Server) deleteChannel(c echo.Context, ch *models.Channel, bot *models.Bot) error {
 	ctx := c.Request().Context()
 	if bot != nil {
-		s.stopBot(bot)
+		s.BotService.Stop(bot)
 	}
 	return s.Store.WithTx(ctx, func(ctx2 context.Context) error {
 		if err := s.Store.DeleteChannel(ctx2, ch.ID); err != nil {

@@ -22,6 +22,8 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/botdesk/botdesk/bots"
+	"github.com/botdesk/botdesk/callbacks"
 	"github.com/botdesk/botdesk/i18n"
 	"github.com/botdesk/botdesk/live"
 	"github.com/botdesk/botdesk/logctx"
@@ -77,14 +79,9 @@ type Options struct {
 	BodyReadTimeout time.Duration
 }
 
-// BotRunner owns the pollers: handlers ask it to (re)start a bot after
-// connect or token update and to stop it before delete. Nil until wired.
-type BotRunner interface {
-	// Start (re)starts polling for the stored bot with this Telegram id.
-	Start(ctx context.Context, botTelegramID int64) error
-	// Stop stops polling and waits for the poller to exit.
-	Stop(botTelegramID int64)
-}
+// BotRunner owns the pollers (telegram.Supervisor); the bots service
+// starts and stops them. Nil until wired.
+type BotRunner = bots.Runner
 
 // MetricsWriter appends Prometheus text lines for a subsystem.
 type MetricsWriter func(ctx context.Context, w io.Writer)
@@ -110,6 +107,9 @@ type Deps struct {
 // Server holds the dependencies shared by all handlers.
 type Server struct {
 	Deps
+	// BotService runs Chatbot Management (connect, token, delete, switch
+	// to polling) for the console and the API alike.
+	BotService *bots.Service
 	// policies records the access rule of every registered route, so tests
 	// can prove no route was added without one.
 	policies map[string]Access
@@ -145,6 +145,9 @@ func New(d Deps) (*echo.Echo, *Server) {
 		d.Options.TrustProxy = func(remote string) bool { return peerTrusted(remote, d.Options.TrustedProxies) }
 	}
 	s := &Server{Deps: d, policies: map[string]Access{}, live: live.New(d.Store, d.Log, d.I18n, d.Options.SSEBuffer, d.Options.Shutdown)}
+	s.BotService = bots.New(bots.Config{Store: d.Store, Sealer: d.Sealer, Runner: d.Bots, Notifier: callbacks.Payloads{},
+		TelegramAPI: d.Options.TelegramAPI, HTTPClient: d.HTTPClient, TelegramTimeout: d.Options.TelegramTimeout,
+		Log: d.Log.With("component", "bots")})
 	s.renderBufs.New = func() any { return new(bytes.Buffer) }
 	s.secure = strings.HasPrefix(strings.ToLower(d.Options.PublicURL), "https://")
 	s.hashSlots = make(chan struct{}, cmp.Or(d.Options.LoginConcurrency, runtime.NumCPU()))
@@ -221,9 +224,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	// Expected cases pick the status; statusText gives the code and the
 	// default message, which a validation or handler message overrides.
-	status, msg, field := http.StatusInternalServerError, "", ""
+	status, code, msg, field := http.StatusInternalServerError, "", "", ""
 	var he *echo.HTTPError
+	var be *bots.Error
 	switch v, isVal := models.AsValidation(err); {
+	case errors.As(err, &be):
+		// Written for the person, token-free: shown whatever the status.
+		status, code, msg, field = botStatus(be.Kind), be.Code, be.Message, be.Field
 	case isVal:
 		status, msg, field = http.StatusUnprocessableEntity, v.Message, v.Field
 	case errors.Is(err, store.ErrNotFound):
@@ -238,11 +245,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 			msg = m
 		}
 	}
-	code, def := statusText(status)
+	defCode, def := statusText(status)
+	if code == "" {
+		code = defCode
+	}
 	if msg == "" {
 		msg = def
 	}
-	if status >= 500 {
+	if status >= 500 && be == nil {
 		s.Log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	if isAPI(c) {
@@ -251,6 +261,23 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	heading := http.StatusText(status)
 	_ = s.render(c, status, views.ErrorPage(s.page(c, heading, ""), status, heading, msg))
+}
+
+// botStatus is the HTTP status of an expected bot failure.
+func botStatus(k bots.Kind) int {
+	switch k {
+	case bots.Invalid:
+		return http.StatusUnprocessableEntity
+	case bots.NotFound:
+		return http.StatusNotFound
+	case bots.Conflict:
+		return http.StatusConflict
+	case bots.Upstream:
+		return http.StatusBadGateway
+	case bots.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 func statusText(status int) (code, msg string) {
