@@ -71,7 +71,7 @@ func (s *Server) accountPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, u, func(context.Context) error { return nil }); err != nil {
 		return err
 	}
 	setFlash(c, "success", tr(c, "Password changed. Every other session was signed out."))

@@ -74,11 +74,10 @@ func (s *Server) apiChannelCreate(c echo.Context) error {
 	if err := bindJSON(c, &in, `{"name": "Support"}`); err != nil {
 		return err
 	}
-	ch, err := s.Store.CreateChannel(c.Request().Context(), in.Name, actor(c).UserID)
+	ch, err := s.createChannel(c, in.Name)
 	if err != nil {
 		return err
 	}
-	_ = s.Store.Audit(c.Request().Context(), actor(c), "channel.create", "channel", ch.ID, ch.Name)
 	return c.JSON(http.StatusCreated, toAPIChannel(ch, nil))
 }
 

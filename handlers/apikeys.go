@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -37,14 +38,21 @@ func (s *Server) apiKeyCreate(c echo.Context) error {
 	if err != nil {
 		return s.renderAPIKeys(c, http.StatusUnprocessableEntity, views.APIKeysView{Errors: views.FieldErrors{"role": err.Error()}})
 	}
-	key, k, err := s.Store.CreateAPIKey(ctx, c.FormValue("name"), role, actor(c).UserID)
+	var key string
+	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
+		var k *models.APIKey
+		var err error
+		if key, k, err = s.Store.CreateAPIKey(ctx, c.FormValue("name"), role, actor(c).UserID); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), "apikey.create", "apikey", k.Prefix, k.Name+" ("+string(k.Role)+")")
+	})
 	if v, ok := models.AsValidation(err); ok {
 		return s.renderAPIKeys(c, http.StatusUnprocessableEntity, views.APIKeysView{Errors: views.FieldErrors{v.Field: v.Message}})
 	}
 	if err != nil {
 		return err
 	}
-	_ = s.Store.Audit(ctx, actor(c), "apikey.create", "apikey", k.Prefix, k.Name+" ("+string(k.Role)+")")
 	return s.renderAPIKeys(c, http.StatusOK, views.APIKeysView{Created: key})
 }
 
@@ -54,10 +62,15 @@ func (s *Server) apiKeyRevoke(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	if err := s.Store.RevokeAPIKey(ctx, id); err != nil {
+	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.RevokeAPIKey(ctx, id); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), "apikey.revoke", "apikey", strconv.FormatInt(id, 10), "")
+	})
+	if err != nil {
 		return err
 	}
-	_ = s.Store.Audit(ctx, actor(c), "apikey.revoke", "apikey", strconv.FormatInt(id, 10), "")
 	setFlash(c, "success", tr(c, "API key revoked."))
 	return c.Redirect(http.StatusSeeOther, "/apikeys")
 }

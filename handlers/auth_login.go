@@ -111,22 +111,35 @@ func (s *Server) login(c echo.Context) error {
 		}
 		return fail(http.StatusUnauthorized, genericLoginError)
 	}
-	if err := s.startSession(c, u); err != nil {
+	err = s.startSession(c, u, func(ctx context.Context) error {
+		if err := s.Store.ClearLoginFailures(ctx, email, ip); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, store.Actor{UserID: &u.ID, Name: u.Email, IP: ip}, "login", "user", u.Email, "")
+	})
+	if err != nil {
 		return err
 	}
-	_ = s.Store.ClearLoginFailures(ctx, email, ip)
-	_ = s.Store.Audit(ctx, store.Actor{UserID: &u.ID, Name: u.Email, IP: ip}, "login", "user", u.Email, "")
 	return c.Redirect(http.StatusSeeOther, safeNext(form.Next))
 }
 
 // startSession issues a fresh session id (never reusing one from before
-// login) and a fresh CSRF token.
-func (s *Server) startSession(c echo.Context, u *models.User) error {
-	ctx := c.Request().Context()
-	if v := readCookie(c, sessionCookie); v != "" {
-		_ = s.Store.DeleteSession(ctx, v)
-	}
-	tok, err := s.Store.CreateSession(ctx, u.ID, c.RealIP(), c.Request().UserAgent())
+// login) and a fresh CSRF token. also (the audit row of the sign-in) runs
+// in the session's transaction: no session without it.
+func (s *Server) startSession(c echo.Context, u *models.User, also func(ctx context.Context) error) error {
+	var tok string
+	err := s.Store.WithTx(c.Request().Context(), func(ctx context.Context) error {
+		if v := readCookie(c, sessionCookie); v != "" {
+			if err := s.Store.DeleteSession(ctx, v); err != nil {
+				return err
+			}
+		}
+		var err error
+		if tok, err = s.Store.CreateSession(ctx, u.ID, c.RealIP(), c.Request().UserAgent()); err != nil {
+			return err
+		}
+		return also(ctx)
+	})
 	if err != nil {
 		return err
 	}
@@ -140,13 +153,19 @@ func (s *Server) startSession(c echo.Context, u *models.User) error {
 }
 
 func (s *Server) logout(c echo.Context) error {
-	if v := readCookie(c, sessionCookie); v != "" {
-		if err := s.Store.DeleteSession(c.Request().Context(), v); err != nil {
-			return err
+	err := s.Store.WithTx(c.Request().Context(), func(ctx context.Context) error {
+		if v := readCookie(c, sessionCookie); v != "" {
+			if err := s.Store.DeleteSession(ctx, v); err != nil {
+				return err
+			}
 		}
-	}
-	if u := currentUser(c); u != nil {
-		_ = s.Store.Audit(c.Request().Context(), actor(c), "logout", "user", u.Email, "")
+		if u := currentUser(c); u != nil {
+			return s.Store.Audit(ctx, actor(c), "logout", "user", u.Email, "")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	clearCookie(c, sessionCookie)
 	setFlash(c, "info", tr(c, "You are signed out."))

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -28,7 +29,14 @@ func (s *Server) setupForm(c echo.Context) error {
 func (s *Server) setup(c echo.Context) error {
 	ctx := c.Request().Context()
 	form := views.SetupForm{Token: c.FormValue("token"), Email: c.FormValue("email")}
-	u, err := s.Store.CompleteSetup(ctx, form.Token, form.Email, c.FormValue("password"))
+	var u *models.User
+	err := s.Store.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = s.Store.CompleteSetup(ctx, form.Token, form.Email, c.FormValue("password")); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, store.Actor{UserID: &u.ID, Name: u.Email, IP: c.RealIP()}, "user.create", "user", u.Email, "first admin via set-up link")
+	})
 	if v, ok := models.AsValidation(err); ok {
 		form.Errors = views.FieldErrors{v.Field: v.Message}
 		p := s.page(c, "Set up botdesk", "", views.Crumb{Label: "Set up"})
@@ -40,8 +48,7 @@ func (s *Server) setup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_ = s.Store.Audit(ctx, store.Actor{UserID: &u.ID, Name: u.Email, IP: c.RealIP()}, "user.create", "user", u.Email, "first admin via set-up link")
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, u, func(context.Context) error { return nil }); err != nil {
 		return err
 	}
 	setFlash(c, "success", tr(c, "Welcome! You are the first admin. Create a channel to get started."))

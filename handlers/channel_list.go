@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -43,16 +44,28 @@ func (s *Server) renderChannelList(c echo.Context, status int, newName string, e
 }
 
 func (s *Server) channelCreate(c echo.Context) error {
-	ctx := c.Request().Context()
 	name := c.FormValue("name")
-	ch, err := s.Store.CreateChannel(ctx, name, actor(c).UserID)
+	ch, err := s.createChannel(c, name)
 	if v, ok := models.AsValidation(err); ok {
 		return s.renderChannelList(c, http.StatusUnprocessableEntity, name, views.FieldErrors{v.Field: v.Message})
 	}
 	if err != nil {
 		return err
 	}
-	_ = s.Store.Audit(ctx, actor(c), "channel.create", "channel", ch.ID, ch.Name)
 	setFlash(c, "success", tr(c, "Channel %s created. Connect a bot on Chatbot Management.", ch.Name))
 	return c.Redirect(http.StatusSeeOther, "/channels/"+ch.ID+"/chatbot")
+}
+
+// createChannel creates a channel with its audit row in one transaction;
+// shared by the console and the API.
+func (s *Server) createChannel(c echo.Context, name string) (*models.Channel, error) {
+	var ch *models.Channel
+	err := s.Store.WithTx(c.Request().Context(), func(ctx context.Context) error {
+		var err error
+		if ch, err = s.Store.CreateChannel(ctx, name, actor(c).UserID); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), "channel.create", "channel", ch.ID, ch.Name)
+	})
+	return ch, err
 }

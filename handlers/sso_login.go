@@ -133,7 +133,7 @@ func (s *Server) ssoCallback(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, u, func(context.Context) error { return nil }); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(next))

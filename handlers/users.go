@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -33,7 +34,14 @@ func (s *Server) userCreate(c echo.Context) error {
 	if err != nil {
 		return s.renderUsers(c, http.StatusUnprocessableEntity, views.UsersView{NewEmail: email, NewRole: roleStr, Errors: views.FieldErrors{"role": err.Error()}})
 	}
-	u, err := s.Store.CreateUser(ctx, email, role, c.FormValue("password"))
+	var u *models.User
+	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = s.Store.CreateUser(ctx, email, role, c.FormValue("password")); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), "user.create", "user", u.Email, "role "+string(u.Role))
+	})
 	if v, ok := models.AsValidation(err); ok {
 		return s.renderUsers(c, http.StatusUnprocessableEntity, views.UsersView{NewEmail: email, NewRole: roleStr, Errors: views.FieldErrors{v.Field: v.Message}})
 	}
@@ -43,7 +51,6 @@ func (s *Server) userCreate(c echo.Context) error {
 		}
 		return err
 	}
-	_ = s.Store.Audit(ctx, actor(c), "user.create", "user", u.Email, "role "+string(u.Role))
 	setFlash(c, "success", tr(c, "User %s created as %s.", u.Email, tr(c, string(u.Role))))
 	return c.Redirect(http.StatusSeeOther, "/users")
 }
@@ -63,23 +70,32 @@ func (s *Server) userUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Store.UpdateUser(ctx, id, role, active)
+	var u *models.User
+	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = s.Store.UpdateUser(ctx, id, role, active); err != nil {
+			return err
+		}
+		if before.Role != u.Role {
+			if err := s.Store.Audit(ctx, actor(c), "user.role", "user", u.Email, fmt.Sprintf("%s → %s", before.Role, u.Role)); err != nil {
+				return err
+			}
+		}
+		if before.Active != u.Active {
+			action := "user.deactivate"
+			if u.Active {
+				action = "user.activate"
+			}
+			return s.Store.Audit(ctx, actor(c), action, "user", u.Email, "")
+		}
+		return nil
+	})
 	if v, ok := models.AsValidation(err); ok {
 		setFlash(c, "error", tr(c, v.Message))
 		return c.Redirect(http.StatusSeeOther, "/users")
 	}
 	if err != nil {
 		return err
-	}
-	if before.Role != u.Role {
-		_ = s.Store.Audit(ctx, actor(c), "user.role", "user", u.Email, fmt.Sprintf("%s → %s", before.Role, u.Role))
-	}
-	if before.Active != u.Active {
-		action := "user.deactivate"
-		if u.Active {
-			action = "user.activate"
-		}
-		_ = s.Store.Audit(ctx, actor(c), action, "user", u.Email, "")
 	}
 	setFlash(c, "success", tr(c, "Saved %s.", u.Email))
 	return c.Redirect(http.StatusSeeOther, "/users")

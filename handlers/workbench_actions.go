@@ -6,6 +6,7 @@ package handlers
 // from the hub, so nothing here pushes to other agents itself.
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -65,16 +66,21 @@ func (s *Server) workbenchReply(c echo.Context) error {
 
 // conversationAction runs one state change and answers with the updated
 // header (htmx) or a redirect.
-func (s *Server) conversationAction(c echo.Context, audit string, do func(conv *models.ConversationRow) error) error {
+func (s *Server) conversationAction(c echo.Context, audit string, do func(ctx context.Context, conv *models.ConversationRow) error) error {
 	ctx := c.Request().Context()
 	conv, err := s.loadConversation(c, c.Param("cid"))
 	if err != nil {
 		return err
 	}
-	if err := do(conv); err != nil {
+	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
+		if err := do(ctx, conv); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), audit, "conversation", views.Itoa(conv.ID), views.ConvTitle(conv.Conversation))
+	})
+	if err != nil {
 		return err
 	}
-	_ = s.Store.Audit(ctx, actor(c), audit, "conversation", views.Itoa(conv.ID), views.ConvTitle(conv.Conversation))
 	if !isHTMX(c) {
 		return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
 	}
@@ -89,23 +95,23 @@ func (s *Server) conversationAction(c echo.Context, audit string, do func(conv *
 }
 
 func (s *Server) workbenchResolve(c echo.Context) error {
-	return s.conversationAction(c, "conversation.resolve", func(conv *models.ConversationRow) error {
-		return s.Store.SetConversationStatus(c.Request().Context(), conv.ID, store.ConversationResolved)
+	return s.conversationAction(c, "conversation.resolve", func(ctx context.Context, conv *models.ConversationRow) error {
+		return s.Store.SetConversationStatus(ctx, conv.ID, store.ConversationResolved)
 	})
 }
 
 func (s *Server) workbenchReopen(c echo.Context) error {
-	return s.conversationAction(c, "conversation.reopen", func(conv *models.ConversationRow) error {
-		return s.Store.SetConversationStatus(c.Request().Context(), conv.ID, store.ConversationOpen)
+	return s.conversationAction(c, "conversation.reopen", func(ctx context.Context, conv *models.ConversationRow) error {
+		return s.Store.SetConversationStatus(ctx, conv.ID, store.ConversationOpen)
 	})
 }
 
 func (s *Server) workbenchAssign(c echo.Context) error {
-	return s.conversationAction(c, "conversation.assign", func(conv *models.ConversationRow) error {
+	return s.conversationAction(c, "conversation.assign", func(ctx context.Context, conv *models.ConversationRow) error {
 		u := currentUser(c)
 		if u == nil {
 			return store.ErrForbidden
 		}
-		return s.Store.AssignConversation(c.Request().Context(), conv.ID, &u.ID)
+		return s.Store.AssignConversation(ctx, conv.ID, &u.ID)
 	})
 }

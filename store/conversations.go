@@ -224,7 +224,7 @@ func (s *Store) OpenConversationsByChannel(ctx context.Context, channelID string
 // after, when set, runs in the same transaction with the row as it was.
 func (s *Store) updateConversation(ctx context.Context, id int64, what string, cols map[string]any, after func(ctx context.Context, before *models.Conversation) error) error {
 	var conv models.Conversation
-	err := s.WithTx(ctx, func(ctx context.Context) error {
+	return s.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.w(ctx).Take(&conv, "id = ?", id).Error; err != nil {
 			return notFound("conversation", err)
 		}
@@ -232,15 +232,13 @@ func (s *Store) updateConversation(ctx context.Context, id int64, what string, c
 			return fmt.Errorf("store: %s conversation: %w", what, err)
 		}
 		if after != nil {
-			return after(ctx, &conv)
+			if err := after(ctx, &conv); err != nil {
+				return err
+			}
 		}
+		s.publish(ctx, Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: id})
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.hub.Publish(Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: id})
-	return nil
 }
 
 // MarkConversationRead resets the unread count when an agent opens (or is

@@ -232,6 +232,11 @@ func (s *Store) afterCommit(ctx context.Context, f func()) {
 	f()
 }
 
+// publish announces c on the hub once the change is committed (afterCommit).
+func (s *Store) publish(ctx context.Context, c Change) {
+	s.afterCommit(ctx, func() { s.hub.Publish(c) })
+}
+
 // w returns the handle for writes: the current transaction if any.
 func (s *Store) w(ctx context.Context) *gorm.DB {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {

@@ -466,3 +466,43 @@ func TestMigrateAppliesMissingLowerVersion(t *testing.T) {
 	}
 	_ = s.Close()
 }
+
+// TestPublishWaitsForCommit: a change made inside a transaction is announced
+// after the commit, and not at all when the transaction rolls back.
+func TestPublishWaitsForCommit(t *testing.T) {
+	s, ch := ingestStore(t)
+	ctx := context.Background()
+	if _, err := s.IngestBatch(ctx, IngestBatch{BotTelegramID: ingestBot, NextOffset: 2, Updates: []IngestUpdate{text(1, 1, 1, "private", "hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	var conv models.Conversation
+	if err := s.r(ctx).Take(&conv).Error; err != nil {
+		t.Fatal(err)
+	}
+	changes, unsub := s.Hub().Subscribe()
+	defer unsub()
+	refused := errors.New("refused")
+	err := s.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.SetConversationStatus(ctx, conv.ID, ConversationResolved); err != nil {
+			return err
+		}
+		if len(changes) != 0 {
+			t.Error("change announced before the commit")
+		}
+		return refused
+	})
+	if !errors.Is(err, refused) || len(changes) != 0 {
+		t.Fatalf("rolled back: err %v, %d changes announced", err, len(changes))
+	}
+	if err := s.WithTx(ctx, func(ctx context.Context) error {
+		return s.SetConversationStatus(ctx, conv.ID, ConversationResolved)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 {
+		t.Fatalf("%d changes announced after the commit, want 1", len(changes))
+	}
+	if c := <-changes; c.ConversationID != conv.ID || c.ChannelID != ch.ID {
+		t.Fatalf("change = %+v", c)
+	}
+}

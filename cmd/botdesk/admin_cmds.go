@@ -50,7 +50,14 @@ func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	defer st.Close()
-	u, err := st.CreateUser(ctx, email, role, password)
+	var u *models.User
+	err = st.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = st.CreateUser(ctx, email, role, password); err != nil {
+			return err
+		}
+		return st.Audit(ctx, store.Actor{Name: "cli"}, "user.create", "user", u.Email, "role "+string(u.Role)+" via botdesk user add")
+	})
 	if err != nil {
 		if v, ok := models.AsValidation(err); ok {
 			return fmt.Errorf("%s: %s", v.Field, v.Message)
@@ -60,7 +67,6 @@ func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		return err
 	}
-	_ = st.Audit(ctx, store.Actor{Name: "cli"}, "user.create", "user", u.Email, "role "+string(u.Role)+" via botdesk user add")
 	fmt.Fprintf(stderr, "Created %s user %s.\n", u.Role, u.Email)
 	return nil
 }
@@ -75,14 +81,21 @@ func cmdAPIKeyCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer st.Close()
-	key, k, err := st.CreateAPIKey(ctx, name, role, nil)
+	var key string
+	var k *models.APIKey
+	err = st.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		if key, k, err = st.CreateAPIKey(ctx, name, role, nil); err != nil {
+			return err
+		}
+		return st.Audit(ctx, store.Actor{Name: "cli"}, "apikey.create", "apikey", k.Prefix, k.Name+" ("+string(k.Role)+")")
+	})
 	if err != nil {
 		if v, ok := models.AsValidation(err); ok {
 			return fmt.Errorf("%s: %s", v.Field, v.Message)
 		}
 		return err
 	}
-	_ = st.Audit(ctx, store.Actor{Name: "cli"}, "apikey.create", "apikey", k.Prefix, k.Name+" ("+string(k.Role)+")")
 	fmt.Fprintf(stderr, "Created %s API key %q. It is shown once:\n", k.Role, k.Name)
 	fmt.Fprintln(stdout, key)
 	return nil
