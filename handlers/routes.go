@@ -26,6 +26,7 @@ func (r router) del(path string, a Access, h echo.HandlerFunc)  { r.add(http.Met
 func (s *Server) registerRoutes(e *echo.Echo) {
 	r := router{e: e, s: s}
 	r.get("/static/*", public, staticHandler())
+	r.get("/favicon.ico", public, faviconHandler())
 	r.get("/healthz", public, s.healthz)
 	r.get("/metrics", asOperator, s.metrics)
 

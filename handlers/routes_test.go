@@ -25,9 +25,10 @@ import (
 // sent to sign in. If the route has a new path parameter, add a value for it
 // to routeParams (and probeParams) below.
 var expectedAccess = map[string]string{
-	"GET /static/*": "public",
-	"GET /healthz":  "public",
-	"GET /metrics":  "operator",
+	"GET /static/*":    "public",
+	"GET /favicon.ico": "public",
+	"GET /healthz":     "public",
+	"GET /metrics":     "operator",
 
 	"GET /":                  "public",
 	"GET /login":             "public",

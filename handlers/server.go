@@ -360,6 +360,17 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// faviconHandler answers /favicon.ico with the embedded icon.
+func faviconHandler() echo.HandlerFunc {
+	h := static.Handler()
+	return func(c echo.Context) error {
+		r := c.Request().Clone(c.Request().Context())
+		r.URL.Path = "/" + static.Favicon
+		h.ServeHTTP(c.Response(), r)
+		return nil
+	}
+}
+
 // staticHandler serves the embedded assets.
 func staticHandler() echo.HandlerFunc {
 	return echo.WrapHandler(http.StripPrefix("/static/", static.Handler()))

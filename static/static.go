@@ -29,7 +29,7 @@ import (
 // Prefix is the URL path under which Handler expects to be mounted.
 const Prefix = "/static/"
 
-//go:embed css/*.css js/*.js vendor/htmx.min.js vendor/sse.min.js
+//go:embed css/*.css js/*.js img/*.svg vendor/htmx.min.js vendor/sse.min.js
 var files embed.FS
 
 // axe is kept out of files so it can never be served to users.
@@ -121,6 +121,10 @@ func Path(name string) string {
 	}
 	return Prefix + name
 }
+
+// Favicon is the asset browsers get for /favicon.ico, the address they
+// ask for on every page load whatever the page links.
+const Favicon = "img/favicon.svg"
 
 // Handler serves the embedded assets. It accepts request paths with or
 // without Prefix, so it can be mounted directly ("/static/*") or behind

@@ -55,6 +55,12 @@ func (c *httpCaller) Call(ctx context.Context, url string, data *ta.RequestData)
 
 	var body io.Reader
 	switch {
+	case bytes.Equal(bytes.TrimSpace(data.BodyRaw), []byte("null")):
+		// telego marshals the nil parameters of getMe, getWebhookInfo, …
+		// as the JSON literal null. Telegram accepts it, but Bot API
+		// emulators and proxies that parse strictly refuse it; an empty
+		// object means the same to all of them.
+		body = strings.NewReader("{}")
 	case data.BodyRaw != nil:
 		body = bytes.NewReader(data.BodyRaw)
 	case data.BodyStream != nil:

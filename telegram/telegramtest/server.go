@@ -1,6 +1,7 @@
 package telegramtest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -375,8 +376,14 @@ func readParams(r *http.Request) (url.Values, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
+		// Strict like the Bot API emulators and proxies botdesk must work
+		// with: the body is a JSON object, and the literal null is not one.
+		var raw json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+			return nil, fmt.Errorf("can't parse JSON object")
+		}
 		var obj map[string]json.RawMessage
-		if err := json.NewDecoder(r.Body).Decode(&obj); err != nil {
+		if err := json.Unmarshal(raw, &obj); err != nil {
 			return nil, fmt.Errorf("can't parse JSON object")
 		}
 		for k, raw := range obj {

@@ -209,3 +209,32 @@ func TestControlAPI(t *testing.T) {
 		t.Fatal("unexpected sent messages")
 	}
 }
+
+// TestJSONBodyMustBeAnObject: like strict Bot API emulators and proxies,
+// the fake refuses a JSON body that is not an object, the literal null
+// included.
+func TestJSONBodyMustBeAnObject(t *testing.T) {
+	s, base := start(t)
+	tok := s.AddBot(BotSpec{ID: 7012345678, Username: "acme_bot", FirstName: "Acme"})
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"empty object", `{}`, http.StatusOK},
+		{"object", `{"x":1}`, http.StatusOK},
+		{"null", `null`, http.StatusBadRequest},
+		{"array", `[]`, http.StatusBadRequest},
+		{"garbage", `{`, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Post(base+"/bot"+tok+"/getMe", "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("getMe with body %s = %d, want %d", tc.body, resp.StatusCode, tc.want)
+			}
+		})
+	}
+}
