@@ -106,7 +106,7 @@ func TestBench(t *testing.T) {
 	})
 
 	rep := Report{Date: time.Now(), Commit: GitCommit(".."), Machine: ReadMachine(), Mode: mode, Duration: time.Since(started), Figures: figs}
-	if b, err := os.ReadFile("fixes.md"); err == nil {
+	if b, err := os.ReadFile("tuning.md"); err == nil {
 		rep.Extra = string(b)
 	}
 	md := rep.Markdown()

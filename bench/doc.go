@@ -1,4 +1,4 @@
-// Package bench is botdesk's performance suite (issue 8). Each scenario
+// Package bench is botdesk's performance suite (make bench; figures in bench/results.md). Each scenario
 // drives the real packages or the real binary over real HTTP on 127.0.0.1
 // and returns a Figure; TestBench runs them all and writes results.md.
 //

@@ -113,7 +113,7 @@ type Report struct {
 	Duration time.Duration
 	Figures  []Figure
 	// Extra is appended verbatim: the hand-written notes on what was
-	// profiled and fixed, with before/after figures (bench/fixes.md).
+	// profiled and fixed, with before/after figures (bench/tuning.md).
 	Extra string
 }
 
@@ -121,7 +121,7 @@ type Report struct {
 func (r Report) Markdown() string {
 	var b strings.Builder
 	b.WriteString("# botdesk benchmark results\n\n")
-	b.WriteString("Written by `make bench` (bench/bench_test.go); do not edit by hand — notes on fixes live in bench/fixes.md and are copied below.\n\n")
+	b.WriteString("Written by `make bench` (bench/bench_test.go); do not edit by hand — notes on fixes live in bench/tuning.md and are copied below.\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", r.Date.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Commit: %s\n", r.Commit)
 	fmt.Fprintf(&b, "- Machine: %d CPUs (nproc), %s, %s RAM, Linux %s, %s\n", r.Machine.NProc, r.Machine.CPUModel, r.Machine.MemTotal, r.Machine.Kernel, r.Machine.GoVer)

@@ -50,7 +50,7 @@ type Event interface {
 // Status Report Callback URL.
 type StatusEvent struct {
 	// Type is always "status"; it is filled in on marshalling. The JSON
-	// name is "kind" because DESIGN.md gives "type" to the MO message type.
+	// name is "kind" because the contract (docs/callbacks.md) gives "type" to the MO message type.
 	Type EventType `json:"kind"`
 	// MessageID is botdesk's id of the outgoing message, as returned by
 	// POST /channels/{id}/messages.

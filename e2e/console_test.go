@@ -21,7 +21,7 @@ type world struct {
 	keyword string
 }
 
-// TestConsole is the click-through of issue 7, flow by flow, in the order
+// TestConsole is the click-through of the console (docs/guide.md), flow by flow, in the order
 // a team meets the features. Flows 1 and 2 create the accounts and the
 // channel everything else uses, so a failure there stops the run; the
 // later flows each run whatever happened before (a flow that needs a bot

@@ -16,11 +16,11 @@ import (
 )
 
 // expectedAccess is the reviewed access table: every route of the console
-// and the API with the least role that may call it (DESIGN.md "Roles":
+// and the API with the least role that may call it (docs/guide.md "Roles":
 // deletes are admin-only; connect/token/settings/webhook are operator+;
 // workbench read/reply is agent+). It must match Server.Policies() exactly.
 //
-// Adding a route? Add it here too, with the role DESIGN.md gives it; the
+// Adding a route? Add it here too, with the role docs/guide.md gives it; the
 // tests below then prove every lower role gets 403 and anonymous callers are
 // sent to sign in. If the route has a new path parameter, add a value for it
 // to routeParams (and probeParams) below.
@@ -160,7 +160,7 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 		want, ok := expectedAccess[key]
 		switch {
 		case !ok:
-			t.Errorf("route %s (access %q) is missing from expectedAccess in handlers/routes_test.go: add it with the role DESIGN.md gives it", key, accessName(a))
+			t.Errorf("route %s (access %q) is missing from expectedAccess in handlers/routes_test.go: add it with the role docs/guide.md gives it", key, accessName(a))
 		case accessName(a) != want:
 			t.Errorf("route %s has access %q, expectedAccess says %q", key, accessName(a), want)
 		}

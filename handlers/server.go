@@ -205,7 +205,7 @@ func (s *Server) page(c echo.Context, title, nav string, crumbs ...views.Crumb) 
 	return p
 }
 
-// apiError is the JSON error body of DESIGN.md.
+// apiError is the JSON error body (docs/api.md, "Basics").
 type apiError struct {
 	Error apiErrorBody `json:"error"`
 }

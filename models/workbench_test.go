@@ -21,7 +21,7 @@ func TestParseWorkbenchMode(t *testing.T) {
 }
 
 func TestWorkbenchModeLabels(t *testing.T) {
-	// Exact labels from DESIGN.md: operators know them from the managed console.
+	// Exact labels of the product (docs/guide.md): operators know them from the managed console.
 	for m, want := range map[WorkbenchMode]string{WorkbenchOff: "Off", WorkbenchAll: "Enable Message Workbench", WorkbenchKeyword: "Triggered by Keyword"} {
 		if got := m.Label(); got != want {
 			t.Errorf("%q.Label() = %q, want %q", m, got, want)

@@ -145,7 +145,7 @@ func (s *Store) enqueueEvents(ctx context.Context, conn *ingestConn, channelID s
 // event_id index (outbox's UNIQUE, and queue_messages') grows at its right
 // edge: with random ids every insert landed on its own page of the index,
 // and a batch of 100 events rewrote ~70 of them at each commit (a third of
-// the ingest's WAL frames, see bench/fixes.md "Ingest pass 2"). Receivers
+// the ingest's WAL frames, see bench/tuning.md "Ingest pass 2"). Receivers
 // only ever compare event ids; 80 random bits per millisecond keep them
 // unique, and the UNIQUE constraint still guards it.
 func newEventIDs(n int) ([]string, error) {

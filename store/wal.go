@@ -8,7 +8,7 @@ import (
 // writerAutocheckpoint is the WAL size, in pages, after which a commit on
 // the writer connection copies the WAL back into the database file
 // (SQLite's default is 1,000). The copy runs inside that commit, so under
-// a steady ingest it was ~10 % of the writer's time (bench/fixes.md,
+// a steady ingest it was ~10 % of the writer's time (bench/tuning.md,
 // "Ingest pass 2"); at 4,000 pages it runs a quarter as often, and the
 // pages every batch rewrites (table tails, list indexes, index interior
 // pages) are copied once per checkpoint instead of four times. The cost:

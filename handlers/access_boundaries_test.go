@@ -1,7 +1,8 @@
 package handlers
 
-// Regression tests from the pre-release security review: each one fails on
-// the code before its fix.
+// Tests of the boundaries an attacker probes: links and redirects stay on
+// their site, a stream ends with its session, one channel cannot act on
+// another's events. Each one failed on the code before its fix.
 
 import (
 	"bufio"
