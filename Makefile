@@ -49,8 +49,9 @@ screenshots: chromium
 chromium:
 	@if [ -z "$(CHROMIUM)" ] && [ -z "$$BOTDESK_CHROMIUM" ]; then \
 		echo "installing chromium for the browser tests"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
-		{ echo "could not install chromium (need root and Debian packages)"; exit 1; }; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || { \
+		if [ -n "$$BOTDESK_E2E_REQUIRED" ]; then echo "could not install chromium (need root and Debian packages)"; exit 1; fi; \
+		echo "*** WARNING: no Chromium and none could be installed (need root): the browser suite (e2e) is SKIPPED ***"; }; \
 	fi
 
 ## build: a static-ish binary in bin/

@@ -31,7 +31,7 @@ func flowChatbot(t *testing.T, w *world) {
 	s.open(base + "/chatbot")
 	assertTab(s, "chatbot")
 	if !s.exists(`[data-testid=chatbot-panel]`) {
-		t.Skip("waiting for Chatbot Management (the tab still shows a placeholder)")
+		t.Fatal("the Chatbot Management tab has no bot panel")
 	}
 
 	// Create Bot: the @BotFather steps with a t.me link, then the form.

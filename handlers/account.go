@@ -16,14 +16,6 @@ import (
 	"github.com/botdesk/botdesk/views"
 )
 
-func (s *Server) registerAccountRoutes(r router) {
-	r.get("/account", asAgent, s.accountPage)
-	r.post("/account/password", asAgent, s.accountPassword)
-	r.post("/account/sessions/end-all", asAgent, s.accountEndAll)
-	r.post("/account/sessions/:sid/end", asAgent, s.accountEndSession)
-	r.post("/users/:uid/sessions/end", asAdmin, s.userEndSessions)
-}
-
 func (s *Server) accountPage(c echo.Context) error {
 	return s.renderAccount(c, http.StatusOK, views.AccountView{})
 }

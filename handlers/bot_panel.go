@@ -13,22 +13,6 @@ import (
 	"github.com/botdesk/botdesk/views"
 )
 
-// registerBotRoutes is the Chatbot Management area: the console tab's
-// actions and the bot part of the JSON API.
-func (s *Server) registerBotRoutes(r router) {
-	r.get("/channels/:id/chatbot/state", asOperator, s.botState)
-	r.post("/channels/:id/chatbot/connect", asOperator, s.botConnect)
-	r.post("/channels/:id/chatbot/token", asOperator, s.botToken)
-	r.post("/channels/:id/chatbot/workbench", asOperator, s.botWorkbenchSettings)
-	r.post("/channels/:id/chatbot/delete", asAdmin, s.botDelete)
-
-	r.get("/api/v1/channels/:id/bot", asOperator, s.apiBotGet)
-	r.put("/api/v1/channels/:id/bot", asOperator, s.apiBotConnect)
-	r.del("/api/v1/channels/:id/bot", asAdmin, s.apiBotDelete)
-	r.post("/api/v1/channels/:id/bot/token", asOperator, s.apiBotToken)
-	r.put("/api/v1/channels/:id/workbench", asOperator, s.apiWorkbench)
-}
-
 // chatbotPanel builds the Chatbot Management tab.
 func (s *Server) chatbotPanel(c echo.Context, ch *models.Channel, bot *models.Bot) (templ.Component, error) {
 	v, err := s.botPanelView(c, ch, bot)

@@ -9,10 +9,6 @@ import (
 	"github.com/botdesk/botdesk/bots"
 )
 
-func (s *Server) registerPollerRoutes(r router) {
-	r.post("/channels/:id/bot/switch-polling", asOperator, s.botSwitchPolling)
-}
-
 // botSwitchPolling deletes the bot's webhook and restarts polling, after
 // the operator confirmed it in the conflict notice.
 func (s *Server) botSwitchPolling(c echo.Context) error {

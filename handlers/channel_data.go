@@ -17,13 +17,6 @@ import (
 // eraseConfirmWord is what the admin types to confirm an erasure.
 const eraseConfirmWord = "ERASE"
 
-func (s *Server) registerChannelDataRoutes(r router) {
-	r.post("/channels/:id/retention", asOperator, s.retentionSave)
-	r.post("/channels/:id/contacts/erase", asAdmin, s.contactErase)
-	r.put("/api/v1/channels/:id", asOperator, s.apiChannelUpdate)
-	r.del("/api/v1/channels/:id/contacts/:uid", asAdmin, s.apiContactErase)
-}
-
 // retentionSave is the console form of the Overview tab.
 func (s *Server) retentionSave(c echo.Context) error {
 	ch, err := s.channelParam(c)

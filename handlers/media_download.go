@@ -33,10 +33,6 @@ var inlineMedia = map[string]bool{"image/jpeg": true, "image/png": true, "image/
 var typeByExt = map[string]string{".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
 	".webm": "video/webm", ".mp4": "video/mp4", ".oga": "audio/ogg", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 
-func (s *Server) registerMediaRoutes(r router) {
-	r.get("/workbench/media/:mid", asAgent, s.mediaDownload)
-}
-
 // mediaDownload relays a message's file from Telegram (getFile, then the
 // file URL) through botdesk, so the token-bearing URL never reaches the
 // browser.

@@ -20,12 +20,6 @@ import (
 	"github.com/botdesk/botdesk/store"
 )
 
-func (s *Server) registerReportRoutes(r router) {
-	r.get("/api/v1/reports", asOperator, s.apiReports)
-	r.get("/reports", asOperator, s.reportsPage)
-	r.get("/reports/export", asOperator, s.reportsExport)
-}
-
 // reportQuery is a parsed report request.
 type reportQuery struct {
 	ChannelID string // "" = every channel

@@ -8,6 +8,8 @@ import (
 
 // router registers routes together with their access rule, so the route
 // table below reads like a sitemap and a route cannot exist without a rule.
+// Every route of the console and the API is registered in this file
+// (TestRoutesLiveInOneTable).
 type router struct {
 	e *echo.Echo
 	s *Server
@@ -30,20 +32,24 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	r.get("/healthz", public, s.healthz)
 	r.get("/metrics", asOperator, s.metrics)
 
+	// Signing in and the user's own settings.
 	s.registerAuthRoutes(r)
+	s.registerSSORoutes(r)
+	s.registerAccountRoutes(r)
+	// Channel Management: the channel, its bot, webhooks, data and reports.
 	s.registerChannelRoutes(r)
-	s.registerAdminRoutes(r)
-	s.registerAPIRoutes(r)
-	s.registerMediaRoutes(r)
 	s.registerBotRoutes(r)
-	s.registerWorkbenchRoutes(r)
 	s.registerPollerRoutes(r)
 	s.registerWebhookRoutes(r)
-	s.registerAccountRoutes(r)
-	s.registerReportRoutes(r)
-	s.registerSSORoutes(r)
-	s.registerRichRoutes(r)
 	s.registerChannelDataRoutes(r)
+	s.registerReportRoutes(r)
+	// The message workbench, its rich messages and the media relay.
+	s.registerWorkbenchRoutes(r)
+	s.registerRichRoutes(r)
+	s.registerMediaRoutes(r)
+	// Administration and the JSON API's channel endpoints.
+	s.registerAdminRoutes(r)
+	s.registerAPIRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {
@@ -80,4 +86,112 @@ func (s *Server) registerAPIRoutes(r router) {
 	r.post("/api/v1/channels", asOperator, s.apiChannelCreate)
 	r.get("/api/v1/channels/:id", asOperator, s.apiChannelGet)
 	r.del("/api/v1/channels/:id", asAdmin, s.apiChannelDelete)
+}
+
+func (s *Server) registerAccountRoutes(r router) {
+	r.get("/account", asAgent, s.accountPage)
+	r.post("/account/password", asAgent, s.accountPassword)
+	r.post("/account/sessions/end-all", asAgent, s.accountEndAll)
+	r.post("/account/sessions/:sid/end", asAgent, s.accountEndSession)
+	r.post("/users/:uid/sessions/end", asAdmin, s.userEndSessions)
+}
+
+// registerBotRoutes is the Chatbot Management area: the console tab's
+// actions and the bot part of the JSON API.
+func (s *Server) registerBotRoutes(r router) {
+	r.get("/channels/:id/chatbot/state", asOperator, s.botState)
+	r.post("/channels/:id/chatbot/connect", asOperator, s.botConnect)
+	r.post("/channels/:id/chatbot/token", asOperator, s.botToken)
+	r.post("/channels/:id/chatbot/workbench", asOperator, s.botWorkbenchSettings)
+	r.post("/channels/:id/chatbot/delete", asAdmin, s.botDelete)
+
+	r.get("/api/v1/channels/:id/bot", asOperator, s.apiBotGet)
+	r.put("/api/v1/channels/:id/bot", asOperator, s.apiBotConnect)
+	r.del("/api/v1/channels/:id/bot", asAdmin, s.apiBotDelete)
+	r.post("/api/v1/channels/:id/bot/token", asOperator, s.apiBotToken)
+	r.put("/api/v1/channels/:id/workbench", asOperator, s.apiWorkbench)
+}
+
+func (s *Server) registerPollerRoutes(r router) {
+	r.post("/channels/:id/bot/switch-polling", asOperator, s.botSwitchPolling)
+}
+
+func (s *Server) registerChannelDataRoutes(r router) {
+	r.post("/channels/:id/retention", asOperator, s.retentionSave)
+	r.post("/channels/:id/contacts/erase", asAdmin, s.contactErase)
+	r.put("/api/v1/channels/:id", asOperator, s.apiChannelUpdate)
+	r.del("/api/v1/channels/:id/contacts/:uid", asAdmin, s.apiContactErase)
+}
+
+func (s *Server) registerMediaRoutes(r router) {
+	r.get("/workbench/media/:mid", asAgent, s.mediaDownload)
+}
+
+func (s *Server) registerReportRoutes(r router) {
+	r.get("/api/v1/reports", asOperator, s.apiReports)
+	r.get("/reports", asOperator, s.reportsPage)
+	r.get("/reports/export", asOperator, s.reportsExport)
+}
+
+func (s *Server) registerSSORoutes(r router) {
+	r.get("/auth/oidc/login", public, s.ssoLogin)
+	r.get("/auth/oidc/callback", public, s.ssoCallback)
+}
+
+// registerWebhookRoutes is the route table of Configure Webhook, the
+// delivery log and the queue API. Everything here is operator+: callback
+// settings and the signing secret belong to operators, and queue consumers
+// are integrations that get an operator key.
+func (s *Server) registerWebhookRoutes(r router) {
+	r.get("/channels/:id/webhook/configure", asOperator, s.webhookConfigure)
+	r.post("/channels/:id/webhook", asOperator, s.webhookSave)
+	r.post("/channels/:id/webhook/test", asOperator, s.webhookTest)
+	r.get("/channels/:id/webhook/secret", asOperator, s.webhookSecretMasked)
+	r.post("/channels/:id/webhook/secret/reveal", asOperator, s.webhookSecretReveal)
+	r.post("/channels/:id/webhook/secret/rotate", asOperator, s.webhookSecretRotate)
+	r.get("/channels/:id/webhook/deliveries", asOperator, s.deliveryLog)
+	r.post("/channels/:id/webhook/deliveries/:eid/resend", asOperator, s.deliveryResend)
+
+	r.get("/api/v1/channels/:id/webhook", asOperator, s.apiWebhookGet)
+	r.put("/api/v1/channels/:id/webhook", asOperator, s.apiWebhookPut)
+	r.post("/api/v1/channels/:id/webhook/secret", asOperator, s.apiWebhookRotate)
+	r.post("/api/v1/channels/:id/webhook/test", asOperator, s.apiWebhookTest)
+	r.get("/api/v1/channels/:id/deliveries", asOperator, s.apiDeliveries)
+	r.post("/api/v1/channels/:id/deliveries/:eid/resend", asOperator, s.apiDeliveryResend)
+	r.post("/api/v1/queues/:name/receive", asOperator, s.apiQueueReceive)
+	r.del("/api/v1/queues/:name/messages/:receipt", asOperator, s.apiQueueAck)
+}
+
+// registerWorkbenchRoutes is the workbench's part of the route table:
+// every page and action is agent+ (admins and operators included).
+func (s *Server) registerWorkbenchRoutes(r router) {
+	r.get("/workbench", asAgent, s.workbenchList)
+	r.get("/workbench/list", asAgent, s.workbenchListMore)
+	r.get("/workbench/events", asAgent, s.workbenchEvents)
+	r.get("/workbench/c/:cid", asAgent, s.workbenchConversation)
+	r.get("/workbench/c/:cid/messages", asAgent, s.workbenchEarlier)
+	r.get("/workbench/c/:cid/events", asAgent, s.workbenchEvents)
+	r.post("/workbench/c/:cid/reply", asAgent, s.workbenchReply)
+	r.post("/workbench/c/:cid/resolve", asAgent, s.workbenchResolve)
+	r.post("/workbench/c/:cid/reopen", asAgent, s.workbenchReopen)
+	r.post("/workbench/c/:cid/assign", asAgent, s.workbenchAssign)
+	// The full message history is an integration's view (operator keys);
+	// agents see what the workbench shows them.
+	r.get("/api/v1/channels/:id/messages", asOperator, s.apiMessageList)
+	r.post("/api/v1/channels/:id/messages", asAgent, s.apiMessageSend)
+}
+
+// registerRichRoutes is the rich-message part of the route table (issue
+// 17): quoting, editing and deleting from the workbench.
+func (s *Server) registerRichRoutes(r router) {
+	r.get("/workbench/c/:cid/reply", asAgent, s.workbenchReplyForm)
+	r.get("/workbench/c/:cid/m/:mid", asAgent, s.workbenchMessage)
+	r.get("/workbench/c/:cid/m/:mid/edit", asAgent, s.workbenchEditForm)
+	r.post("/workbench/c/:cid/m/:mid/edit", asAgent, s.workbenchEdit)
+	r.get("/workbench/c/:cid/m/:mid/delete", asAgent, s.workbenchDeleteForm)
+	r.post("/workbench/c/:cid/m/:mid/delete", asAgent, s.workbenchDelete)
+	// Agents may change only messages of chats the workbench shows them
+	// (loadChangeable); integrations (operator keys) any of the channel.
+	r.add(http.MethodPatch, "/api/v1/channels/:id/messages/:mid", asAgent, s.apiMessageEdit)
+	r.del("/api/v1/channels/:id/messages/:mid", asAgent, s.apiMessageDelete)
 }

@@ -2,9 +2,13 @@ package handlers
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -403,5 +407,46 @@ func TestMetricsTakesAnAPIKey(t *testing.T) {
 	op := env.userClient(t, models.RoleOperator)
 	if r := op.get("/metrics"); r.Status != http.StatusOK || !strings.Contains(r.Body, "botdesk_channels") {
 		t.Fatalf("signed-in operator: %d", r.Status)
+	}
+}
+
+// The route table is one file: a function that takes the router (or builds
+// one) anywhere else in the package would hide routes from the sitemap.
+func TestRoutesLiveInOneTable(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			var typ ast.Expr
+			switch v := n.(type) {
+			case *ast.Field:
+				typ = v.Type
+			case *ast.CompositeLit:
+				typ = v.Type
+			default:
+				return true
+			}
+			if id, ok := typ.(*ast.Ident); ok && id.Name == "router" {
+				seen++
+				if name != "routes.go" {
+					t.Errorf("%s: uses the router; register routes in routes.go", fset.Position(n.Pos()))
+				}
+			}
+			return true
+		})
+	}
+	if seen < 10 {
+		t.Fatalf("found the router %d times: the check is blind", seen)
 	}
 }

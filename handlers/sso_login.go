@@ -22,11 +22,6 @@ import (
 
 const oidcCookie = "bd_oidc"
 
-func (s *Server) registerSSORoutes(r router) {
-	r.get("/auth/oidc/login", public, s.ssoLogin)
-	r.get("/auth/oidc/callback", public, s.ssoCallback)
-}
-
 // ssoRedirectURL is <public URL>/auth/oidc/callback; without a configured
 // public URL (tests) the request's own host.
 func (s *Server) ssoRedirectURL(c echo.Context) string {

@@ -27,25 +27,6 @@ const (
 
 var workbenchCrumb = views.Crumb{Label: "Workbench", Href: "/workbench"}
 
-// registerWorkbenchRoutes is the workbench's part of the route table:
-// every page and action is agent+ (admins and operators included).
-func (s *Server) registerWorkbenchRoutes(r router) {
-	r.get("/workbench", asAgent, s.workbenchList)
-	r.get("/workbench/list", asAgent, s.workbenchListMore)
-	r.get("/workbench/events", asAgent, s.workbenchEvents)
-	r.get("/workbench/c/:cid", asAgent, s.workbenchConversation)
-	r.get("/workbench/c/:cid/messages", asAgent, s.workbenchEarlier)
-	r.get("/workbench/c/:cid/events", asAgent, s.workbenchEvents)
-	r.post("/workbench/c/:cid/reply", asAgent, s.workbenchReply)
-	r.post("/workbench/c/:cid/resolve", asAgent, s.workbenchResolve)
-	r.post("/workbench/c/:cid/reopen", asAgent, s.workbenchReopen)
-	r.post("/workbench/c/:cid/assign", asAgent, s.workbenchAssign)
-	// The full message history is an integration's view (operator keys);
-	// agents see what the workbench shows them.
-	r.get("/api/v1/channels/:id/messages", asOperator, s.apiMessageList)
-	r.post("/api/v1/channels/:id/messages", asAgent, s.apiMessageSend)
-}
-
 // workbenchFilter reads the list filter from the query string; anything
 // unrecognised falls back to the default (open conversations, all channels).
 func workbenchFilter(c echo.Context) views.WorkbenchFilter {

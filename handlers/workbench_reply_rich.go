@@ -41,21 +41,6 @@ func (s *Server) noteReply(c echo.Context, conv *models.ConversationRow, msg *mo
 	}
 }
 
-// registerRichRoutes is the rich-message part of the route table (issue
-// 17): quoting, editing and deleting from the workbench.
-func (s *Server) registerRichRoutes(r router) {
-	r.get("/workbench/c/:cid/reply", asAgent, s.workbenchReplyForm)
-	r.get("/workbench/c/:cid/m/:mid", asAgent, s.workbenchMessage)
-	r.get("/workbench/c/:cid/m/:mid/edit", asAgent, s.workbenchEditForm)
-	r.post("/workbench/c/:cid/m/:mid/edit", asAgent, s.workbenchEdit)
-	r.get("/workbench/c/:cid/m/:mid/delete", asAgent, s.workbenchDeleteForm)
-	r.post("/workbench/c/:cid/m/:mid/delete", asAgent, s.workbenchDelete)
-	// Agents may change only messages of chats the workbench shows them
-	// (loadChangeable); integrations (operator keys) any of the channel.
-	r.add(http.MethodPatch, "/api/v1/channels/:id/messages/:mid", asAgent, s.apiMessageEdit)
-	r.del("/api/v1/channels/:id/messages/:mid", asAgent, s.apiMessageDelete)
-}
-
 // workbenchReplyForm answers the Quote and Cancel quote links (htmx) with
 // the reply box, quoting ?reply_to= when given.
 func (s *Server) workbenchReplyForm(c echo.Context) error {
