@@ -18,6 +18,7 @@ type sizes struct {
 	RSSBots int
 	Startup seedSpec
 	Reports ReportSizes
+	Live    LiveSizes
 }
 
 var fullSizes = sizes{
@@ -28,6 +29,7 @@ var fullSizes = sizes{
 	RSSBots: 1_000,
 	Startup: seedSpec{Channels: 20, Conversations: 1_000, Messages: 1_000_000},
 	Reports: ReportSizes{Seed: seedSpec{Channels: 20, Conversations: 50_000, Messages: 1_000_000}, Reports: 200},
+	Live:    LiveSizes{Streams: []int{500, 2_000}, Chats: 50, Rate: 100, Messages: 2_000},
 }
 
 var smokeSizes = sizes{
@@ -38,6 +40,7 @@ var smokeSizes = sizes{
 	RSSBots: 5,
 	Startup: seedSpec{Channels: 2, Conversations: 10, Messages: 500},
 	Reports: ReportSizes{Seed: seedSpec{Channels: 2, Conversations: 10, Messages: 500}, Reports: 5},
+	Live:    LiveSizes{Streams: []int{5}, Chats: 5, Rate: 100, Messages: 30},
 }
 
 // TestBench runs every scenario. With BOTDESK_BENCH=1 (make bench) it uses
@@ -96,6 +99,13 @@ func TestBench(t *testing.T) {
 			return nil, err
 		}
 		return MeasureRSS(ctx, b, root, sz.RSSBots)
+	})
+	run("live", func() ([]Figure, error) {
+		b, err := binary()
+		if err != nil {
+			return nil, err
+		}
+		return MeasureLive(ctx, b, root, sz.Live)
 	})
 	run("startup", func() ([]Figure, error) {
 		b, err := binary()
