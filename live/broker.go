@@ -11,7 +11,7 @@
 // instead. Streams read from bounded buffers: one that falls behind is
 // dropped (Sub.Lagged) and told to reload, never waited for.
 //
-// docs/architecture.md describes the whole live path.
+// docs/live.md describes the whole live path.
 package live
 
 import (
