@@ -85,9 +85,7 @@ func flowAgentRichMessages(t *testing.T, w *world) {
 	s.fill(`[data-testid=msg-edit-form] textarea`, fixed)
 	s.click(`[data-testid=msg-edit-save]`)
 	s.waitJS("the bubble shows the edit", `Array.from(document.querySelectorAll(`+jsString(bubbleSel)+`)).some(b => (b.querySelector("[data-testid=msg-text]") || {textContent: ""}).textContent === `+jsString(fixed)+` && b.querySelector("[data-testid=msg-edits]"))`)
-	// The edit currently completes through a page load (the Edit link's
-	// no-JS path), not an in-page htmx swap; what the agent sees and what
-	// Telegram holds are checked, the in-place swap is an open defect.
+	s.sameDocument("editing a sent message")
 	if got, ok := suite.tg.Message(w.botID, buyer.ID, tt.MessageID); !ok || got.Text != fixed {
 		s.fatalf("Telegram holds %q for the edited message, want %q", got.Text, fixed)
 	}

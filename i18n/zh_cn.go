@@ -505,4 +505,14 @@ var zhCN = map[string]string{
 	"Messages are kept forever.": "消息将永久保留。",
 	"Messages and media older than %d days will be deleted.":                                      "超过 %d 天的消息和媒体将被删除。",
 	"Erased Telegram user %d: %d messages, %d media files, %d conversations, %d callback events.": "已清除 Telegram 用户 %d：%d 条消息、%d 个媒体文件、%d 个会话、%d 个回调事件。",
+	// Editing, deleting and quoting sent messages (views/message_edit.templ, views/message_rich.templ)
+	"Edit message":   "编辑消息",
+	"Delete message": "删除消息",
+	"Delete this message for everyone in the chat? Telegram removes it from the customer's app too; it cannot be undone.": "要为聊天中的所有人删除此消息吗？Telegram 也会从客户的应用中移除它，且无法撤销。",
+	"Replying to":  "回复",
+	"message %d":   "消息 %d",
+	"Cancel quote": "取消引用",
+	"Reactions":    "表情回应",
+	"Photo %s":     "照片 %s",
+	"Sticker %s":   "贴纸 %s",
 }
