@@ -80,7 +80,11 @@ func flowAgentRichMessages(t *testing.T, w *world) {
 	tt := waitSent(s, w.botID, typo)
 	bubbleSel := `[data-testid=msg][data-status=sent]`
 	s.waitJS("the text reply is sent", `Array.from(document.querySelectorAll(`+jsString(bubbleSel)+`)).some(b => (b.querySelector("[data-testid=msg-text]") || {textContent: ""}).textContent === `+jsString(typo)+`)`)
-	eval[chromedp.Void](s, `Array.from(document.querySelectorAll(`+jsString(bubbleSel)+`)).find(b => (b.querySelector("[data-testid=msg-text]") || {textContent: ""}).textContent === `+jsString(typo)+`).querySelector("[data-testid=msg-edit]").click()`)
+	// The bubble was just swapped in by the live stream; a person clicks
+	// Edit after htmx has wired the new link, so the test waits for that too.
+	editLink := `Array.from(document.querySelectorAll(` + jsString(bubbleSel) + `)).find(b => (b.querySelector("[data-testid=msg-text]") || {textContent: ""}).textContent === ` + jsString(typo) + `).querySelector("[data-testid=msg-edit]")`
+	s.waitJS("htmx wired the Edit link", `!!(`+editLink+`)["htmx-internal-data"]`)
+	eval[chromedp.Void](s, editLink+`.click()`)
 	s.waitVisible(`[data-testid=msg-edit-form] textarea`)
 	s.fill(`[data-testid=msg-edit-form] textarea`, fixed)
 	s.click(`[data-testid=msg-edit-save]`)

@@ -21,9 +21,10 @@ import (
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
-// botTestGetMeTimeout is short so the slow-Telegram cases finish quickly;
+// botTestGetMeTimeout bounds the slow-Telegram cases yet leaves a loaded
+// machine (-race, parallel packages) time for a real answer of the fake;
 // the fake's Delay is far longer, so the outcome does not depend on timing.
-const botTestGetMeTimeout = 300 * time.Millisecond
+const botTestGetMeTimeout = 2 * time.Second
 
 // botRunnerCall is one call the recording runner saw. BotStored tells
 // whether the bot row still existed when Stop was called.

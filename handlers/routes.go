@@ -185,6 +185,8 @@ func (s *Server) registerWorkbenchRoutes(r router) {
 // 17): quoting, editing and deleting from the workbench.
 func (s *Server) registerRichRoutes(r router) {
 	r.get("/workbench/c/:cid/reply", asAgent, s.workbenchReplyForm)
+	r.post("/workbench/c/:cid/typing", asAgent, s.workbenchTyping)
+	r.post("/workbench/c/:cid/m/:mid/react", asAgent, s.workbenchReact)
 	r.get("/workbench/c/:cid/m/:mid", asAgent, s.workbenchMessage)
 	r.get("/workbench/c/:cid/m/:mid/edit", asAgent, s.workbenchEditForm)
 	r.post("/workbench/c/:cid/m/:mid/edit", asAgent, s.workbenchEdit)

@@ -117,6 +117,8 @@ var expectedAccess = map[string]string{
 	"GET /workbench/c/:cid/messages":            "agent",
 	"GET /workbench/c/:cid/events":              "agent",
 	"POST /workbench/c/:cid/reply":              "agent",
+	"POST /workbench/c/:cid/typing":             "agent",
+	"POST /workbench/c/:cid/m/:mid/react":       "agent",
 	"GET /workbench/c/:cid/reply":               "agent",
 	"GET /workbench/c/:cid/m/:mid":              "agent",
 	"GET /workbench/c/:cid/m/:mid/edit":         "agent",

@@ -126,6 +126,8 @@ type Server struct {
 	// loginThrottled counts sign-ins refused while throttled or busy;
 	// they are counted, not audited one row each.
 	loginThrottled atomic.Int64
+	// typing paces the workbench's "typing…" actions (workbench_typing.go).
+	typing typingGate
 }
 
 // New builds the Echo instance with every route and middleware.

@@ -197,9 +197,17 @@ func (s *Server) messageViews(ctx context.Context, conv *models.Conversation, ro
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	reactions, err := s.Store.Reactions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]views.MessageView, 0, len(rows))
 	for _, r := range rows {
-		mv := views.MessageView{Msg: r, Edits: edits[r.ID], Highlight: kw, ConvID: conv.ID}
+		mv := views.MessageView{Msg: r, Edits: edits[r.ID], Highlight: kw, ConvID: conv.ID, Reactions: reactions[r.ID]}
 		if r.ReplyToMessageID != nil {
 			if q, ok := quotes[*r.ReplyToMessageID]; ok {
 				mv.Quoted = &q

@@ -515,4 +515,10 @@ var zhCN = map[string]string{
 	"Reactions":    "表情回应",
 	"Photo %s":     "照片 %s",
 	"Sticker %s":   "贴纸 %s",
+	// Reactions (views/message_rich.templ, handlers/workbench_react.go)
+	"React":                                "回应",
+	"React with %s":                        "用 %s 回应",
+	"Remove reaction":                      "移除回应",
+	"Choose one of the offered reactions.": "请选择提供的回应之一。",
+	"This message is not in Telegram, so it cannot get a reaction.": "此消息不在 Telegram 中，因此无法回应。",
 }

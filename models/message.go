@@ -25,7 +25,10 @@ const (
 	MessageContact   = "contact"
 	MessagePoll      = "poll"
 	MessageDice      = "dice"
-	MessageOther     = "other"
+	// MessageService is a service message: members joined or left, the
+	// title changed, a message was pinned (the text describes it).
+	MessageService = "service"
+	MessageOther   = "other"
 )
 
 // Media is the JSON stored in messages.media for a message that carries a

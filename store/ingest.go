@@ -62,6 +62,7 @@ type IngestUpdate struct {
 	Kind     string
 	Message  *IngestMessage
 	Member   *IngestMember
+	Reaction *IngestReaction
 }
 
 // IngestBatch is one getUpdates answer for one bot.
@@ -261,6 +262,18 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 			}
 			if err := s.ingestMember(ctx, t.ChannelID, u.Member, now); err != nil {
 				return res, conn, err
+			}
+		case u.Reaction != nil:
+			// The reacted-to message may be in the buffer: write it first.
+			if err := buf.flush(ctx); err != nil {
+				return res, conn, err
+			}
+			ch, found, err := s.ingestReaction(ctx, t.ChannelID, u.Reaction)
+			if err != nil {
+				return res, conn, err
+			}
+			if found {
+				res.Changes = append(res.Changes, ch)
 			}
 		}
 	}

@@ -34,7 +34,7 @@ func AllowedUpdates() []string {
 	return []string{
 		telego.MessageUpdates, telego.EditedMessageUpdates,
 		telego.ChannelPostUpdates, telego.EditedChannelPostUpdates,
-		telego.MyChatMemberUpdates,
+		telego.MyChatMemberUpdates, telego.MessageReactionUpdates,
 	}
 }
 

@@ -59,6 +59,7 @@ type updateEnvelope struct {
 	ChannelPost       json.RawMessage `json:"channel_post"`
 	EditedChannelPost json.RawMessage `json:"edited_channel_post"`
 	MyChatMember      json.RawMessage `json:"my_chat_member"`
+	MessageReaction   json.RawMessage `json:"message_reaction"`
 }
 
 // decodeUpdate reads one update. A non-nil error other than errNoUpdateID
@@ -82,6 +83,7 @@ func decodeUpdate(raw json.RawMessage) (store.IngestUpdate, error) {
 	}{
 		{kindMessage, env.Message}, {kindEditedMessage, env.EditedMessage}, {kindChannelPost, env.ChannelPost},
 		{kindEditedChannelPost, env.EditedChannelPost}, {kindMyChatMember, env.MyChatMember},
+		{kindMessageReaction, env.MessageReaction},
 	} {
 		if k.body == nil {
 			continue
@@ -108,7 +110,7 @@ func decodeUpdateSlow(raw json.RawMessage) (store.IngestUpdate, error) {
 		return store.IngestUpdate{}, errNoUpdateID
 	}
 	u := store.IngestUpdate{UpdateID: id, Kind: "unknown"}
-	for _, k := range []string{kindMessage, kindEditedMessage, kindChannelPost, kindEditedChannelPost, kindMyChatMember} {
+	for _, k := range []string{kindMessage, kindEditedMessage, kindChannelPost, kindEditedChannelPost, kindMyChatMember, kindMessageReaction} {
 		body, present := fields[k]
 		if !present {
 			continue
@@ -129,9 +131,12 @@ func decodeUpdateSlow(raw json.RawMessage) (store.IngestUpdate, error) {
 // into u; on an error u still records the id and kind.
 func decodeBody(u store.IngestUpdate, body json.RawMessage) (store.IngestUpdate, error) {
 	var err error
-	if u.Kind == kindMyChatMember {
+	switch u.Kind {
+	case kindMyChatMember:
 		u.Member, err = decodeMember(body)
-	} else {
+	case kindMessageReaction:
+		u.Reaction, err = decodeReaction(body)
+	default:
 		u.Message, err = decodeMessage(body, u.Kind == kindEditedMessage || u.Kind == kindEditedChannelPost)
 	}
 	if err != nil {
@@ -208,6 +213,11 @@ func mapMessage(m *telego.Message, edited bool) *store.IngestMessage {
 	}
 	var media *models.Media
 	im.Type, media = messageKind(m)
+	if im.Type == models.MessageOther {
+		if text, ok := serviceText(m); ok {
+			im.Type, im.Text = models.MessageService, text
+		}
+	}
 	if media != nil {
 		if b, err := json.Marshal(media); err == nil && string(b) != "{}" {
 			im.Media = string(b)
