@@ -161,9 +161,11 @@ func TestClassifyAddr(t *testing.T) {
 		{"2002:0a00:0001::1", classInternal},
 	}
 	for _, tt := range tests {
-		if got, why := classify(netip.MustParseAddr(tt.addr)); got != tt.want {
-			t.Errorf("classify(%s) = %v (%s), want %v", tt.addr, got, why, tt.want)
-		}
+		t.Run(tt.addr, func(t *testing.T) {
+			if got, why := classify(netip.MustParseAddr(tt.addr)); got != tt.want {
+				t.Errorf("classify(%s) = %v (%s), want %v", tt.addr, got, why, tt.want)
+			}
+		})
 	}
 	if c, _ := classify(netip.Addr{}); c != classInternal {
 		t.Error("zero Addr not internal")

@@ -2,6 +2,7 @@ package callbacks
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -27,10 +28,12 @@ func TestJitter(t *testing.T) {
 		r    float64
 		want time.Duration
 	}{{0, 9 * time.Second}, {0.5, d}, {0.999999, 11 * time.Second}} {
-		got := Jitter(d, func() float64 { return tt.r })
-		if diff := got - tt.want; diff < -time.Millisecond || diff > time.Millisecond {
-			t.Errorf("Jitter(r=%v) = %v, want %v", tt.r, got, tt.want)
-		}
+		t.Run(fmt.Sprintf("r=%v", tt.r), func(t *testing.T) {
+			got := Jitter(d, func() float64 { return tt.r })
+			if diff := got - tt.want; diff < -time.Millisecond || diff > time.Millisecond {
+				t.Errorf("Jitter(r=%v) = %v, want %v", tt.r, got, tt.want)
+			}
+		})
 	}
 	for range 1000 {
 		if got := Jitter(d, nil); got < 9*time.Second || got > 11*time.Second {
@@ -59,8 +62,10 @@ func TestClassify(t *testing.T) {
 		{200, errors.New("body cut"), OutcomeRetry},
 	}
 	for _, tt := range tests {
-		if got := Classify(tt.status, tt.err); got != tt.want {
-			t.Errorf("Classify(%d, %v) = %v, want %v", tt.status, tt.err, got, tt.want)
-		}
+		t.Run(fmt.Sprintf("status %d err %v", tt.status, tt.err), func(t *testing.T) {
+			if got := Classify(tt.status, tt.err); got != tt.want {
+				t.Errorf("Classify(%d, %v) = %v, want %v", tt.status, tt.err, got, tt.want)
+			}
+		})
 	}
 }

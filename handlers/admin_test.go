@@ -20,13 +20,15 @@ func TestUsersCreateChangeRoleDeactivate(t *testing.T) {
 	ctx := context.Background()
 
 	for _, tc := range []struct{ email, role string }{{"op@example.test", "operator"}, {"ag@example.test", "agent"}} {
-		r := admin.postForm("/users", url.Values{"email": {tc.email}, "role": {tc.role}, "password": {testPassword}})
-		r.wantStatus(t, http.StatusSeeOther)
-		u, err := env.Store.UserByEmail(ctx, tc.email)
-		if err != nil || string(u.Role) != tc.role || !u.Active {
-			t.Fatalf("created %+v, %v", u, err)
-		}
-		env.wantAudit(t, "user.create", tc.email)
+		t.Run(tc.role, func(t *testing.T) {
+			r := admin.postForm("/users", url.Values{"email": {tc.email}, "role": {tc.role}, "password": {testPassword}})
+			r.wantStatus(t, http.StatusSeeOther)
+			u, err := env.Store.UserByEmail(ctx, tc.email)
+			if err != nil || string(u.Role) != tc.role || !u.Active {
+				t.Fatalf("created %+v, %v", u, err)
+			}
+			env.wantAudit(t, "user.create", tc.email)
+		})
 	}
 	page := admin.get("/users").wantStatus(t, http.StatusOK)
 	if table := page.text(t, `[data-testid="users-table"]`); !strings.Contains(table, "op@example.test") || !strings.Contains(table, "ag@example.test") {
@@ -70,14 +72,16 @@ func TestUsersCreateBadInput(t *testing.T) {
 		{"short password", "x@example.test", "agent", "short", "password"},
 		{"duplicate email", "ADMIN@example.test", "agent", testPassword, "email"},
 	} {
-		r := admin.postForm("/users", url.Values{"email": {tc.email}, "role": {tc.role}, "password": {tc.password}})
-		r.wantStatus(t, http.StatusUnprocessableEntity)
-		if r.text(t, "#err-"+tc.field) == "" {
-			t.Errorf("%s: no inline error on %s", tc.name, tc.field)
-		}
-		if v, _ := r.doc(t).Find("input#email").Attr("value"); v != tc.email {
-			t.Errorf("%s: email %q not kept (got %q)", tc.name, tc.email, v)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			r := admin.postForm("/users", url.Values{"email": {tc.email}, "role": {tc.role}, "password": {tc.password}})
+			r.wantStatus(t, http.StatusUnprocessableEntity)
+			if r.text(t, "#err-"+tc.field) == "" {
+				t.Errorf("%s: no inline error on %s", tc.name, tc.field)
+			}
+			if v, _ := r.doc(t).Find("input#email").Attr("value"); v != tc.email {
+				t.Errorf("%s: email %q not kept (got %q)", tc.name, tc.email, v)
+			}
+		})
 	}
 	if n, _ := env.Store.CountUsers(context.Background()); n != 1 {
 		t.Errorf("%d users after bad input, want 1", n)
@@ -89,17 +93,22 @@ func TestLastAdminCannotBeDemotedOrDeactivated(t *testing.T) {
 	env := newTestEnv(t)
 	admin := env.userClient(t, models.RoleAdmin)
 	me := env.user(t, models.RoleAdmin)
-	for _, vals := range []url.Values{
-		{"role": {"operator"}, "active": {"1"}},
-		{"role": {"admin"}},
+	for _, tc := range []struct {
+		name string
+		vals url.Values
+	}{
+		{"demote to operator", url.Values{"role": {"operator"}, "active": {"1"}}},
+		{"deactivate", url.Values{"role": {"admin"}}},
 	} {
-		admin.postForm(userPath(me), vals).wantStatus(t, http.StatusSeeOther)
-		if u, _ := env.Store.UserByID(context.Background(), me.ID); u.Role != models.RoleAdmin || !u.Active {
-			t.Fatalf("last admin changed by %v: %+v", vals, u)
-		}
-		if msg := admin.get("/users").text(t, `[data-testid="flash"]`); !strings.Contains(msg, "last active admin") {
-			t.Errorf("%v: refusal message %q", vals, msg)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			admin.postForm(userPath(me), tc.vals).wantStatus(t, http.StatusSeeOther)
+			if u, _ := env.Store.UserByID(context.Background(), me.ID); u.Role != models.RoleAdmin || !u.Active {
+				t.Fatalf("last admin changed by %v: %+v", tc.vals, u)
+			}
+			if msg := admin.get("/users").text(t, `[data-testid="flash"]`); !strings.Contains(msg, "last active admin") {
+				t.Errorf("%v: refusal message %q", tc.vals, msg)
+			}
+		})
 	}
 	if len(env.audit(t, "user.role")) != 0 || len(env.audit(t, "user.deactivate")) != 0 {
 		t.Error("a refused change was audited as done")
@@ -135,8 +144,16 @@ func TestAPIKeyCreateShownOnceAndRevoke(t *testing.T) {
 		t.Error("the key's prefix is not listed")
 	}
 
-	for _, tc := range []url.Values{{"name": {""}, "role": {"agent"}}, {"name": {"x"}, "role": {"root"}}} {
-		admin.postForm("/apikeys", tc).wantStatus(t, http.StatusUnprocessableEntity)
+	for _, tc := range []struct {
+		name string
+		vals url.Values
+	}{
+		{"empty name", url.Values{"name": {""}, "role": {"agent"}}},
+		{"unknown role", url.Values{"name": {"x"}, "role": {"root"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			admin.postForm("/apikeys", tc.vals).wantStatus(t, http.StatusUnprocessableEntity)
+		})
 	}
 
 	keys, _ := env.Store.ListAPIKeys(context.Background())

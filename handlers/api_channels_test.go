@@ -91,22 +91,24 @@ func TestAPIChannelErrors(t *testing.T) {
 		{"malformed JSON", `{"name":`, http.StatusBadRequest, "bad_request", "JSON"},
 		{"wrong type", `{"name":5}`, http.StatusBadRequest, "bad_request", "JSON"},
 	} {
-		r := env.api(t, op, http.MethodPost, "/api/v1/channels", tc.body)
-		if r.Status != tc.status {
-			t.Errorf("%s: status %d, want %d (%s)", tc.name, r.Status, tc.status, r.Body)
-			continue
-		}
-		code, msg := r.apiError(t)
-		if code != tc.code || !strings.Contains(msg, tc.msg) {
-			t.Errorf("%s: %s %q, want %s containing %q", tc.name, code, msg, tc.code, tc.msg)
-		}
-		if tc.status == http.StatusUnprocessableEntity {
-			var e struct{ Error struct{ Field string } }
-			r.json(t, &e)
-			if e.Error.Field != "name" {
-				t.Errorf("%s: field %q, want name", tc.name, e.Error.Field)
+		t.Run(tc.name, func(t *testing.T) {
+			r := env.api(t, op, http.MethodPost, "/api/v1/channels", tc.body)
+			if r.Status != tc.status {
+				t.Errorf("%s: status %d, want %d (%s)", tc.name, r.Status, tc.status, r.Body)
+				return
 			}
-		}
+			code, msg := r.apiError(t)
+			if code != tc.code || !strings.Contains(msg, tc.msg) {
+				t.Errorf("%s: %s %q, want %s containing %q", tc.name, code, msg, tc.code, tc.msg)
+			}
+			if tc.status == http.StatusUnprocessableEntity {
+				var e struct{ Error struct{ Field string } }
+				r.json(t, &e)
+				if e.Error.Field != "name" {
+					t.Errorf("%s: field %q, want name", tc.name, e.Error.Field)
+				}
+			}
+		})
 	}
 	if n := channelCount(t, env); n != 1 {
 		t.Errorf("%d channels after bad requests, want 1", n)
@@ -147,14 +149,16 @@ func TestAPIAgentKeyCannotManageChannels(t *testing.T) {
 		{http.MethodGet, "/api/v1/channels/" + ch.ID, ""},
 		{http.MethodDelete, "/api/v1/channels/" + ch.ID, ""},
 	} {
-		var body any
-		if tc.body != "" {
-			body = tc.body
-		}
-		r := env.api(t, agent, tc.method, tc.path, body).wantStatus(t, http.StatusForbidden)
-		if code, msg := r.apiError(t); code != "forbidden" || !strings.Contains(msg, "agent") {
-			t.Errorf("%s %s: %s %q", tc.method, tc.path, code, msg)
-		}
+		t.Run(tc.method+" "+strings.ReplaceAll(tc.path, ch.ID, "{id}"), func(t *testing.T) {
+			var body any
+			if tc.body != "" {
+				body = tc.body
+			}
+			r := env.api(t, agent, tc.method, tc.path, body).wantStatus(t, http.StatusForbidden)
+			if code, msg := r.apiError(t); code != "forbidden" || !strings.Contains(msg, "agent") {
+				t.Errorf("%s %s: %s %q", tc.method, tc.path, code, msg)
+			}
+		})
 	}
 	if n := channelCount(t, env); n != 1 {
 		t.Errorf("%d channels, want 1", n)

@@ -129,10 +129,12 @@ func TestAPIMessagesSend(t *testing.T) {
 		"chat fraction": map[string]any{"chat_id": 1.5, "text": "x"},
 		"not json":      "{",
 	} {
-		r := env.api(t, key, http.MethodPost, path, body).wantStatus(t, http.StatusUnprocessableEntity)
-		if code, _ := r.apiError(t); code != "invalid" {
-			t.Errorf("%s: code %q", name, code)
-		}
+		t.Run(name, func(t *testing.T) {
+			r := env.api(t, key, http.MethodPost, path, body).wantStatus(t, http.StatusUnprocessableEntity)
+			if code, _ := r.apiError(t); code != "invalid" {
+				t.Errorf("%s: code %q", name, code)
+			}
+		})
 	}
 	env.api(t, "", http.MethodPost, path, map[string]any{"chat_id": 1, "text": "x"}).wantStatus(t, http.StatusUnauthorized)
 }

@@ -279,14 +279,16 @@ func TestCSRFRejection(t *testing.T) {
 		}},
 	}
 	for _, tc := range cases {
-		r := tc.send()
-		if r.Status != http.StatusForbidden {
-			t.Errorf("%s: status %d, want 403", tc.name, r.Status)
-			continue
-		}
-		if msg := r.text(t, `[data-testid="error-page"]`); !strings.Contains(msg, "CSRF token") || !strings.Contains(msg, "Reload the page") {
-			t.Errorf("%s: message not clear: %q", tc.name, msg)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.send()
+			if r.Status != http.StatusForbidden {
+				t.Errorf("%s: status %d, want 403", tc.name, r.Status)
+				return
+			}
+			if msg := r.text(t, `[data-testid="error-page"]`); !strings.Contains(msg, "CSRF token") || !strings.Contains(msg, "Reload the page") {
+				t.Errorf("%s: message not clear: %q", tc.name, msg)
+			}
+		})
 	}
 	// A login form without token is refused too (login CSRF).
 	anon := env.anonClient(t)

@@ -39,16 +39,18 @@ func TestBotUpdateToken(t *testing.T) {
 		{"malformed", "246813579:short", "malformed_token"},
 	}
 	for _, tc := range refused {
-		r := op.htmx(http.MethodPost, "/channels/"+ch.ID+"/chatbot/token", url.Values{"token": {tc.token}}).wantStatus(t, http.StatusUnprocessableEntity)
-		if code, _ := r.doc(t).Find(`[data-testid=form-error]`).Attr("data-code"); code != tc.code {
-			t.Errorf("%s: code %q, want %q", tc.name, code, tc.code)
-		}
-		if r.Header.Get("HX-Retarget") != "#update-token-feedback" {
-			t.Errorf("%s: error not aimed at the dialog", tc.name)
-		}
-		if got := env.storedToken(t, ch.ID); got != oldTok {
-			t.Fatalf("%s: the old token was replaced", tc.name)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			r := op.htmx(http.MethodPost, "/channels/"+ch.ID+"/chatbot/token", url.Values{"token": {tc.token}}).wantStatus(t, http.StatusUnprocessableEntity)
+			if code, _ := r.doc(t).Find(`[data-testid=form-error]`).Attr("data-code"); code != tc.code {
+				t.Errorf("%s: code %q, want %q", tc.name, code, tc.code)
+			}
+			if r.Header.Get("HX-Retarget") != "#update-token-feedback" {
+				t.Errorf("%s: error not aimed at the dialog", tc.name)
+			}
+			if got := env.storedToken(t, ch.ID); got != oldTok {
+				t.Fatalf("%s: the old token was replaced", tc.name)
+			}
+		})
 	}
 	// The API applies the same rule.
 	r := env.api(t, env.apiKey(t, models.RoleOperator), http.MethodPost, "/api/v1/channels/"+ch.ID+"/bot/token", map[string]string{"token": env.addBot(135792468, "other_bot")})

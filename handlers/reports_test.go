@@ -89,18 +89,20 @@ func TestAPIReports(t *testing.T) {
 	})
 	t.Run("errors and access", func(t *testing.T) {
 		for _, tc := range []struct {
-			key, query string
-			status     int
+			name, key, query string
+			status           int
 		}{
-			{key, "bucket=week", http.StatusUnprocessableEntity},
-			{key, "from=yesterday", http.StatusUnprocessableEntity},
-			{key, "from=2026-11-30T12:00:00Z&to=2026-11-30T10:00:00Z", http.StatusUnprocessableEntity},
-			{key, "from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket=hour", http.StatusUnprocessableEntity},
-			{key, "channel_id=tg-aaaaaaaaaa", http.StatusNotFound},
-			{env.apiKey(t, models.RoleAgent), "", http.StatusForbidden},
-			{"", "", http.StatusUnauthorized},
+			{"unknown bucket", key, "bucket=week", http.StatusUnprocessableEntity},
+			{"unparsable from", key, "from=yesterday", http.StatusUnprocessableEntity},
+			{"to before from", key, "from=2026-11-30T12:00:00Z&to=2026-11-30T10:00:00Z", http.StatusUnprocessableEntity},
+			{"too many hourly buckets", key, "from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket=hour", http.StatusUnprocessableEntity},
+			{"unknown channel", key, "channel_id=tg-aaaaaaaaaa", http.StatusNotFound},
+			{"agent key", env.apiKey(t, models.RoleAgent), "", http.StatusForbidden},
+			{"no key", "", "", http.StatusUnauthorized},
 		} {
-			env.api(t, tc.key, http.MethodGet, "/api/v1/reports?"+tc.query, nil).wantStatus(t, tc.status)
+			t.Run(tc.name, func(t *testing.T) {
+				env.api(t, tc.key, http.MethodGet, "/api/v1/reports?"+tc.query, nil).wantStatus(t, tc.status)
+			})
 		}
 	})
 }

@@ -107,10 +107,12 @@ func TestAPISendFiles(t *testing.T) {
 			"unknown quote": {"chat_id": "123", "reply_to_message_id": "9999"},
 			"long caption":  {"chat_id": "123", "caption": strings.Repeat("x", store.MaxCaption+1)},
 		} {
-			r := env.apiMultipart(t, agent, path, fields, "a.txt", []byte("hello"))
-			if r.Status != http.StatusUnprocessableEntity {
-				t.Errorf("%s: status %d", name, r.Status)
-			}
+			t.Run(name, func(t *testing.T) {
+				r := env.apiMultipart(t, agent, path, fields, "a.txt", []byte("hello"))
+				if r.Status != http.StatusUnprocessableEntity {
+					t.Errorf("%s: status %d", name, r.Status)
+				}
+			})
 		}
 		env.apiMultipart(t, agent, path, map[string]string{"chat_id": "123"}, "empty.txt", nil).wantStatus(t, http.StatusUnprocessableEntity)
 	})

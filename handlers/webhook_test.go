@@ -198,8 +198,10 @@ func TestWebhookRolesAgentForbidden(t *testing.T) {
 		{http.MethodPost, q + "/receive"},
 		{http.MethodDelete, q + "/messages/rcpt_x"},
 	} {
-		r := env.api(t, key, c.method, c.path, map[string]any{})
-		r.wantStatus(t, http.StatusForbidden)
+		t.Run(c.method+" "+strings.ReplaceAll(c.path, ch.ID, "{id}"), func(t *testing.T) {
+			r := env.api(t, key, c.method, c.path, map[string]any{})
+			r.wantStatus(t, http.StatusForbidden)
+		})
 	}
 	if len(env.audit(t, "webhook.")) != 0 {
 		t.Fatal("a forbidden request was audited as done")

@@ -56,29 +56,31 @@ func TestValidationError(t *testing.T) {
 
 func TestCleanChannelName(t *testing.T) {
 	tests := []struct {
-		in, want string
-		ok       bool
+		name, in, want string
+		ok             bool
 	}{
-		{"Support", "Support", true},
-		{"  Sales EU  ", "Sales EU", true},
-		{strings.Repeat("é", MaxChannelName), strings.Repeat("é", MaxChannelName), true}, // characters, not bytes
-		{"", "", false},
-		{"   ", "", false},
-		{strings.Repeat("x", MaxChannelName+1), "", false},
-		{"tab\there", "", false},
-		{"nul\x00", "", false},
-		{"del\x7f", "", false},
+		{"plain", "Support", "Support", true},
+		{"trimmed", "  Sales EU  ", "Sales EU", true},
+		{"longest in characters", strings.Repeat("é", MaxChannelName), strings.Repeat("é", MaxChannelName), true}, // characters, not bytes
+		{"empty", "", "", false},
+		{"only spaces", "   ", "", false},
+		{"too long", strings.Repeat("x", MaxChannelName+1), "", false},
+		{"tab", "tab\there", "", false},
+		{"NUL", "nul\x00", "", false},
+		{"DEL", "del\x7f", "", false},
 	}
 	for _, tc := range tests {
-		got, err := CleanChannelName(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("CleanChannelName(%q) = %q, %v", tc.in, got, err)
-		}
-		if err != nil {
-			if v, ok := AsValidation(err); !ok || v.Field != "name" || v.Message == "" {
-				t.Errorf("CleanChannelName(%q) error %v is not a name validation error", tc.in, err)
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := CleanChannelName(tc.in)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("CleanChannelName(%q) = %q, %v", tc.in, got, err)
 			}
-		}
+			if err != nil {
+				if v, ok := AsValidation(err); !ok || v.Field != "name" || v.Message == "" {
+					t.Errorf("CleanChannelName(%q) error %v is not a name validation error", tc.in, err)
+				}
+			}
+		})
 	}
 }
 

@@ -49,10 +49,12 @@ func TestCleanKeywords(t *testing.T) {
 		"too long":                     {strings.Repeat("k", MaxKeywordLen+1)},
 		"too many":                     many,
 	} {
-		_, err := CleanKeywords(in)
-		if v, ok := AsValidation(err); !ok || v.Field != "keywords" {
-			t.Errorf("%s: err %v, want a keywords validation error", name, err)
-		}
+		t.Run(name, func(t *testing.T) {
+			_, err := CleanKeywords(in)
+			if v, ok := AsValidation(err); !ok || v.Field != "keywords" {
+				t.Errorf("%s: err %v, want a keywords validation error", name, err)
+			}
+		})
 	}
 	if _, err := CleanKeywords(many[:MaxKeywords]); err != nil {
 		t.Errorf("exactly %d keywords refused: %v", MaxKeywords, err)
@@ -86,17 +88,19 @@ func TestKeywordsMatch(t *testing.T) {
 		{[]string{"kelvin"}, "\u212aelvin", []string{"\u212aelvin"}}, // KELVIN SIGN folds to k
 	}
 	for _, tc := range tests {
-		spans := Keywords(tc.keywords).Match(tc.text)
-		var got []string
-		for _, s := range spans {
-			if s.Start < 0 || s.End > len(tc.text) || s.Start >= s.End {
-				t.Errorf("Match(%q, %q): span %+v out of range", tc.keywords, tc.text, s)
-				continue
+		t.Run(fmt.Sprintf("%q in %q", tc.keywords, tc.text), func(t *testing.T) {
+			spans := Keywords(tc.keywords).Match(tc.text)
+			var got []string
+			for _, s := range spans {
+				if s.Start < 0 || s.End > len(tc.text) || s.Start >= s.End {
+					t.Errorf("Match(%q, %q): span %+v out of range", tc.keywords, tc.text, s)
+					continue
+				}
+				got = append(got, tc.text[s.Start:s.End])
 			}
-			got = append(got, tc.text[s.Start:s.End])
-		}
-		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("Match(%q, %q) = %q, want %q", tc.keywords, tc.text, got, tc.want)
-		}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("Match(%q, %q) = %q, want %q", tc.keywords, tc.text, got, tc.want)
+			}
+		})
 	}
 }

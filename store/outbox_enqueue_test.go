@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -21,9 +22,11 @@ func TestULIDEncoding(t *testing.T) {
 		{0, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, "00000000000000000000000001"},
 		{0, []byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0}, "0000000000G000000000000000"},
 	} {
-		if got := ulid(c.ms, c.rnd); got != c.want {
-			t.Errorf("ulid(%d, %x) = %s, want %s", c.ms, c.rnd, got, c.want)
-		}
+		t.Run(fmt.Sprintf("%d %x", c.ms, c.rnd), func(t *testing.T) {
+			if got := ulid(c.ms, c.rnd); got != c.want {
+				t.Errorf("ulid(%d, %x) = %s, want %s", c.ms, c.rnd, got, c.want)
+			}
+		})
 	}
 }
 

@@ -83,44 +83,46 @@ func TestEntitiesHTML(t *testing.T) {
 func TestEntitiesHostileInputIsInert(t *testing.T) {
 	t.Parallel()
 	hostile := []struct {
-		text, entities string
+		name, text, entities string
 	}{
-		{`<script>alert(1)</script>`, ""},
-		{`"><img src=x onerror=alert(1)>`, `[{"type":"bold","offset":0,"length":5}]`},
-		{`"><img src=x onerror=alert(1)>`, `[{"type":"text_link","offset":0,"length":3,"url":"https://x.test/\"onmouseover=\"alert(1)"}]`},
-		{`click me`, `[{"type":"text_link","offset":0,"length":5,"url":"javascript:alert(document.cookie)"}]`},
-		{`click me`, `[{"type":"text_link","offset":0,"length":5,"url":"java\tscript:alert(1)"}]`},
-		{`click me`, `[{"type":"text_link","offset":0,"length":5,"url":"vbscript:msgbox"}]`},
-		{`😀😀<script>x</script>`, `[{"type":"bold","offset":1,"length":3},{"type":"italic","offset":2,"length":99},{"type":"code","offset":-5,"length":7}]`},
-		{`abc`, `not json`},
-		{`abc`, `[{"type":"bold","offset":2147483647,"length":2147483647}]`},
-		{"bad utf8 \xff\xfe <b>", `[{"type":"bold","offset":0,"length":12}]`},
+		{"script tag in text", `<script>alert(1)</script>`, ""},
+		{"markup inside bold", `"><img src=x onerror=alert(1)>`, `[{"type":"bold","offset":0,"length":5}]`},
+		{"quote breaking out of href", `"><img src=x onerror=alert(1)>`, `[{"type":"text_link","offset":0,"length":3,"url":"https://x.test/\"onmouseover=\"alert(1)"}]`},
+		{"javascript link", `click me`, `[{"type":"text_link","offset":0,"length":5,"url":"javascript:alert(document.cookie)"}]`},
+		{"javascript link with tab", `click me`, `[{"type":"text_link","offset":0,"length":5,"url":"java\tscript:alert(1)"}]`},
+		{"vbscript link", `click me`, `[{"type":"text_link","offset":0,"length":5,"url":"vbscript:msgbox"}]`},
+		{"offsets out of range", `😀😀<script>x</script>`, `[{"type":"bold","offset":1,"length":3},{"type":"italic","offset":2,"length":99},{"type":"code","offset":-5,"length":7}]`},
+		{"entities not JSON", `abc`, `not json`},
+		{"huge offset", `abc`, `[{"type":"bold","offset":2147483647,"length":2147483647}]`},
+		{"invalid UTF-8", "bad utf8 \xff\xfe <b>", `[{"type":"bold","offset":0,"length":12}]`},
 	}
 	for _, h := range hostile {
-		out := EntitiesHTML(h.text, h.entities, models.Keywords{"script", "img"})
-		doc, err := goquery.NewDocumentFromReader(strings.NewReader("<div id=root>" + out + "</div>"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		root := doc.Find("#root")
-		if n := root.Find("script, img, iframe, object, embed, style").Length(); n > 0 {
-			t.Errorf("%q: %d active elements in %s", h.text, n, out)
-		}
-		root.Find("*").Each(func(_ int, s *goquery.Selection) {
-			for _, a := range s.Nodes[0].Attr {
-				if strings.HasPrefix(strings.ToLower(a.Key), "on") {
-					t.Errorf("%q: event handler attribute %s in %s", h.text, a.Key, out)
+		t.Run(h.name, func(t *testing.T) {
+			out := EntitiesHTML(h.text, h.entities, models.Keywords{"script", "img"})
+			doc, err := goquery.NewDocumentFromReader(strings.NewReader("<div id=root>" + out + "</div>"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := doc.Find("#root")
+			if n := root.Find("script, img, iframe, object, embed, style").Length(); n > 0 {
+				t.Errorf("%q: %d active elements in %s", h.text, n, out)
+			}
+			root.Find("*").Each(func(_ int, s *goquery.Selection) {
+				for _, a := range s.Nodes[0].Attr {
+					if strings.HasPrefix(strings.ToLower(a.Key), "on") {
+						t.Errorf("%q: event handler attribute %s in %s", h.text, a.Key, out)
+					}
+					if a.Key == "href" && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "http://") && !strings.HasPrefix(a.Val, "tg://") {
+						t.Errorf("%q: unsafe href %q", h.text, a.Val)
+					}
 				}
-				if a.Key == "href" && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "http://") && !strings.HasPrefix(a.Val, "tg://") {
-					t.Errorf("%q: unsafe href %q", h.text, a.Val)
-				}
+			})
+			// The visible text is the message, character for character
+			// (apart from invalid UTF-8, which is replaced).
+			if want := strings.ToValidUTF8(h.text, "\uFFFD"); root.Text() != want {
+				t.Errorf("visible text = %q, want %q", root.Text(), want)
 			}
 		})
-		// The visible text is the message, character for character
-		// (apart from invalid UTF-8, which is replaced).
-		if want := strings.ToValidUTF8(h.text, "\uFFFD"); root.Text() != want {
-			t.Errorf("visible text = %q, want %q", root.Text(), want)
-		}
 	}
 }
 
@@ -149,20 +151,22 @@ func TestSafeLink(t *testing.T) {
 
 func TestMediaSummary(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ typ, media, want string }{
-		{"photo", `{"file_id":"AgAD","file_size":245760,"width":1280,"height":720}`, "Photo · 1280×720 · 240 KB"},
-		{"document", `{"file_name":"invoice.pdf","mime_type":"application/pdf","file_size":3145728}`, "Document · invoice.pdf · application/pdf · 3.0 MB"},
-		{"location", `{"latitude":52.52,"longitude":13.405}`, "Location · 52.52000, 13.40500"},
-		{"sticker", `{"emoji":"👍","width":512,"height":512}`, "Sticker · 👍 · 512×512"},
-		{"voice", `{"duration":7,"mime_type":"audio/ogg"}`, "Voice message · 7 s · audio/ogg"},
-		{"voice", ``, "Voice message"},
-		{"photo", `not json`, "Photo"},
-		{"photo", `{"width":"wide","file_size":-5}`, "Photo"},
-		{"something_new", `{}`, "Unsupported message (something_new)"},
+	tests := []struct{ name, typ, media, want string }{
+		{"photo", "photo", `{"file_id":"AgAD","file_size":245760,"width":1280,"height":720}`, "Photo · 1280×720 · 240 KB"},
+		{"document", "document", `{"file_name":"invoice.pdf","mime_type":"application/pdf","file_size":3145728}`, "Document · invoice.pdf · application/pdf · 3.0 MB"},
+		{"location", "location", `{"latitude":52.52,"longitude":13.405}`, "Location · 52.52000, 13.40500"},
+		{"sticker", "sticker", `{"emoji":"👍","width":512,"height":512}`, "Sticker · 👍 · 512×512"},
+		{"voice", "voice", `{"duration":7,"mime_type":"audio/ogg"}`, "Voice message · 7 s · audio/ogg"},
+		{"voice without media", "voice", ``, "Voice message"},
+		{"photo media not JSON", "photo", `not json`, "Photo"},
+		{"photo fields of the wrong type", "photo", `{"width":"wide","file_size":-5}`, "Photo"},
+		{"unknown type", "something_new", `{}`, "Unsupported message (something_new)"},
 	}
 	for _, tt := range tests {
-		if got := MediaSummary(tt.typ, tt.media); got != tt.want {
-			t.Errorf("MediaSummary(%s, %s) = %q, want %q", tt.typ, tt.media, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MediaSummary(tt.typ, tt.media); got != tt.want {
+				t.Errorf("MediaSummary(%s, %s) = %q, want %q", tt.typ, tt.media, got, tt.want)
+			}
+		})
 	}
 }
