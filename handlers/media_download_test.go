@@ -54,7 +54,7 @@ func TestMediaDownloadRelaysThroughServer(t *testing.T) {
 	if r := env.userClient(t, models.RoleOperator).get("/workbench/media/" + itoa(msgID)); r.Status != http.StatusOK {
 		t.Fatalf("operator: %d %s", r.Status, r.Body)
 	}
-	env.exec(t, "UPDATE conversations SET in_workbench = 1 WHERE channel_id = ?", ch.ID)
+	env.exec(t, "UPDATE conversations SET in_workbench = TRUE WHERE channel_id = ?", ch.ID)
 	r := agent.get("/workbench/media/" + itoa(msgID))
 	if r.Status != http.StatusOK {
 		t.Fatalf("download: %d %s", r.Status, r.Body)

@@ -55,7 +55,8 @@ func (s *Store) listChannels(ctx context.Context, q string, page, perPage int, f
 	base := s.r(shortRead(ctx)).Table("channels").Joins("LEFT JOIN bots ON bots.channel_id = channels.id")
 	if q = strings.TrimSpace(q); q != "" {
 		like := "%" + escapeLike(q) + "%"
-		base = base.Where("channels.name LIKE ? ESCAPE '\\' OR channels.id LIKE ? ESCAPE '\\' OR bots.username LIKE ? ESCAPE '\\'", like, like, like)
+		l := s.like()
+		base = base.Where("channels.name "+l+" ? ESCAPE '\\' OR channels.id "+l+" ? ESCAPE '\\' OR bots.username "+l+" ? ESCAPE '\\'", like, like, like)
 	}
 	out := ChannelList{Rows: make([]models.ChannelRow, 0, min(perPage, 100))}
 	cols := channelSummaryCols

@@ -149,7 +149,7 @@ func (s *Store) filteredConversations(ctx context.Context, f ConversationFilter)
 	if strings.TrimSpace(f.Query) == "" {
 		qctx = shortRead(ctx) // an index range scan with a LIMIT
 	}
-	q := s.conversationQuery(qctx).Where("c.in_workbench = 1")
+	q := s.conversationQuery(qctx).Where("c.in_workbench = TRUE")
 	if len(f.IDs) > 0 {
 		q = q.Where("c.id IN ?", f.IDs)
 	}
@@ -166,8 +166,9 @@ func (s *Store) filteredConversations(ctx context.Context, f ConversationFilter)
 	if text := strings.TrimSpace(f.Query); text != "" {
 		like := "%" + escapeLike(text) + "%"
 		// messages_chat (channel_id, chat_id, id) narrows the EXISTS to one chat.
-		q = q.Where(`c.title LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m
-			WHERE m.channel_id = c.channel_id AND m.chat_id = c.chat_id AND m.text LIKE ? ESCAPE '\')`, like, like)
+		l := s.like()
+		q = q.Where(`c.title `+l+` ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m
+			WHERE m.channel_id = c.channel_id AND m.chat_id = c.chat_id AND m.text `+l+` ? ESCAPE '\')`, like, like)
 	}
 	return q, nil
 }
@@ -206,7 +207,7 @@ func (s *Store) Conversation(ctx context.Context, id int64) (*models.Conversatio
 // workbench: what agents may see of a channel, whatever is stored.
 func (s *Store) ChatInWorkbench(ctx context.Context, channelID string, chatID int64) (bool, error) {
 	var n int64
-	err := s.r(ctx).Raw("SELECT COUNT(*) FROM conversations WHERE channel_id = ? AND chat_id = ? AND in_workbench = 1", channelID, chatID).Scan(&n).Error
+	err := s.r(ctx).Raw("SELECT COUNT(*) FROM conversations WHERE channel_id = ? AND chat_id = ? AND in_workbench = TRUE", channelID, chatID).Scan(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("store: chat in workbench: %w", err)
 	}

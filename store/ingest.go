@@ -194,7 +194,7 @@ func (s *Store) ingestAlone(ctx context.Context, b IngestBatch) (IngestResult, e
 	}
 	if conn != nil {
 		// Outside the transaction, so the writer connection is free.
-		s.ingestStmts.prepare(ctx, s.write, conn.missed)
+		s.ingestStmts.prepare(ctx, s, conn.missed)
 	}
 	return res, nil
 }
@@ -220,7 +220,7 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 		return res, nil, nil
 	}
 	now := s.now()
-	conn := &ingestConn{pool: db.Statement.ConnPool, cache: &s.ingestStmts}
+	conn := &ingestConn{pool: db.Statement.ConnPool, cache: &s.ingestStmts, s: s}
 	if !nested {
 		conn.tx, _ = db.Statement.ConnPool.(*sql.Tx)
 	}

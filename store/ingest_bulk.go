@@ -36,6 +36,21 @@ func valuesList(rows, cols int) string {
 	return sb.String()
 }
 
+// typedValuesList is valuesList for a VALUES list that is not an INSERT's
+// (nothing gives its parameters a type): on PostgreSQL each placeholder
+// is cast to its column's type.
+func (s *Store) typedValuesList(rows int, types []string) string {
+	if !s.pg {
+		return valuesList(rows, len(types))
+	}
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = "?::" + t
+	}
+	one := "(" + strings.Join(parts, ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
 // recordUpdates inserts the batch's update ids into ingested_updates and
 // returns the ids that were not there yet: only those are stored.
 func recordUpdates(ctx context.Context, conn *ingestConn, b IngestBatch) (map[int64]bool, error) {
@@ -379,6 +394,10 @@ func (ib *ingestBuffer) createConversations(ctx context.Context, chats []int64, 
 
 const convUpdateCols = 7
 
+// convUpdateTypes are the column types of updateConversations' VALUES,
+// which PostgreSQL cannot infer from bare parameters.
+var convUpdateTypes = []string{"bigint", "bigint", "text", "text", "timestamptz", "text", "boolean"}
+
 // updateConversations writes every existing conversation of the buffer in
 // one UPDATE … FROM (VALUES …) per chunk. Columns whose value did not
 // change are kept by the CASEs, never rewritten from what was read.
@@ -399,9 +418,9 @@ func (ib *ingestBuffer) updateConversations(ctx context.Context, chats []int64, 
 			title = CASE WHEN v.column4 <> '' THEN v.column4 ELSE conversations.title END,
 			last_message_at = CASE WHEN v.column5 IS NULL THEN conversations.last_message_at ELSE v.column5 END,
 			last_message_text = CASE WHEN v.column5 IS NULL THEN conversations.last_message_text ELSE v.column6 END,
-			in_workbench = CASE WHEN v.column7 THEN 1 ELSE conversations.in_workbench END,
+			in_workbench = CASE WHEN v.column7 THEN TRUE ELSE conversations.in_workbench END,
 			status = CASE WHEN v.column7 THEN 'open' ELSE conversations.status END
-			FROM (VALUES `+valuesList(len(chunk), convUpdateCols)+`) AS v WHERE conversations.id = v.column1`, args...)
+			FROM (VALUES `+ib.s.typedValuesList(len(chunk), convUpdateTypes)+`) AS v WHERE conversations.id = v.column1`, args...)
 		if err != nil {
 			return fmt.Errorf("store: ingest: update conversations: %w", err)
 		}

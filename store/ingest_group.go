@@ -156,7 +156,7 @@ func (c *ingestCommitter) runGroup(s *Store) {
 		close(r.done)
 	}
 	// After the commit and the answers: the writer connection is free.
-	s.ingestStmts.prepare(context.WithoutCancel(live[0].ctx), s.write, missed)
+	s.ingestStmts.prepare(context.WithoutCancel(live[0].ctx), s, missed)
 }
 
 // ingestShared writes the batches in one transaction, in order. The

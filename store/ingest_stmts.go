@@ -18,20 +18,21 @@ type ingestConn struct {
 	tx     *sql.Tx       // the same, nil if GORM holds something else
 	cache  *stmtCache
 	missed []string
+	s      *Store // for the dialect's placeholders
 }
 
 func (c *ingestConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if st := c.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return c.pool.ExecContext(ctx, q, args...)
+	return c.pool.ExecContext(ctx, c.s.reboundSQL(q), args...)
 }
 
 func (c *ingestConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if st := c.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return c.pool.QueryContext(ctx, q, args...)
+	return c.pool.QueryContext(ctx, c.s.reboundSQL(q), args...)
 }
 
 // stmt returns the cached statement for q bound to the transaction, or nil.
@@ -67,11 +68,11 @@ func (c *stmtCache) get(q string) *sql.Stmt {
 
 // prepare adds the queries to the cache; a failure only means the next
 // batch prepares the statement inline again.
-func (c *stmtCache) prepare(ctx context.Context, write *gorm.DB, qs []string) {
+func (c *stmtCache) prepare(ctx context.Context, s *Store, qs []string) {
 	if len(qs) == 0 {
 		return
 	}
-	db, err := write.DB()
+	db, err := s.write.DB()
 	if err != nil {
 		return
 	}
@@ -79,7 +80,7 @@ func (c *stmtCache) prepare(ctx context.Context, write *gorm.DB, qs []string) {
 		if c.get(q) != nil {
 			continue
 		}
-		st, err := db.PrepareContext(context.WithoutCancel(ctx), q)
+		st, err := db.PrepareContext(context.WithoutCancel(ctx), s.reboundSQL(q))
 		if err != nil {
 			continue
 		}

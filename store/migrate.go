@@ -12,8 +12,17 @@ import (
 	"gorm.io/gorm"
 )
 
-//go:embed migrations/sqlite/*.sql
-var sqliteMigrations embed.FS
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFiles embed.FS
+
+// migrationDir is the dialect's directory in migrationFiles; the two hold
+// the same version numbers (store/parity_test.go).
+func (s *Store) migrationDir() string {
+	if s.pg {
+		return "migrations/postgres"
+	}
+	return "migrations/sqlite"
+}
 
 // migration is one numbered schema step.
 type migration struct {
@@ -51,16 +60,39 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 
 // migrate applies every migration not yet recorded, in version order, each in
 // its own transaction together with its version row, so a crash mid-way
-// leaves the schema at a known version.
+// leaves the schema at a known version. Instances starting together take
+// turns: on PostgreSQL under a session advisory lock held for the whole
+// run, on SQLite under the write lock each migration's transaction takes
+// (BEGIN IMMEDIATE); either way a version is re-checked inside its
+// transaction, so what another instance applied meanwhile is skipped.
 func (s *Store) migrate(ctx context.Context) error {
-	db := s.write.WithContext(ctx)
-	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DATETIME NOT NULL)`).Error; err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
-	}
-	migs, err := loadMigrations(sqliteMigrations, "migrations/sqlite")
+	migs, err := loadMigrations(migrationFiles, s.migrationDir())
 	if err != nil {
 		return err
+	}
+	if !s.pg {
+		return s.applyMigrations(s.write.WithContext(ctx), migs)
+	}
+	// A session lock belongs to one connection: hold one for the run.
+	return s.write.WithContext(ctx).Connection(func(db *gorm.DB) error {
+		if err := db.Exec("SELECT pg_advisory_lock(?)", int64(migrationLockKey)).Error; err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+		defer db.Exec("SELECT pg_advisory_unlock(?)", int64(migrationLockKey))
+		return s.applyMigrations(db, migs)
+	})
+}
+
+// applyMigrations runs the unrecorded migrations on db.
+func (s *Store) applyMigrations(db *gorm.DB, migs []migration) error {
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DATETIME NOT NULL)`
+	if s.pg {
+		create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`
+	}
+	if err := db.Exec(create).Error; err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	// Apply every version not yet recorded, not just those above the newest:
 	// features land on separate branches with their own numbers, so a data
@@ -78,6 +110,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			continue
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {
+			var n int64
+			if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 { // another instance applied it meanwhile
+				return nil
+			}
 			if err := tx.Exec(m.sql).Error; err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 func openQueueTestStore(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
+	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir(), DatabaseURL: pgtest.URL(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
@@ -23,6 +25,13 @@ import (
 // It pays off wherever the same read repeats between two commits: every
 // agent's browser re-fetching the list after the same new message, the
 // session lookup of each request, a busy Channel Management page.
+//
+// On PostgreSQL the version is the server's current snapshot
+// (pg_current_snapshot(): xmin, xmax and the transactions in progress).
+// Two equal snapshots see exactly the same committed transactions, and
+// every commit removes its transaction from the in-progress list or moves
+// xmax, so the text changes with every commit of any instance and an
+// entry can never outlive the data it was read from (store/postgres.go).
 type readCache struct {
 	// probe is a raw driver connection of its own, only ever asked for
 	// data_version (the value is per connection). Going around
@@ -32,14 +41,23 @@ type readCache struct {
 	conn    driver.Conn
 	probe   driver.StmtQueryContext
 	row     []driver.Value
+	// pgProbe, on PostgreSQL, is the pool the snapshot is asked from
+	// (conn and probe are nil then).
+	pgProbe *sql.DB
 
 	mu      sync.Mutex
-	version int64
+	version cacheVersion
 	items   map[string]any
 	loading map[string]*loading
 	// onWait, if set (tests only), runs when a caller starts waiting for
 	// another's load.
 	onWait func()
+}
+
+// cacheVersion is SQLite's data_version or PostgreSQL's snapshot text.
+type cacheVersion struct {
+	n int64
+	s string
 }
 
 // maxCachedReads bounds the entries kept for one data version; past it the
@@ -67,30 +85,47 @@ func newReadCache(dsn string) (*readCache, error) {
 	return &readCache{conn: conn, probe: q, row: make([]driver.Value, 1), items: map[string]any{}, loading: map[string]*loading{}}, nil
 }
 
-// currentVersion asks SQLite for the data version; ok is false if it could
-// not, and the caller then reads without the cache.
-func (c *readCache) currentVersion() (int64, bool) {
+// newPostgresReadCache probes the snapshot through pool.
+func newPostgresReadCache(pool *sql.DB) *readCache {
+	return &readCache{pgProbe: pool, items: map[string]any{}, loading: map[string]*loading{}}
+}
+
+// pgSnapshotSQL is the PostgreSQL version probe (see readCache).
+const pgSnapshotSQL = "SELECT pg_current_snapshot()::text"
+
+// currentVersion asks the database for its version; ok is false if it
+// could not, and the caller then reads without the cache.
+func (c *readCache) currentVersion() (cacheVersion, bool) {
+	if c.pgProbe != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var v cacheVersion
+		if err := c.pgProbe.QueryRowContext(ctx, pgSnapshotSQL).Scan(&v.s); err != nil {
+			return cacheVersion{}, false
+		}
+		return v, true
+	}
 	c.probeMu.Lock()
 	defer c.probeMu.Unlock()
 	// A context that can never be cancelled keeps the driver from starting
 	// a watcher goroutine for the statement (see shortRead).
 	rows, err := c.probe.QueryContext(context.Background(), nil)
 	if err != nil {
-		return 0, false
+		return cacheVersion{}, false
 	}
 	defer rows.Close()
 	if err := rows.Next(c.row); err != nil {
-		return 0, false
+		return cacheVersion{}, false
 	}
 	v, ok := c.row[0].(int64)
-	return v, ok
+	return cacheVersion{n: v}, ok
 }
 
 // loading is a load in progress for one key under one version: callers
 // missing the same key meanwhile wait for it instead of loading again
 // (after a new message every agent's stream asks for the same list at once).
 type loading struct {
-	version int64
+	version cacheVersion
 	done    chan struct{}
 	val     any
 	ok      bool // the load succeeded and val is its result
@@ -98,7 +133,7 @@ type loading struct {
 
 // begin looks key up under version: a hit, a load to wait for, or (own) a
 // load the caller must run and then finish.
-func (c *readCache) begin(version int64, key string) (val any, hit bool, wait, own *loading) {
+func (c *readCache) begin(version cacheVersion, key string) (val any, hit bool, wait, own *loading) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.version == version {
@@ -137,7 +172,7 @@ func (c *readCache) finish(key string, l *loading, val any, ok bool) {
 }
 
 func (c *readCache) close() error {
-	if c == nil {
+	if c == nil || c.pgProbe != nil { // the pool is the store's
 		return nil
 	}
 	c.probeMu.Lock()

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"sync"
 	"testing"
@@ -51,12 +50,8 @@ func TestCachedReusesUntilAnyConnectionCommits(t *testing.T) {
 
 	// A commit by a connection the store knows nothing about (another
 	// process: the CLI, an operator with sqlite3).
-	other, err := sql.Open("sqlite3", "file:"+s.Path()+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.Exec(`INSERT INTO channels (id, name, created_at, updated_at, workbench_mode) VALUES ('ch_external', 'External', datetime('now'), datetime('now'), 'off')`); err != nil {
+	other := externalDB(t, s)
+	if err := other(`INSERT INTO channels (id, name, created_at, updated_at, workbench_mode) VALUES ('ch_external', 'External', ?, ?, 'off')`, s.now(), s.now()); err != nil {
 		t.Fatal(err)
 	}
 	if n := read(); n != 2 || runs != 3 {
@@ -139,18 +134,14 @@ func TestSessionUserSeesExternalDeactivation(t *testing.T) {
 		t.Fatalf("a caller's change leaked into the cache: %q", again.Email)
 	}
 
-	other, err := sql.Open("sqlite3", "file:"+s.Path()+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.Exec(`UPDATE users SET active = 0 WHERE id = ?`, u.ID); err != nil {
+	other := externalDB(t, s)
+	if err := other(`UPDATE users SET active = ? WHERE id = ?`, false, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.SessionUser(ctx, tok); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deactivated elsewhere, still signed in: %v", err)
 	}
-	if _, err := other.Exec(`UPDATE users SET active = 1 WHERE id = ?`, u.ID); err != nil {
+	if err := other(`UPDATE users SET active = ? WHERE id = ?`, true, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.SessionUser(ctx, tok); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -30,7 +31,8 @@ var (
 type Config struct {
 	// DataDir holds the SQLite file and the key file; created 0700.
 	DataDir string
-	// DatabaseURL is empty for SQLite in DataDir; other dialects come later.
+	// DatabaseURL is empty for SQLite in DataDir, or postgres://… for
+	// PostgreSQL 15 or newer (store/postgres.go).
 	DatabaseURL string
 	// PasswordCost is the argon2id cost for new password hashes; zero means
 	// models.DefaultPasswordCost(). Only tests lower it.
@@ -53,8 +55,11 @@ type Store struct {
 	write *gorm.DB
 	read  *gorm.DB
 	path  string
-	now   func() time.Time
-	hub   *Hub
+	// pg is true on PostgreSQL: one pool serves reads and writes, and the
+	// dialect's differences are switched on it (store/postgres.go).
+	pg  bool
+	now func() time.Time
+	hub *Hub
 	// sessionHub carries SessionChange only (store/sessions.go).
 	sessionHub *Hub
 	cost       models.PasswordCost
@@ -66,6 +71,9 @@ type Store struct {
 
 	// ingestStmts are IngestBatch's prepared statements (store/ingest.go).
 	ingestStmts stmtCache
+	// rebound memoises the ingest's statements with PostgreSQL's
+	// placeholders (store/postgres.go).
+	rebound sync.Map
 	// cache memoises page-load reads per data version (store/readcache.go).
 	cache *readCache
 }
@@ -73,11 +81,69 @@ type Store struct {
 // DBFileName is the SQLite file inside the data dir.
 const DBFileName = "botdesk.db"
 
-// Open creates the data dir if needed, opens the database and migrates it.
+// Open opens the database cfg names (SQLite in the data dir, or
+// PostgreSQL) and migrates it.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.DatabaseURL != "" {
-		return nil, fmt.Errorf("store: BOTDESK_DATABASE_URL %q: only SQLite is supported in this version", redactURL(cfg.DatabaseURL))
+		return openPostgresStore(ctx, cfg)
 	}
+	return openSQLite(ctx, cfg)
+}
+
+// gormConfig is the GORM set-up both dialects share. Each pool gets its
+// own Config: GORM keeps the connection pool and the prepared-statement
+// cache in it, and they must not be shared.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{Logger: logger.Discard, NowFunc: utcNow, TranslateError: true,
+		PrepareStmtMaxSize: 256, PrepareStmtTTL: time.Hour}
+}
+
+// utcNow is the store's clock: UTC, cut to the microsecond PostgreSQL
+// keeps, so a time read back equals the one written on both dialects.
+func utcNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// newStore fills in what both dialects share.
+func newStore(cfg Config, write, read *gorm.DB, path string, pg bool) *Store {
+	s := &Store{write: write, read: read, path: path, pg: pg, now: utcNow, hub: NewHub(), sessionHub: NewHub(), cost: cfg.PasswordCost}
+	if cfg.Clock != nil {
+		s.now = func() time.Time { return cfg.Clock().UTC().Truncate(time.Microsecond) }
+	}
+	if s.maxAge = cfg.SessionMaxAge; s.maxAge <= 0 {
+		s.maxAge = DefaultSessionMaxAge
+	}
+	if s.cost == (models.PasswordCost{}) {
+		s.cost = models.DefaultPasswordCost()
+	}
+	return s
+}
+
+// openPostgresStore opens PostgreSQL: one pool for reads and writes, the
+// migrations under an advisory lock, and the read cache probing the
+// server's snapshot.
+func openPostgresStore(ctx context.Context, cfg Config) (*Store, error) {
+	db, err := openPostgres(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	s := newStore(cfg, db, db, RedactURL(cfg.DatabaseURL), true)
+	if err := s.migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if !cfg.NoReadCache {
+		pool, err := db.DB()
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("store: pool: %w", err)
+		}
+		s.cache = newPostgresReadCache(pool)
+	}
+	return s, nil
+}
+
+// openSQLite creates the data dir if needed, opens the SQLite file and
+// migrates it.
+func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
@@ -94,13 +160,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// so a commit must survive power loss. _txlock=immediate takes the write
 	// lock at BEGIN, avoiding deadlocked read-to-write upgrades.
 	base := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL"
-	// Each pool gets its own Config: GORM keeps the connection pool and the
-	// prepared-statement cache in it, and they must not be shared.
-	gcfg := func() *gorm.Config {
-		return &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }, TranslateError: true,
-			PrepareStmtMaxSize: 256, PrepareStmtTTL: time.Hour}
-	}
-	write, err := gorm.Open(sqlite.Open(base+"&_txlock=immediate"), gcfg())
+	write, err := gorm.Open(sqlite.Open(base+"&_txlock=immediate"), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("store: open writer: %w", err)
 	}
@@ -112,7 +172,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 
-	read, err := gorm.Open(sqlite.Open(base+"&_query_only=on"), gcfg())
+	read, err := gorm.Open(sqlite.Open(base+"&_query_only=on"), gormConfig())
 	if err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("store: open reader: %w", err)
@@ -125,16 +185,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
 
-	s := &Store{write: write, read: read, path: path, now: func() time.Time { return time.Now().UTC() }, hub: NewHub(), sessionHub: NewHub(), cost: cfg.PasswordCost}
-	if cfg.Clock != nil {
-		s.now = func() time.Time { return cfg.Clock().UTC() }
-	}
-	if s.maxAge = cfg.SessionMaxAge; s.maxAge <= 0 {
-		s.maxAge = DefaultSessionMaxAge
-	}
-	if s.cost == (models.PasswordCost{}) {
-		s.cost = models.DefaultPasswordCost()
-	}
+	s := newStore(cfg, write, read, path, false)
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -148,7 +199,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// (bench/results.md). Not the writer: inside transactions GORM
 	// re-binds each cached statement to the tx, which measured slower
 	// than preparing afresh. The LRU bound keeps queries with variable IN
-	// lists from piling up.
+	// lists from piling up. (On PostgreSQL pgx caches the statements of
+	// each connection itself.)
 	s.read = s.read.Session(&gorm.Session{PrepareStmt: true})
 	if !cfg.NoReadCache {
 		if s.cache, err = newReadCache(base + "&_query_only=on"); err != nil {
@@ -163,14 +215,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // only after the transaction that made the change has committed.
 func (s *Store) Hub() *Hub { return s.hub }
 
-// Path is the SQLite file, for tests and diagnostics.
+// Path is the SQLite file, or the PostgreSQL URL without its password,
+// for tests and diagnostics.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools.
+// Close closes the pools.
 func (s *Store) Close() error {
 	s.ingestStmts.close()
 	errs := []error{s.cache.close()}
-	for _, g := range []*gorm.DB{s.read, s.write} {
+	pools := []*gorm.DB{s.read, s.write}
+	if s.pg {
+		pools = pools[1:] // one pool for both
+	}
+	for _, g := range pools {
 		if db, err := g.DB(); err == nil {
 			errs = append(errs, db.Close())
 		}
@@ -187,8 +244,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// IntegrityCheck runs PRAGMA integrity_check and returns its verdict.
+// IntegrityCheck runs PRAGMA integrity_check and returns its verdict
+// ("ok" on PostgreSQL, which checks its pages itself).
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	if s.pg {
+		return "ok", s.Ping(ctx)
+	}
 	var res string
 	if err := s.read.WithContext(ctx).Raw("PRAGMA integrity_check").Scan(&res).Error; err != nil {
 		return "", fmt.Errorf("store: integrity check: %w", err)
@@ -204,19 +265,35 @@ type txHooksKey struct{}
 type txHooks struct{ fns []func() }
 
 // WithTx runs fn in one write transaction. Nested calls join the outer
-// transaction, so store functions can be composed freely.
+// transaction, so store functions can be composed freely. On PostgreSQL a
+// transaction that fails on a serialization failure or a deadlock is run
+// again from the start (fn must not keep state from a failed attempt
+// outside the database), a few times at most.
 func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	hooks := &txHooks{}
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), txHooksKey{}, hooks))
-	})
-	if err == nil {
-		for _, f := range hooks.fns {
-			f()
+	run := func() error {
+		hooks := &txHooks{}
+		err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), txHooksKey{}, hooks))
+		})
+		if err == nil {
+			for _, f := range hooks.fns {
+				f()
+			}
 		}
+		return err
+	}
+	if !s.pg {
+		return run()
+	}
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		if err = run(); err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
 	}
 	return err
 }
@@ -277,17 +354,13 @@ func notFound(what string, err error) error {
 	return fmt.Errorf("store: %s: %w", what, err)
 }
 
-func redactURL(u string) string {
-	if len(u) > 12 {
-		return u[:12] + "…"
-	}
-	return u
-}
-
 // Snapshot writes a consistent copy of the database to path (which must
 // not exist) with VACUUM INTO: one read transaction, so it sees one
 // committed state and never blocks the writer of a running server.
 func (s *Store) Snapshot(ctx context.Context, path string) error {
+	if s.pg {
+		return errors.New("store: snapshot: PostgreSQL is backed up with pg_dump")
+	}
 	if err := s.write.WithContext(ctx).Exec("VACUUM INTO ?", path).Error; err != nil {
 		return fmt.Errorf("store: snapshot: %w", err)
 	}

@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botdesk/botdesk/models"
 )
@@ -18,7 +20,7 @@ import (
 // closes it when the test ends. Other store tests may use it.
 func openTestStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	s, err := Open(context.Background(), Config{DataDir: t.TempDir(), DatabaseURL: pgtest.URL(t)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -74,6 +76,7 @@ func TestOpenRefusesDatabaseURL(t *testing.T) {
 }
 
 func TestPragmasInEffect(t *testing.T) {
+	sqliteOnly(t, "pragmas; TestPostgresSession checks PostgreSQL's settings")
 	s := openTestStore(t)
 	ctx := context.Background()
 	pragma := func(db string, name string) string {
@@ -118,7 +121,7 @@ func TestMigrationsTwiceAreNoOpAndRestartKeepsData(t *testing.T) {
 	if err != nil || v1 < 1 {
 		t.Fatalf("schema version %d, %v", v1, err)
 	}
-	migs, err := loadMigrations(sqliteMigrations, "migrations/sqlite")
+	migs, err := loadMigrations(migrationFiles, "migrations/sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,5 +507,34 @@ func TestPublishWaitsForCommit(t *testing.T) {
 	}
 	if c := <-changes; c.ConversationID != conv.ID || c.ChannelID != ch.ID {
 		t.Fatalf("change = %+v", c)
+	}
+}
+
+// TestPostgresSession: the PostgreSQL pool's sessions run in UTC on a
+// new-enough server, and times come back in UTC like SQLite's.
+func TestPostgresSession(t *testing.T) {
+	s := openTestStore(t)
+	if !s.Postgres() {
+		t.Skip("PostgreSQL only: SQLite's settings are TestPragmasInEffect")
+	}
+	ctx := context.Background()
+	var tz string
+	var num int
+	if err := s.r(ctx).Raw("SHOW TimeZone").Scan(&tz).Error; err != nil || tz != "UTC" {
+		t.Errorf("TimeZone = %q, %v; want UTC", tz, err)
+	}
+	if err := s.r(ctx).Raw("SELECT current_setting('server_version_num')::int").Scan(&num).Error; err != nil || num < MinPostgresVersion*10000 {
+		t.Errorf("server_version_num = %d, %v", num, err)
+	}
+	ch, err := s.CreateChannel(ctx, "utc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Channel(ctx, ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedAt.Location() != time.UTC || !got.CreatedAt.Equal(ch.CreatedAt) {
+		t.Errorf("created_at read back as %v (%v), wrote %v", got.CreatedAt, got.CreatedAt.Location(), ch.CreatedAt)
 	}
 }

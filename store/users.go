@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/botdesk/botdesk/models"
@@ -40,7 +41,8 @@ func (s *Store) CreateUser(ctx context.Context, email string, role models.Role, 
 // UserByEmail finds an account by email (case-insensitive).
 func (s *Store) UserByEmail(ctx context.Context, email string) (*models.User, error) {
 	var u models.User
-	if err := s.r(ctx).Where("email = ?", email).Take(&u).Error; err != nil {
+	// Emails are stored as CleanEmail leaves them: lower case.
+	if err := s.r(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error; err != nil {
 		return nil, notFound("user by email", err)
 	}
 	return &u, nil
@@ -76,7 +78,7 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 // countActiveAdmins is used to refuse removing the last admin.
 func (s *Store) countActiveAdmins(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.r(ctx).Model(&models.User{}).Where("role = ? AND active = 1", models.RoleAdmin).Count(&n).Error
+	err := s.r(ctx).Model(&models.User{}).Where("role = ? AND active = ?", models.RoleAdmin, true).Count(&n).Error
 	return n, err
 }
 

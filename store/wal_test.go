@@ -12,6 +12,7 @@ import (
 // at most writerAutocheckpoint plus a commit's worth with the setting, so
 // the WAL is copied back and restarted and never grows without bound.
 func TestWriterAutocheckpoint(t *testing.T) {
+	sqliteOnly(t, "the WAL")
 	ctx := context.Background()
 	const batches = 100
 	walFrames := func(autocheckpoint bool) int {

@@ -85,7 +85,7 @@ func (s *Store) SetSigningSecret(ctx context.Context, channelID string, sealedSe
 // receiver answering 410 Gone asks for. It reports whether it was on, so
 // the caller raises the notification and audit entry only once.
 func (s *Store) DisableHTTP(ctx context.Context, channelID string) (bool, error) {
-	res := s.w(ctx).Model(&models.Channel{}).Where("id = ? AND http_enabled = 1", channelID).
+	res := s.w(ctx).Model(&models.Channel{}).Where("id = ? AND http_enabled = TRUE", channelID).
 		Updates(map[string]any{"http_enabled": false, "updated_at": s.now()})
 	if res.Error != nil {
 		return false, fmt.Errorf("store: disable http: %w", res.Error)
