@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -120,6 +121,7 @@ func (rc *receiver) delivered() []string {
 type env struct {
 	t      *testing.T
 	dir    string
+	dbURL  string // the PostgreSQL database in that pass (store/pgtest)
 	key    string
 	st     *store.Store
 	sealer *store.Sealer
@@ -133,7 +135,7 @@ func newEnv(t *testing.T, queue bool) *env {
 	t.Helper()
 	raw := make([]byte, 32)
 	rand.Read(raw)
-	e := &env{t: t, dir: t.TempDir(), key: hex.EncodeToString(raw), clock: &fakeClock{t: time.Now().UTC()}}
+	e := &env{t: t, dir: t.TempDir(), dbURL: pgtest.URL(t), key: hex.EncodeToString(raw), clock: &fakeClock{t: time.Now().UTC().Truncate(time.Microsecond)}} // PostgreSQL keeps µs
 	e.open()
 	secret, err := callbacks.NewSecret()
 	if err != nil {
@@ -160,7 +162,7 @@ func newEnv(t *testing.T, queue bool) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DataDir: e.dir})
+	st, err := store.Open(context.Background(), store.Config{DataDir: e.dir, DatabaseURL: e.dbURL})
 	if err != nil {
 		e.t.Fatal(err)
 	}

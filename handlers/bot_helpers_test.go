@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -94,11 +95,7 @@ func newBotEnvAt(t *testing.T, tg *telegramtest.Server, apiURL string) *botEnv {
 		d.Options.TelegramTimeout = botTestGetMeTimeout
 		d.Bots = runner
 	})
-	db, err := sql.Open("sqlite3", "file:"+env.Store.Path()+"?_busy_timeout=10000&_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := pgtest.OpenDB(t, env.Store.Path())
 	be := &botEnv{testEnv: env, tg: tg, tgURL: apiURL, runner: runner, db: db}
 	runner.exists = func(id int64) bool { return be.count(t, "SELECT count(*) FROM bots WHERE telegram_id = ?", id) > 0 }
 	return be
@@ -113,7 +110,7 @@ func (e *botEnv) addBot(id int64, username string) string {
 func (e *botEnv) count(t testing.TB, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := e.db.QueryRow(q, args...).Scan(&n); err != nil {
+	if err := e.db.QueryRow(e.Store.Rebind(q), args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -121,7 +118,7 @@ func (e *botEnv) count(t testing.TB, q string, args ...any) int64 {
 
 func (e *botEnv) exec(t testing.TB, q string, args ...any) {
 	t.Helper()
-	if _, err := e.db.Exec(q, args...); err != nil {
+	if _, err := e.db.Exec(e.Store.Rebind(q), args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -144,7 +141,7 @@ func (e *botEnv) storedToken(t testing.TB, channelID string) string {
 // checking the row fields the dispatcher relies on.
 func (e *botEnv) notifyEvents(t testing.TB, channelID string) []callbacks.NotifyEvent {
 	t.Helper()
-	rows, err := e.db.Query("SELECT event_id, state, payload FROM outbox WHERE channel_id = ? AND kind = 'notify' ORDER BY id", channelID)
+	rows, err := e.db.Query(e.Store.Rebind("SELECT event_id, state, payload FROM outbox WHERE channel_id = ? AND kind = 'notify' ORDER BY id"), channelID)
 	if err != nil {
 		t.Fatal(err)
 	}

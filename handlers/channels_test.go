@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botdesk/botdesk/models"
 )
@@ -311,7 +312,7 @@ func TestChannelTableNeverStale(t *testing.T) {
 	}
 	f := newWBFixture(t, env, "Other Desk") // its own connection to the file
 	if err := f.db.Exec(`INSERT INTO bots (channel_id, telegram_id, username, first_name, token_enc, token_hint, state, connected_at, updated_at)
-		VALUES (?, 77, 'cachedesk_bot', 'B', x'01', '1:••', 'polling', datetime('now'), datetime('now'))`, ch.ID).Error; err != nil {
+		VALUES (?, 77, 'cachedesk_bot', 'B', ?, '1:••', 'polling', ?, ?)`, ch.ID, []byte{1}, time.Now().UTC(), time.Now().UTC()).Error; err != nil {
 		t.Fatal(err)
 	}
 	if body := op.get("/channels").wantStatus(t, http.StatusOK).Body; !strings.Contains(body, "@cachedesk_bot") {

@@ -33,6 +33,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -57,8 +58,11 @@ const testPassword = "correct-horse-battery"
 type testEnv struct {
 	// DataDir holds the SQLite file and the key file.
 	DataDir string
-	Store   *store.Store
-	Sealer  *store.Sealer
+	// DatabaseURL is the PostgreSQL database in the PostgreSQL pass
+	// (store/pgtest), "" for SQLite in DataDir.
+	DatabaseURL string
+	Store       *store.Store
+	Sealer      *store.Sealer
 	// Echo and Srv are what handlers.New returned.
 	Echo *echo.Echo
 	Srv  *Server
@@ -92,7 +96,7 @@ func newTestEnvWith(t testing.TB, hook func(*Deps)) *testEnv {
 // newTestEnvStore is newTestEnvWith with a hook on the store.Config too.
 func newTestEnvStore(t testing.TB, storeHook func(*store.Config), hook func(*Deps)) *testEnv {
 	t.Helper()
-	env := &testEnv{DataDir: t.TempDir(), Logs: &testLogBuffer{}, hook: hook, storeHook: storeHook,
+	env := &testEnv{DataDir: t.TempDir(), DatabaseURL: pgtest.URL(t), Logs: &testLogBuffer{}, hook: hook, storeHook: storeHook,
 		users: map[models.Role]*models.User{}, keys: map[models.Role]string{}}
 	env.start(t)
 	t.Cleanup(func() {
@@ -107,7 +111,7 @@ func newTestEnvStore(t testing.TB, storeHook func(*store.Config), hook func(*Dep
 func (env *testEnv) start(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	cfg := store.Config{DataDir: env.DataDir, PasswordCost: testPasswordCost}
+	cfg := store.Config{DataDir: env.DataDir, DatabaseURL: env.DatabaseURL, PasswordCost: testPasswordCost}
 	if env.storeHook != nil {
 		env.storeHook(&cfg)
 	}

@@ -8,14 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
@@ -31,15 +30,7 @@ type wbFixture struct {
 
 func newWBFixture(t *testing.T, env *testEnv, name string) *wbFixture {
 	t.Helper()
-	db, err := gorm.Open(sqlite.Open("file:"+env.Store.Path()+"?_busy_timeout=10000&_foreign_keys=on"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	})
+	db := pgtest.OpenGorm(t, env.Store.Path())
 	return &wbFixture{env: env, db: db, ch: env.createChannel(t, name), clock: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 }
 

@@ -74,7 +74,8 @@ func (s *Store) CreateBot(ctx context.Context, b *models.Bot) error {
 		if b.State == "" {
 			b.State = models.BotConnecting
 		}
-		if err := s.w(ctx).Create(b).Error; err != nil {
+		err := s.savepoint(ctx, "create_bot", func(ctx context.Context) error { return s.w(ctx).Create(b).Error })
+		if err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				if uerr := s.botUniqueness(ctx, b.ChannelID, b.TelegramID); uerr != nil {
 					return uerr

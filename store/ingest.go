@@ -219,6 +219,9 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 	if len(b.Updates) == 0 {
 		return res, nil, nil
 	}
+	if err := s.lockMessageInserts(ctx); err != nil { // store/postgres.go
+		return res, nil, err
+	}
 	now := s.now()
 	conn := &ingestConn{pool: db.Statement.ConnPool, cache: &s.ingestStmts, s: s}
 	if !nested {

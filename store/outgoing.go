@@ -61,6 +61,12 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 		return nil, false, models.Invalid("chat_id", "Give the Telegram chat id to send to.")
 	}
 	err = s.WithTx(ctx, func(ctx context.Context) error {
+		// Taken first: it orders message ids by commit (commit_order.go)
+		// and makes the idempotency check and the insert one step, so
+		// two requests with the same key never both insert.
+		if err := s.lockMessageInserts(ctx); err != nil {
+			return err
+		}
 		if m.IdempotencyKey != "" {
 			var prev models.Message
 			err := s.w(ctx).Where("channel_id = ? AND idempotency_key = ?", m.ChannelID, m.IdempotencyKey).Take(&prev).Error

@@ -193,6 +193,10 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
+// Rebind is rebind for tools and tests that run SQL of their own on the
+// store's database.
+func (s *Store) Rebind(q string) string { return s.rebind(q) }
+
 // reboundSQL is rebind, memoised: the ingest builds the same few
 // statement texts (per row count) over and over, and rebinds each once.
 func (s *Store) reboundSQL(q string) string {

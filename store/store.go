@@ -314,6 +314,29 @@ func (s *Store) publish(ctx context.Context, c Change) {
 	s.afterCommit(ctx, func() { s.hub.Publish(c) })
 }
 
+// savepoint runs fn inside the current transaction under a savepoint and,
+// when fn fails, rolls back to it: the transaction stays usable after an
+// expected failure (a duplicate key that the caller then explains with
+// another query). PostgreSQL refuses every statement after an error until
+// the transaction or a savepoint is rolled back; SQLite does not, but the
+// same code runs on both. Outside a transaction fn runs as it is.
+func (s *Store) savepoint(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return fn(ctx)
+	}
+	if err := tx.SavePoint(name).Error; err != nil {
+		return fmt.Errorf("store: savepoint %s: %w", name, err)
+	}
+	if err := fn(ctx); err != nil {
+		if rerr := tx.RollbackTo(name).Error; rerr != nil {
+			return errors.Join(err, fmt.Errorf("store: roll back to %s: %w", name, rerr))
+		}
+		return err
+	}
+	return nil
+}
+
 // w returns the handle for writes: the current transaction if any.
 func (s *Store) w(ctx context.Context) *gorm.DB {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {

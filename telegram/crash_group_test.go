@@ -127,14 +127,14 @@ func TestCrashSafetySeveralBots(t *testing.T) {
 			t.Errorf("bot %d: mo events = %d, want %d", bot, n, tl.msgs+tl.edits)
 		}
 		var dups int64
-		e.db.Raw("SELECT COUNT(*) FROM (SELECT chat_id, telegram_message_id FROM messages WHERE bot_telegram_id = ? GROUP BY 1, 2 HAVING COUNT(*) > 1)", bot).Scan(&dups)
+		e.db.Raw("SELECT COUNT(*) FROM (SELECT chat_id, telegram_message_id FROM messages WHERE bot_telegram_id = ? GROUP BY 1, 2 HAVING COUNT(*) > 1) AS d", bot).Scan(&dups)
 		if dups != 0 {
 			t.Errorf("bot %d: %d duplicated messages", bot, dups)
 		}
 		t.Logf("bot %d: %d updates (%d messages, %d edits)", bot, tl.updates, tl.msgs, tl.edits)
 	}
 	var integrity string
-	e.db.Raw("PRAGMA integrity_check").Scan(&integrity)
+	integrity, _ = e.st.IntegrityCheck(context.Background())
 	if integrity != "ok" {
 		t.Errorf("integrity_check = %q", integrity)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"fmt"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -26,21 +27,29 @@ const (
 	crashChildDir = "BOTDESK_CRASH_CHILD_DIR"
 	crashChildKey = "BOTDESK_CRASH_CHILD_KEY"
 	crashChildAPI = "BOTDESK_CRASH_CHILD_API"
+	crashChildURL = "BOTDESK_CRASH_CHILD_URL" // the PostgreSQL database, in that pass
 )
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashChildDir); dir != "" {
-		os.Exit(runCrashChild(dir, os.Getenv(crashChildKey), os.Getenv(crashChildAPI)))
+		os.Exit(runCrashChild(dir, os.Getenv(crashChildURL), os.Getenv(crashChildKey), os.Getenv(crashChildAPI)))
 	}
-	os.Exit(m.Run())
+	// The suite runs on SQLite, then on PostgreSQL (store/pgtest).
+	os.Exit(pgtest.Main(m, func(ctx context.Context, url string) error {
+		st, err := store.Open(ctx, store.Config{DatabaseURL: url})
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}))
 }
 
 // runCrashChild is the poller process of TestCrashSafety: a real store and
 // Supervisor, run until the parent kills it.
-func runCrashChild(dir, key, api string) int {
+func runCrashChild(dir, dbURL, key, api string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	st, err := store.Open(ctx, store.Config{DataDir: dir, DatabaseURL: dbURL})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child: open store:", err)
 		return 1
@@ -146,7 +155,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Errorf("messages = %d, want %d", n, wantMessages)
 	}
 	var dups int64
-	e.db.Raw("SELECT COUNT(*) FROM (SELECT chat_id, telegram_message_id FROM messages GROUP BY 1, 2 HAVING COUNT(*) > 1)").Scan(&dups)
+	e.db.Raw("SELECT COUNT(*) FROM (SELECT chat_id, telegram_message_id FROM messages GROUP BY 1, 2 HAVING COUNT(*) > 1) AS d").Scan(&dups)
 	if dups != 0 {
 		t.Errorf("%d duplicated messages", dups)
 	}
@@ -158,7 +167,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Errorf("message_edits = %d, want %d (each edit applied once)", n, wantEdits)
 	}
 	var integrity string
-	e.db.Raw("PRAGMA integrity_check").Scan(&integrity)
+	integrity, _ = e.st.IntegrityCheck(context.Background())
 	if integrity != "ok" {
 		t.Errorf("integrity_check = %q", integrity)
 	}
@@ -170,6 +179,9 @@ func spawnCrashChild(t *testing.T, e *env) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashChildDir+"="+e.dir, crashChildKey+"="+e.key, crashChildAPI+"="+e.api)
+	if e.st.Postgres() {
+		cmd.Env = append(cmd.Env, crashChildURL+"="+e.st.Path())
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -6,14 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
@@ -55,7 +54,7 @@ func newEnv(t *testing.T) *env {
 	api := fake.Start()
 	t.Cleanup(fake.Close)
 	dir := t.TempDir()
-	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	st, err := store.Open(ctx, store.Config{DataDir: dir, DatabaseURL: pgtest.URL(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.token = fake.AddBot(telegramtest.BotSpec{ID: testBotID, Username: "acme_bot", FirstName: "Acme"})
 	e.connectBot(e.channel.ID, testBotID, e.token)
-	e.db = openRO(t, st.Path())
+	e.db = pgtest.OpenGorm(t, st.Path())
 	tr := &http.Transport{}
 	e.hc = &http.Client{Transport: tr}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -91,20 +90,6 @@ func (e *env) connectBot(channelID string, botID int64, token string) {
 	if err := e.st.CreateBot(context.Background(), b); err != nil {
 		e.t.Fatal(err)
 	}
-}
-
-func openRO(t *testing.T, path string) *gorm.DB {
-	t.Helper()
-	db, err := gorm.Open(sqlite.Open("file:"+path+"?_busy_timeout=10000&_query_only=on"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sdb, err := db.DB(); err == nil {
-			_ = sdb.Close()
-		}
-	})
-	return db
 }
 
 func (e *env) supervisorConfig() SupervisorConfig {

@@ -174,7 +174,7 @@ func TestRestartMidStreamLosesAndDuplicatesNothing(t *testing.T) {
 		t.Fatalf("%d messages, want %d", n, total)
 	}
 	var dups int64
-	e.db.Raw("SELECT COUNT(*) FROM (SELECT chat_id, telegram_message_id FROM messages GROUP BY 1, 2 HAVING COUNT(*) > 1)").Scan(&dups)
+	e.db.Raw("SELECT COUNT(*) FROM (SELECT chat_id, telegram_message_id FROM messages GROUP BY 1, 2 HAVING COUNT(*) > 1) AS d").Scan(&dups)
 	if dups != 0 || e.count("outbox", "kind = 'mo'") != total || e.count("ingested_updates", "") != total {
 		t.Fatalf("duplicates %d, mo %d, ingested %d", dups, e.count("outbox", "kind = 'mo'"), e.count("ingested_updates", ""))
 	}

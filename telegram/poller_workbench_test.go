@@ -2,11 +2,9 @@ package telegram
 
 import (
 	"context"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"testing"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
@@ -15,15 +13,7 @@ import (
 // resolve marks a conversation resolved, as an agent would.
 func (e *env) resolve(chatID int64) {
 	e.t.Helper()
-	db, err := gorm.Open(sqlite.Open("file:"+e.st.Path()+"?_busy_timeout=10000"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer func() {
-		if sdb, err := db.DB(); err == nil {
-			_ = sdb.Close()
-		}
-	}()
+	db := pgtest.OpenGorm(e.t, e.st.Path())
 	if err := db.Exec("UPDATE conversations SET status = 'resolved', unread = 0 WHERE chat_id = ?", chatID).Error; err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/botdesk/botdesk/sso"
+	"github.com/botdesk/botdesk/store"
 )
 
 // config is every setting, from env with flags mirroring them.
@@ -125,6 +126,16 @@ func bindConfig(fs *flag.FlagSet) (*config, func() error) {
 		}
 		if c.LogFormat != "text" && c.LogFormat != "json" {
 			return fmt.Errorf("BOTDESK_LOG_FORMAT %q: want text or json", c.LogFormat)
+		}
+		if c.DatabaseURL != "" {
+			if !store.IsPostgresURL(c.DatabaseURL) {
+				return fmt.Errorf("BOTDESK_DATABASE_URL %s: unsupported scheme; want postgres://… (or empty for SQLite)", store.RedactURL(c.DatabaseURL))
+			}
+			if c.SecretKey == "" {
+				// Instances share one database, so they must share the
+				// key that decrypts its tokens: no per-machine key file.
+				return fmt.Errorf("BOTDESK_SECRET_KEY is required with PostgreSQL (every instance must decrypt the same tokens); make one with: openssl rand -hex 32")
+			}
 		}
 		switch allow {
 		case "1", "true", "yes":

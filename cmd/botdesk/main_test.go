@@ -16,10 +16,25 @@ import (
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
+// TestMain runs the command's suite on SQLite, then on PostgreSQL
+// (store/pgtest).
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(ctx context.Context, url string) error {
+		st, err := store.Open(ctx, store.Config{DatabaseURL: url})
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}))
+}
+
 // clearEnv makes the tests independent of the developer's BOTDESK_* env.
+// In the PostgreSQL pass it points the commands at a fresh database
+// (BOTDESK_DATABASE_URL, and the BOTDESK_SECRET_KEY that mode requires).
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"BOTDESK_ADDR", "BOTDESK_DATA_DIR", "BOTDESK_DATABASE_URL", "BOTDESK_SECRET_KEY",
 		"BOTDESK_TELEGRAM_API", "BOTDESK_ALLOW_PRIVATE_CALLBACKS", "BOTDESK_POLL_TIMEOUT", "BOTDESK_LOG_LEVEL", "BOTDESK_SHUTDOWN_TIMEOUT", "BOTDESK_LOG_FORMAT",
@@ -27,11 +42,15 @@ func clearEnv(t *testing.T) {
 		"BOTDESK_API_IP_RATE", "BOTDESK_API_IP_BURST", "BOTDESK_MAX_CONNS_PER_IP", "BOTDESK_LOGIN_CONCURRENCY"} {
 		t.Setenv(k, "")
 	}
+	if u := pgtest.URL(t); u != "" {
+		t.Setenv("BOTDESK_DATABASE_URL", u)
+		t.Setenv("BOTDESK_SECRET_KEY", strings.Repeat("ab", 32))
+	}
 }
 
 func openStore(t *testing.T, dir string) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DataDir: dir})
+	st, err := store.Open(context.Background(), store.Config{DataDir: dir, DatabaseURL: os.Getenv("BOTDESK_DATABASE_URL")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,5 +284,46 @@ func TestServeSmoke(t *testing.T) {
 		if strings.Contains(logs.String(), bad) {
 			t.Errorf("shutdown was held up (%q in the log):\n%s", bad, logs.String())
 		}
+	}
+}
+
+// TestDatabaseURLBadInput: each wrong BOTDESK_DATABASE_URL is one clear
+// line naming the problem, and the URL's password never appears.
+func TestDatabaseURLBadInput(t *testing.T) {
+	clearEnv(t)
+	missingDB := "postgres://botdesk:hunter2@127.0.0.1:1/botdesk"
+	if u := os.Getenv("BOTDESK_DATABASE_URL"); u != "" {
+		missingDB = strings.Replace(u, "/botdesk_test_", "/no_such_db_", 1)
+	}
+	key := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name, url, key, want string
+	}{
+		{"other scheme", "mysql://botdesk:hunter2@db.example/botdesk", key, "unsupported scheme"},
+		{"no secret key", "postgres://botdesk:hunter2@127.0.0.1:1/botdesk", "", "BOTDESK_SECRET_KEY is required"},
+		{"unreachable", "postgres://botdesk:hunter2@127.0.0.1:1/botdesk?connect_timeout=2", key, "cannot reach the server"},
+		{"not a URL", "postgres://botdesk:hunter2@[::1/botdesk", key, "not a valid PostgreSQL URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("BOTDESK_DATABASE_URL", tc.url)
+			t.Setenv("BOTDESK_SECRET_KEY", tc.key)
+			err := run(context.Background(), []string{"user", "add", "--email", "a@example.test", "--role", "admin", "--data-dir", t.TempDir()},
+				strings.NewReader("a long enough password\n"), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line without the password: %q", err)
+			}
+		})
+	}
+	if pgtest.Postgres() {
+		t.Run("missing database", func(t *testing.T) {
+			t.Setenv("BOTDESK_DATABASE_URL", missingDB)
+			err := run(context.Background(), []string{"apikey", "create", "--name", "n", "--role", "agent", "--data-dir", t.TempDir()}, nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "does not exist") {
+				t.Fatalf("error %v, want the missing database named", err)
+			}
+		})
 	}
 }

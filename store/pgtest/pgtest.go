@@ -22,6 +22,7 @@ package pgtest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -38,6 +39,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // OpenDB's "pgx"
+	_ "github.com/mattn/go-sqlite3"    // OpenDB's "sqlite3"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // Environment variables of the test passes.
@@ -49,8 +56,19 @@ const (
 	envPass = "BOTDESK_TEST_PG_PASS"
 )
 
-// BinDir is where Debian installs PostgreSQL 15's server binaries.
-const BinDir = "/usr/lib/postgresql/15/bin"
+// binDir finds the newest PostgreSQL server binaries Debian installed
+// (/usr/lib/postgresql/<major>/bin, 15 or newer), or "".
+func binDir() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	best, bestMajor := "", 0
+	for _, d := range dirs {
+		major, err := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(d))))
+		if err == nil && major >= 15 && major > bestMajor {
+			best, bestMajor = filepath.Dir(d), major
+		}
+	}
+	return best
+}
 
 // Main runs m on SQLite and then, in a child process, on PostgreSQL, and
 // returns the exit code for os.Exit.
@@ -211,13 +229,14 @@ func adminExec(ctx context.Context, admin, sql string) error {
 	return err
 }
 
-var errNoBinaries = errors.New("no PostgreSQL 15 binaries in " + BinDir)
+var errNoBinaries = errors.New("no PostgreSQL 15+ server binaries in /usr/lib/postgresql/*/bin")
 
 // Cluster is a throwaway PostgreSQL server.
 type Cluster struct {
 	// URL connects as the superuser to the postgres database.
 	URL  string
 	dir  string
+	bin  string
 	asPG bool
 }
 
@@ -225,14 +244,15 @@ type Cluster struct {
 // loopback port. Durability is off (fsync, full pages): it only lives for
 // a test run.
 func StartCluster() (*Cluster, error) {
-	if _, err := os.Stat(filepath.Join(BinDir, "initdb")); err != nil {
+	bin := binDir()
+	if bin == "" {
 		return nil, errNoBinaries
 	}
 	dir, err := os.MkdirTemp("", "botdesk-pg-")
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, asPG: os.Geteuid() == 0}
+	c := &Cluster{dir: dir, bin: bin, asPG: os.Geteuid() == 0}
 	if c.asPG {
 		// PostgreSQL refuses to run as root: the cluster belongs to postgres.
 		pg, err := user.Lookup("postgres")
@@ -275,7 +295,7 @@ func (c *Cluster) remove() { _ = os.RemoveAll(c.dir) }
 
 // run runs one of PostgreSQL's binaries, as postgres when we are root.
 func (c *Cluster) run(bin string, args ...string) ([]byte, error) {
-	path := filepath.Join(BinDir, bin)
+	path := filepath.Join(c.bin, bin)
 	var cmd *exec.Cmd
 	if c.asPG {
 		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
@@ -294,4 +314,37 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// OpenDB opens a connection of its own to a test store's database, given
+// its Path (a SQLite file, or in the PostgreSQL pass its URL), for tests
+// that inspect or poke rows behind the store's back. Pass queries through
+// the store's Rebind so ? placeholders work on both.
+func OpenDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite3", "file:"+path+"?_busy_timeout=10000&_foreign_keys=on"
+	if strings.HasPrefix(path, "postgres://") {
+		driver, dsn = "pgx", path // test URLs carry no password
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// OpenGorm is OpenDB through GORM, whose placeholders suit either dialect.
+func OpenGorm(t testing.TB, path string) *gorm.DB {
+	t.Helper()
+	db := OpenDB(t, path)
+	var d gorm.Dialector = &sqlite.Dialector{Conn: db}
+	if strings.HasPrefix(path, "postgres://") {
+		d = postgres.New(postgres.Config{Conn: db})
+	}
+	g, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
