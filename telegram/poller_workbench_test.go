@@ -5,7 +5,6 @@ import (
 	"github.com/botdesk/botdesk/store/pgtest"
 	"testing"
 
-
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
