@@ -1,13 +1,13 @@
 package handlers
 
 import (
-	"github.com/botdesk/botdesk/store/pgtest"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 

@@ -33,7 +33,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/botdesk/botdesk/store/pgtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -49,6 +48,7 @@ import (
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 )
 
 // testPassword is the password of every user the harness creates.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/botdesk/botdesk/store/pgtest"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 )
 
 // wbFixture seeds one channel's conversations and messages.

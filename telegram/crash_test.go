@@ -5,7 +5,6 @@ import (
 
 	"context"
 	"fmt"
-	"github.com/botdesk/botdesk/store/pgtest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"github.com/mymmrac/telego"
 
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 

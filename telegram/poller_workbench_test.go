@@ -2,10 +2,10 @@ package telegram
 
 import (
 	"context"
-	"github.com/botdesk/botdesk/store/pgtest"
 	"testing"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
