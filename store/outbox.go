@@ -62,7 +62,7 @@ func (s *Store) ClaimDueOutbox(ctx context.Context, now time.Time, lease time.Du
 		if len(exclude) > 0 {
 			q = q.Where("o.id NOT IN ?", exclude)
 		}
-		if err := q.Select("o.*").Order("o.id").Limit(limit).Find(&rows).Error; err != nil {
+		if err := s.skipLocked(q, "o").Select("o.*").Order("o.id").Limit(limit).Find(&rows).Error; err != nil {
 			return fmt.Errorf("store: claim outbox: %w", err)
 		}
 		if len(rows) == 0 {

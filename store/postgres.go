@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // MinPostgresVersion is the oldest PostgreSQL botdesk runs on (15: MERGE,
@@ -209,6 +210,34 @@ func (s *Store) reboundSQL(q string) string {
 	r := s.rebind(q)
 	s.rebound.Store(q, r)
 	return r
+}
+
+// skipLocked makes a claiming SELECT lock the rows it returns and pass
+// over rows another transaction holds, on PostgreSQL, where several
+// instances (and the pool's connections) claim at once: FOR UPDATE [OF
+// table] SKIP LOCKED. A row another claimer updated and committed since
+// the statement began is re-checked against the WHERE clause, so a lease
+// just taken is never taken again. SQLite needs nothing: its one writer
+// runs one claiming transaction at a time.
+func (s *Store) skipLocked(db *gorm.DB, table string) *gorm.DB {
+	if !s.pg {
+		return db
+	}
+	l := clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}
+	if table != "" {
+		l.Table = clause.Table{Name: table}
+	}
+	return db.Clauses(l)
+}
+
+// forUpdate locks the rows a check reads until the transaction ends, on
+// PostgreSQL (waiting for a transaction that holds them): two concurrent
+// checks of the same rows then run one after the other, as on SQLite.
+func (s *Store) forUpdate(db *gorm.DB) *gorm.DB {
+	if !s.pg {
+		return db
+	}
+	return db.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 }
 
 // like is the case-insensitive LIKE of the dialect: SQLite's LIKE already

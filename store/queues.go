@@ -36,8 +36,9 @@ func (s *Store) enqueueQueueMessage(ctx context.Context, queue, eventID string, 
 // ReceiveQueue leases up to max visible messages of a queue, oldest first:
 // each gets a new random receipt, becomes invisible until now+visibility
 // and has its receive_count increased. Selecting and leasing happen in one
-// write transaction, and writes are serialised on one connection, so two
-// consumers never lease the same message at the same time. A message whose
+// write transaction, serialised on SQLite's one writer and under FOR UPDATE
+// SKIP LOCKED on PostgreSQL, so two consumers never lease the same message
+// at the same time. A message whose
 // lease expired without an ack is visible again and leased anew under a
 // new receipt, which invalidates the old one.
 func (s *Store) ReceiveQueue(ctx context.Context, queue string, now time.Time, visibility time.Duration, max int) ([]models.QueueMessage, error) {
@@ -50,7 +51,7 @@ func (s *Store) ReceiveQueue(ctx context.Context, queue string, now time.Time, v
 	now = now.UTC()
 	var msgs []models.QueueMessage
 	err := s.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.w(ctx).Where("queue = ? AND visible_at <= ?", queue, now).Order("id").Limit(max).Find(&msgs).Error; err != nil {
+		if err := s.skipLocked(s.w(ctx), "").Where("queue = ? AND visible_at <= ?", queue, now).Order("id").Limit(max).Find(&msgs).Error; err != nil {
 			return fmt.Errorf("store: receive %s: %w", queue, err)
 		}
 		for i := range msgs {

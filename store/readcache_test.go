@@ -235,3 +235,17 @@ func TestCachedFailedOrPanickedLoadReleasesWaiters(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCacheVersionProbe is what every cached page read pays to learn
+// the database's version: SQLite's data_version, PostgreSQL's snapshot.
+func BenchmarkCacheVersionProbe(b *testing.B) {
+	s := openTestStore(b)
+	if s.cache == nil {
+		b.Skip("no read cache")
+	}
+	for b.Loop() {
+		if _, ok := s.cache.currentVersion(); !ok {
+			b.Fatal("probe failed")
+		}
+	}
+}

@@ -75,11 +75,14 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// countActiveAdmins is used to refuse removing the last admin.
+// countActiveAdmins is used to refuse removing the last admin. Called in
+// a transaction, it locks the admin rows it counts (on PostgreSQL), so two
+// admins demoted at once are counted one after the other and the second
+// is refused.
 func (s *Store) countActiveAdmins(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.r(ctx).Model(&models.User{}).Where("role = ? AND active = ?", models.RoleAdmin, true).Count(&n).Error
-	return n, err
+	var ids []int64
+	err := s.forUpdate(s.r(ctx).Model(&models.User{})).Where("role = ? AND active = ?", models.RoleAdmin, true).Pluck("id", &ids).Error
+	return int64(len(ids)), err
 }
 
 // UpdateUser changes role and active flag, refusing to leave no active admin.
@@ -341,17 +344,19 @@ func (s *Store) SetupTokenValid(ctx context.Context, tok string) (bool, error) {
 func (s *Store) CompleteSetup(ctx context.Context, tok, email, password string) (*models.User, error) {
 	var u *models.User
 	err := s.WithTx(ctx, func(ctx context.Context) error {
-		ok, err := s.SetupTokenValid(ctx, tok)
-		if err != nil {
-			return err
+		// One claiming statement: of two completions at once (two
+		// instances, two tabs) the second finds the token used.
+		res := s.w(ctx).Exec(`UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM users)`, s.now(), HashToken(tok))
+		if res.Error != nil {
+			return fmt.Errorf("store: use setup token: %w", res.Error)
 		}
-		if !ok {
+		if res.RowsAffected != 1 {
 			return fmt.Errorf("store: setup link used or unknown: %w", ErrNotFound)
 		}
-		if u, err = s.CreateUser(ctx, email, models.RoleAdmin, password); err != nil {
-			return err
-		}
-		return s.w(ctx).Exec("UPDATE setup_tokens SET used_at = ? WHERE token_hash = ?", s.now(), HashToken(tok)).Error
+		var err error
+		u, err = s.CreateUser(ctx, email, models.RoleAdmin, password)
+		return err
 	})
 	return u, err
 }
