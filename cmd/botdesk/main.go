@@ -22,6 +22,7 @@ Usage:
   botdesk demo                                    serve with a simulated Telegram and sample data
   botdesk backup --out FILE [--passphrase-file F]  online, verified snapshot (the key sealed with the passphrase)
   botdesk restore --from FILE [--passphrase-file F] into an empty data dir
+  botdesk db copy --to postgres://…               copy the SQLite database into an empty PostgreSQL one, verified
 
 Run "botdesk <command> -h" for the flags; each flag mirrors a BOTDESK_* env variable.
 `
@@ -67,6 +68,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return cmdRestore(ctx, args[1:], stderr)
+	case "db":
+		if len(args) < 2 || args[1] != "copy" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return cmdDBCopy(ctx, args[2:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
