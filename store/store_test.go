@@ -65,13 +65,22 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesDatabaseURL(t *testing.T) {
-	_, err := Open(context.Background(), Config{DataDir: t.TempDir(), DatabaseURL: "postgres://user:secret@db/botdesk"})
-	if err == nil {
-		t.Fatal("Open accepted a PostgreSQL URL")
-	}
-	if strings.Contains(err.Error(), "secret") {
-		t.Errorf("error leaks the URL's password: %v", err)
+// TestOpenBadDatabaseURL: a URL botdesk cannot use is one line naming the
+// problem, without the URL's password.
+func TestOpenBadDatabaseURL(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"postgres://user:secret@127.0.0.1:1/botdesk?connect_timeout=2", "cannot reach the server"},
+		{"mysql://user:secret@db/botdesk", "unsupported scheme"},
+		{"postgres://user:secret@[::1/botdesk", "not a valid PostgreSQL URL"},
+	} {
+		_, err := Open(context.Background(), Config{DataDir: t.TempDir(), DatabaseURL: tc.url})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", RedactURL(tc.url), err, tc.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("error is not one line without the password: %q", err)
+		}
 	}
 }
 
