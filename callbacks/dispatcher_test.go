@@ -206,7 +206,7 @@ func (e *env) enqueue(kind, key string, payload any) string {
 	}
 	// The store stamps next_attempt_at with the real time; the fake clock
 	// must not lag behind it or the event would never be due.
-	e.clock.Set(time.Now().UTC())
+	e.clock.Set(time.Now().UTC().Truncate(time.Microsecond)) // PostgreSQL keeps µs
 	page, err := e.st.ListDeliveries(context.Background(), e.ch.ID, store.DeliveryFilter{Limit: 1})
 	if err != nil || len(page.Entries) == 0 {
 		e.t.Fatalf("list deliveries: %v", err)
