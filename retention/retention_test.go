@@ -3,28 +3,34 @@ package retention
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 )
+
+// TestMain runs the suite on SQLite, then on PostgreSQL (store/pgtest).
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(ctx context.Context, url string) error {
+		st, err := store.Open(ctx, store.Config{DatabaseURL: url})
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	}))
+}
 
 func TestWorkerSweepsExpiredMessagesInBatches(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
+	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), DatabaseURL: pgtest.URL(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	db, err := gorm.Open(sqlite.Open("file:"+st.Path()+"?_busy_timeout=10000&_foreign_keys=on"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.OpenGorm(t, st.Path()) // another connection, as an operator's would be
 	short, _ := st.CreateChannel(ctx, "Short", nil)
 	forever, _ := st.CreateChannel(ctx, "Forever", nil)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store/pgtest"
 )
 
 // reportBase is 10:00 UTC of the day the report tests inject traffic on.
@@ -25,6 +26,7 @@ func ptr(v int64) *int64 { return &v }
 // figures the tests expect are worked out by hand in the comments.
 type reportTraffic struct {
 	s      *Store
+	url    string // the PostgreSQL database ("" on SQLite)
 	ch     *models.Channel
 	u1, u2 *models.User
 	clock  time.Time
@@ -33,12 +35,13 @@ type reportTraffic struct {
 
 func newReportTraffic(t *testing.T, dir string) *reportTraffic {
 	t.Helper()
-	s, err := Open(context.Background(), Config{DataDir: dir, PasswordCost: models.PasswordCost{Time: 1, Memory: 64, Threads: 1}})
+	url := pgtest.URL(t)
+	s, err := Open(context.Background(), Config{DataDir: dir, DatabaseURL: url, PasswordCost: models.PasswordCost{Time: 1, Memory: 64, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	rt := &reportTraffic{s: s, clock: at(-60)}
+	rt := &reportTraffic{s: s, url: url, clock: at(-60)}
 	s.now = func() time.Time { return rt.clock }
 	ctx := context.Background()
 	if rt.ch, err = s.CreateChannel(ctx, "Reports", nil); err != nil {
@@ -336,10 +339,12 @@ func TestReportBackfillMatchesLiveRollups(t *testing.T) {
 		}
 	}
 	_ = rt.s.Close()
-	if _, err := os.Stat(filepath.Join(dir, DBFileName)); err != nil {
-		t.Fatal(err)
+	if rt.url == "" {
+		if _, err := os.Stat(filepath.Join(dir, DBFileName)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	s2, err := Open(ctx, Config{DataDir: dir})
+	s2, err := Open(ctx, Config{DataDir: dir, DatabaseURL: rt.url})
 	if err != nil {
 		t.Fatal(err)
 	}

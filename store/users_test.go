@@ -158,7 +158,7 @@ func TestSetPasswordEndsSessions(t *testing.T) {
 func TestLoginThrottleIsPerEmailAndIPWithGrowingDelays(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	s.now = func() time.Time { return now }
 	wait := func(email, ip string) time.Duration {
 		t.Helper()
@@ -254,7 +254,7 @@ func TestLoginDelay(t *testing.T) {
 func TestSessionAbsoluteLifetime(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	s.now = func() time.Time { return now }
 	u, _ := s.CreateUser(ctx, "busy@example.test", models.RoleAgent, goodPassword)
 	tok, err := s.CreateSession(ctx, u.ID, "", "")
