@@ -1,13 +1,13 @@
 package handlers
 
 import (
-	"database/sql"
 	"net/http"
 	"net/url"
 	"strconv"
 	"testing"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store/pgtest"
 )
 
 // TestAuditedChangeFailsWithoutItsAuditRow: every audited change writes its
@@ -28,18 +28,22 @@ func TestAuditedChangeFailsWithoutItsAuditRow(t *testing.T) {
 	anon := env.anonClient(t)
 	anon.get("/login").wantStatus(t, http.StatusOK)
 
-	db, err := sql.Open("sqlite3", "file:"+env.Store.Path()+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
+	db := pgtest.OpenDB(t, env.Store.Path())
+	refuse, allow := `CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END`, `DROP TRIGGER refuse_audit`
+	if env.Store.Postgres() {
+		if _, err := db.Exec(`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$`); err != nil {
+			t.Fatal(err)
+		}
+		refuse = `CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()`
+		allow = `DROP TRIGGER refuse_audit ON audit_log`
 	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END`); err != nil {
+	if _, err := db.Exec(refuse); err != nil {
 		t.Fatal(err)
 	}
 	count := func(q string, args ...any) int {
 		t.Helper()
 		var n int
-		if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		if err := db.QueryRow(env.Store.Rebind(q), args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -84,7 +88,7 @@ func TestAuditedChangeFailsWithoutItsAuditRow(t *testing.T) {
 			}
 		})
 	}
-	if _, err := db.Exec(`DROP TRIGGER refuse_audit`); err != nil {
+	if _, err := db.Exec(allow); err != nil {
 		t.Fatal(err)
 	}
 	// With audit back, the same change goes through with its row.

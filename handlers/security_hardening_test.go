@@ -7,7 +7,6 @@ package handlers
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 )
 
 var loopbackProxy = []*net.IPNet{{IP: net.IPv4(127, 0, 0, 1).To4(), Mask: net.CIDRMask(32, 32)}}
@@ -424,16 +424,13 @@ func TestBodyReadTimeout(t *testing.T) {
 		wantStatus(t, http.StatusOK)
 }
 
-// count runs a COUNT query against the env's database file.
+// count runs a COUNT query against the env's database (the SQLite file or
+// the PostgreSQL database) on a connection of its own.
 func (env *testEnv) count(t testing.TB, q string, args ...any) int64 {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+env.Store.Path()+"?mode=ro&_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pgtest.OpenDB(t, env.Store.Path())
 	var n int64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(env.Store.Rebind(q), args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
