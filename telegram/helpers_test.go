@@ -32,6 +32,7 @@ type env struct {
 	sealer  *store.Sealer
 	key     string
 	dir     string
+	url     string // the PostgreSQL database ("" on SQLite)
 	channel *models.Channel
 	token   string
 	db      *gorm.DB
@@ -54,7 +55,8 @@ func newEnv(t *testing.T) *env {
 	api := fake.Start()
 	t.Cleanup(fake.Close)
 	dir := t.TempDir()
-	st, err := store.Open(ctx, store.Config{DataDir: dir, DatabaseURL: pgtest.URL(t)})
+	url := pgtest.URL(t)
+	st, err := store.Open(ctx, store.Config{DataDir: dir, DatabaseURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, fake: fake, api: api, st: st, sealer: sealer, key: key, dir: dir, waits: &waitLog{}}
+	e := &env{t: t, fake: fake, api: api, st: st, sealer: sealer, key: key, dir: dir, url: url, waits: &waitLog{}}
 	e.channel, err = st.CreateChannel(ctx, "Support", nil)
 	if err != nil {
 		t.Fatal(err)

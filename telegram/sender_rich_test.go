@@ -99,7 +99,7 @@ func TestSenderFileSurvivesRestart(t *testing.T) {
 	if err := e.st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: e.dir})
+	st, err := store.Open(context.Background(), store.Config{DataDir: e.dir, DatabaseURL: e.url})
 	if err != nil {
 		t.Fatal(err)
 	}
