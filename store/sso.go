@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,7 +35,9 @@ func (s *Store) SSOSignIn(ctx context.Context, issuer, subject, email string, ve
 		var found models.User
 		err := s.w(ctx).Where("oidc_issuer = ? AND oidc_subject = ?", issuer, subject).Take(&found).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			err = s.w(ctx).Where("email = ?", email).Take(&found).Error
+			// Stored emails are lower case (models.CleanEmail); a provider's
+			// may not be, and PostgreSQL compares case-sensitively.
+			err = s.w(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Take(&found).Error
 			if err == nil {
 				if !verified {
 					return ErrSSOUnverified
