@@ -27,6 +27,12 @@ func (s *Server) renderAccount(c echo.Context, status int, v views.AccountView) 
 		return err
 	}
 	v.Sessions, v.Current = sessions, store.SessionID(readCookie(c, sessionCookie))
+	v.TwoFactor, v.PasswordLogin = u.TOTPEnabled, u.PasswordLogin
+	if u.TOTPEnabled {
+		if v.RecoveryLeft, err = s.Store.RecoveryCodesLeft(c.Request().Context(), u.ID); err != nil {
+			return err
+		}
+	}
 	return s.render(c, status, views.AccountPage(s.page(c, tr(c, "Account"), "account", views.Crumb{Label: tr(c, "Account")}), v))
 }
 

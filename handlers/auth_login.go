@@ -50,6 +50,10 @@ func (s *Server) loginForm(c echo.Context) error {
 // genericLoginError never says whether the email exists.
 const genericLoginError = "Email or password is incorrect."
 
+// passwordLoginOff answers a correct password of an account that may sign
+// in only through single sign-on.
+const passwordLoginOff = "This account signs in with single sign-on only: use \"Sign in with SSO\"."
+
 func (s *Server) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	rawEmail, password := c.FormValue("email"), c.FormValue("password")
@@ -91,15 +95,16 @@ func (s *Server) login(c echo.Context) error {
 		release()
 		return err
 	}
+	// An account without a local password (created by single sign-on)
+	// is hashed against the dummy too, so its answer takes as long.
 	hash := models.DummyHash
-	if u != nil {
+	if u != nil && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
 	ok, _ = models.VerifyPassword(hash, password)
+	ok = ok && u != nil && u.PasswordHash != ""
 	release()
-	// An account that signs in only through SSO fails like a wrong
-	// password: the form must not tell such accounts apart.
-	if u == nil || !ok || !u.Active || !u.PasswordLogin {
+	if u == nil || !ok || !u.Active {
 		err := s.Store.WithTx(ctx, func(ctx context.Context) error {
 			if err := s.Store.RecordLoginFailure(ctx, email, ip); err != nil {
 				return err
@@ -110,6 +115,23 @@ func (s *Server) login(c echo.Context) error {
 			return err
 		}
 		return fail(http.StatusUnauthorized, genericLoginError)
+	}
+	// Only someone who knows the password learns that it is turned off
+	// (an admin's switch for single sign-on accounts).
+	if !u.PasswordLogin {
+		err := s.Store.WithTx(ctx, func(ctx context.Context) error {
+			if err := s.Store.RecordLoginFailure(ctx, email, ip); err != nil {
+				return err
+			}
+			return s.Store.Audit(ctx, store.Actor{UserID: &u.ID, Name: email, IP: ip}, "login.refused", "user", email, "password sign-in is off for this account")
+		})
+		if err != nil {
+			return err
+		}
+		return fail(http.StatusForbidden, passwordLoginOff)
+	}
+	if u.TOTPEnabled {
+		return s.startChallenge(c, u, form.Next)
 	}
 	err = s.startSession(c, u, func(ctx context.Context) error {
 		if err := s.Store.ClearLoginFailures(ctx, email, ip); err != nil {

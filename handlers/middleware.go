@@ -141,6 +141,9 @@ func (s *Server) guard(a Access) echo.MiddlewareFunc {
 			if !role.AtLeast(a.MinRole) {
 				return echo.NewHTTPError(http.StatusForbidden, "Your role ("+string(role)+") does not allow this; it needs "+string(a.MinRole)+" or above.")
 			}
+			if ok, err := s.twoFactorGate(c); !ok || err != nil {
+				return err
+			}
 			return next(c)
 		}
 	}

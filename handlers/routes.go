@@ -36,6 +36,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerAuthRoutes(r)
 	s.registerSSORoutes(r)
 	s.registerAccountRoutes(r)
+	s.registerTwoFactorRoutes(r)
 	// Channel Management: the channel, its bot, webhooks, data and reports.
 	s.registerChannelRoutes(r)
 	s.registerBotRoutes(r)

@@ -133,6 +133,18 @@ var expectedAccess = map[string]string{
 	"GET /api/v1/channels/:id/messages":         "operator",
 	"POST /api/v1/channels/:id/messages":        "agent",
 	"GET /workbench/media/:mid":                 "agent",
+
+	// Two-factor (issue 20): enrolment is the user's own; policy, reset
+	// and the password switch are admin's.
+	"GET /account/two-factor":           "agent",
+	"POST /account/two-factor/start":    "agent",
+	"POST /account/two-factor/enable":   "agent",
+	"POST /account/two-factor/disable":  "agent",
+	"GET /login/two-factor":             "public",
+	"POST /login/two-factor":            "public",
+	"POST /users/two-factor-policy":     "admin",
+	"POST /users/:uid/two-factor/reset": "admin",
+	"POST /users/:uid/password-login":   "admin",
 }
 
 // noProbe lists routes the "minimum role gets past the guard" probe must

@@ -24,6 +24,9 @@ func (s *Server) renderUsers(c echo.Context, status int, v views.UsersView) erro
 		return err
 	}
 	v.Users = us
+	if v.RequireTwoFactor, err = s.Store.RequireTwoFactorForAdmins(c.Request().Context()); err != nil {
+		return err
+	}
 	return s.render(c, status, views.UsersPage(s.page(c, "Users", "users", usersCrumb), v))
 }
 

@@ -22,6 +22,13 @@ type User struct {
 	// PasswordLogin is false when the account may only sign in through
 	// single sign-on (accounts created by it have no local password).
 	PasswordLogin bool `gorm:"column:password_login;default:true"`
+	// TOTPEnabled is true once the user confirmed a two-factor enrolment;
+	// TOTPSecretEnc is the sealed secret (pending while not enabled) and
+	// TOTPLastStep the last time step a code was accepted for (a code
+	// works once). docs/guide.md "Two-factor".
+	TOTPEnabled   bool   `gorm:"column:totp_enabled"`
+	TOTPSecretEnc []byte `gorm:"column:totp_secret_enc" json:"-"`
+	TOTPLastStep  int64  `gorm:"column:totp_last_step" json:"-"`
 	// Language is the console language the user chose (i18n.Lang); empty
 	// follows the browser.
 	Language string

@@ -201,7 +201,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) 
 // request, so it is one prepared statement scanned by hand rather than two
 // GORM queries with reflection.
 const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at, s.created_at,
-	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at, u.language
+	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at, u.language, u.password_login, u.totp_enabled
 	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
 
 // sessionRow is what sessionUserSQL reads; cached per data version, so
@@ -256,7 +256,7 @@ func (s *Store) sessionRow(ctx context.Context, id string) (sessionRow, error) {
 	}
 	u := &out.user
 	var lastLogin sql.NullTime
-	if err := rows.Scan(&out.expires, &out.lastSeen, &out.created, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Language); err != nil {
+	if err := rows.Scan(&out.expires, &out.lastSeen, &out.created, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Language, &u.PasswordLogin, &u.TOTPEnabled); err != nil {
 		return out, fmt.Errorf("store: session: %w", err)
 	}
 	if err := rows.Close(); err != nil {
