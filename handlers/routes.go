@@ -99,6 +99,21 @@ func (s *Server) registerAccountRoutes(r router) {
 
 // registerBotRoutes is the Chatbot Management area: the console tab's
 // actions and the bot part of the JSON API.
+// registerTwoFactorRoutes: enrolment is the user's own; the second step
+// of signing in is public (its challenge cookie is the credential); the
+// policy, reset and password switch are admin's.
+func (s *Server) registerTwoFactorRoutes(r router) {
+	r.get("/account/two-factor", asAgent, s.twoFactorSetup)
+	r.post("/account/two-factor/start", asAgent, s.twoFactorStart)
+	r.post("/account/two-factor/enable", asAgent, s.twoFactorEnable)
+	r.post("/account/two-factor/disable", asAgent, s.twoFactorDisable)
+	r.get("/login/two-factor", public, s.twoFactorLoginForm)
+	r.post("/login/two-factor", public, s.twoFactorLogin)
+	r.post("/users/two-factor-policy", asAdmin, s.twoFactorPolicy)
+	r.post("/users/:uid/two-factor/reset", asAdmin, s.twoFactorReset)
+	r.post("/users/:uid/password-login", asAdmin, s.userPasswordLogin)
+}
+
 func (s *Server) registerBotRoutes(r router) {
 	r.get("/channels/:id/chatbot/state", asOperator, s.botState)
 	r.post("/channels/:id/chatbot/connect", asOperator, s.botConnect)

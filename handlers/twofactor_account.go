@@ -19,18 +19,6 @@ import (
 	"github.com/botdesk/botdesk/views"
 )
 
-func (s *Server) registerTwoFactorRoutes(r router) {
-	r.get("/account/two-factor", asAgent, s.twoFactorSetup)
-	r.post("/account/two-factor/start", asAgent, s.twoFactorStart)
-	r.post("/account/two-factor/enable", asAgent, s.twoFactorEnable)
-	r.post("/account/two-factor/disable", asAgent, s.twoFactorDisable)
-	r.get("/login/two-factor", public, s.twoFactorLoginForm)
-	r.post("/login/two-factor", public, s.twoFactorLogin)
-	r.post("/users/two-factor-policy", asAdmin, s.twoFactorPolicy)
-	r.post("/users/:uid/two-factor/reset", asAdmin, s.twoFactorReset)
-	r.post("/users/:uid/password-login", asAdmin, s.userPasswordLogin)
-}
-
 // twoFactorSetup shows the enrolment: a start button, or the QR code and
 // key of the pending secret with the confirmation form.
 func (s *Server) twoFactorSetup(c echo.Context) error {
