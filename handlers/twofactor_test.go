@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"github.com/botdesk/botdesk/twofactor"
 )
 
@@ -130,12 +130,8 @@ func TestTwoFactorEnrolAndSignIn(t *testing.T) {
 		if plain, err := env.Sealer.Open(got.TOTPSecretEnc); err != nil || string(plain) != secret {
 			t.Fatalf("sealed secret opens to %q, %v", plain, err)
 		}
-		db, err := sql.Open("sqlite3", "file:"+env.Store.Path()+"?mode=ro&_busy_timeout=10000")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		rows, err := db.Query("SELECT code_hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL", u.ID)
+		db := pgtest.OpenDB(t, env.Store.Path())
+		rows, err := db.Query(env.Store.Rebind("SELECT code_hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL"), u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
