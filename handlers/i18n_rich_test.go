@@ -18,6 +18,12 @@ func TestChineseMessageChangePages(t *testing.T) {
 	be.connectAPI(t, f.ch, token).wantStatus(t, http.StatusCreated)
 	c := f.conv(t, 5551235, "张三")
 	f.msg(t, c, "包裹坏了", func(m *models.Message) { m.FromName = "张三" })
+	// Media placeholders name their kind in the viewer's language.
+	for _, kind := range []string{"photo", "voice", "animation", "sticker", "location"} {
+		f.msg(t, c, "", func(m *models.Message) {
+			m.FromName, m.Type, m.Media = "张三", kind, `{"file_id":"AgAD","file_size":2048,"width":16,"height":16}`
+		})
+	}
 	m := f.message(t, sentThroughFake(t, be.testEnv, be.tgURL, token, f.ch.ID, 5551235, "您的订单周一发货"))
 	agent := be.userClient(t, models.RoleAgent)
 	agent.Header = http.Header{"Accept-Language": {"zh-CN"}}

@@ -514,7 +514,6 @@ var zhCN = map[string]string{
 	"Cancel quote": "取消引用",
 	"Reactions":    "表情回应",
 	"Photo %s":     "照片 %s",
-	"Sticker %s":   "贴纸 %s",
 	// Reactions (views/message_rich.templ, handlers/workbench_react.go)
 	"React":                                "回应",
 	"React with %s":                        "用 %s 回应",
@@ -576,4 +575,7 @@ var zhCN = map[string]string{
 	"%s may sign in with a password.":                                                            "%s 可以使用密码登录。",
 	"%s signs in only through single sign-on now.":                                               "%s 现在只能通过单点登录登录。",
 	"This account signs in with single sign-on only: use \"Sign in with SSO\".":                  "此账户只能通过单点登录登录：请点击“使用 SSO 登录”。",
+	// Media kinds not named above (views/message.templ mediaLabel)
+	"GIF":                      "动图",
+	"Unsupported message (%s)": "不支持的消息（%s）",
 }

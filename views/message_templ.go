@@ -251,7 +251,7 @@ func chatMessage(v MessageView) templ.Component {
 			}
 		}
 		if v.Msg.Type != "" && v.Msg.Type != "text" {
-			summary := MediaSummary(v.Msg.Type, v.Msg.Media)
+			summary := MediaSummaryIn(ctx, v.Msg.Type, v.Msg.Media)
 			templ_7745c5c3_Err = mediaPreview(v).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -586,6 +586,17 @@ func mediaLabel(typ string) string {
 		return "Message"
 	}
 	return "Unsupported message (" + typ + ")"
+}
+
+// MediaSummaryIn is MediaSummary with the kind in the request's language;
+// the details (names, sizes, places) stay as Telegram gave them.
+func MediaSummaryIn(ctx context.Context, typ, mediaJSON string) string {
+	label := mediaLabel(typ)
+	rest := strings.TrimPrefix(MediaSummary(typ, mediaJSON), label)
+	if strings.HasPrefix(label, "Unsupported message (") {
+		return T(ctx, "Unsupported message (%s)", typ) + rest
+	}
+	return T(ctx, label) + rest
 }
 
 // MediaSummary is the placeholder of a media message: its kind and the
