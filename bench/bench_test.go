@@ -78,9 +78,22 @@ func TestBench(t *testing.T) {
 		t.Logf("%s took %s", name, time.Since(t0).Round(time.Millisecond))
 		figs = append(figs, f...)
 	}
-	run("ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, sz.Ingest) })
+	run("ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, "", sz.Ingest) })
 	run("sse", func() ([]Figure, error) { return MeasureSSE(ctx, root, sz.SSE) })
-	run("pages", func() ([]Figure, error) { return MeasurePages(ctx, root, sz.Pages) })
+	run("pages", func() ([]Figure, error) { return MeasurePages(ctx, root, "", sz.Pages) })
+	// The same ingest and pages on PostgreSQL (bench/postgres.go).
+	if only == "" || strings.Contains(only, "pg-") {
+		admin, how, stop, err := postgresServer(full)
+		if err != nil {
+			t.Logf("*** PostgreSQL rows not measured: %v ***", err)
+			figs = append(figs, Figure{Name: "PostgreSQL rows", Value: "not measured: " + err.Error(), Status: Info})
+		} else {
+			defer stop()
+			figs = append(figs, Figure{Name: "PostgreSQL server of the rows marked PostgreSQL", Value: serverVersion(ctx, admin), Status: Info, Notes: how})
+			run("pg-ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, admin, sz.Ingest) })
+			run("pg-pages", func() ([]Figure, error) { return MeasurePages(ctx, root, admin, sz.Pages) })
+		}
+	}
 	run("webhook", func() ([]Figure, error) { return MeasureWebhooks(ctx, root, sz.Webhook) })
 	run("reports", func() ([]Figure, error) { return MeasureReports(ctx, root, sz.Reports) })
 	// The binary is built once for the two figures that need it.

@@ -35,43 +35,67 @@ func ingestText(i int) string {
 // store's own settings; it runs before and after the poller and the mean
 // is used, to damp drift on a shared machine. A narrower baseline that
 // inserts only the message rows is reported alongside.
-func MeasureIngest(ctx context.Context, root string, sz IngestSizes) ([]Figure, error) {
-	same1, err := sameRowsBaseline(ctx, filepath.Join(root, "ingest-same-rows-1"), sz)
+func MeasureIngest(ctx context.Context, root, admin string, sz IngestSizes) ([]Figure, error) {
+	prefix := ""
+	if admin != "" {
+		prefix = "pg-"
+	}
+	// Each run on a fresh database of the same kind.
+	fresh := func(name string) (benchDB, func(), error) {
+		return newBenchDB(ctx, admin, filepath.Join(root, prefix+name))
+	}
+	var d benchDB
+	run := func(name string, fn func(benchDB) (float64, error)) (float64, error) {
+		db, drop, err := fresh(name)
+		if err != nil {
+			return 0, err
+		}
+		defer drop()
+		d = db
+		return fn(db)
+	}
+	same := func(db benchDB) (float64, error) { return sameRowsBaseline(ctx, db, sz) }
+	msgs := func(db benchDB) (float64, error) { return rawInsertBaseline(ctx, db, sz) }
+	same1, err := run("ingest-same-rows-1", same)
 	if err != nil {
 		return nil, err
 	}
-	msg1, err := rawInsertBaseline(ctx, filepath.Join(root, "ingest-baseline-1"), sz)
+	msg1, err := run("ingest-baseline-1", msgs)
 	if err != nil {
 		return nil, err
 	}
-	rate, err := pollerIngest(ctx, filepath.Join(root, "ingest-poller"), sz)
+	rate, err := run("ingest-poller", func(db benchDB) (float64, error) { return pollerIngest(ctx, db, sz) })
 	if err != nil {
 		return nil, err
 	}
-	msg2, err := rawInsertBaseline(ctx, filepath.Join(root, "ingest-baseline-2"), sz)
+	msg2, err := run("ingest-baseline-2", msgs)
 	if err != nil {
 		return nil, err
 	}
-	same2, err := sameRowsBaseline(ctx, filepath.Join(root, "ingest-same-rows-2"), sz)
+	same2, err := run("ingest-same-rows-2", same)
 	if err != nil {
 		return nil, err
+	}
+	settings := "same DSN (WAL, synchronous=FULL, foreign_keys, BEGIN IMMEDIATE)"
+	if d.pg() {
+		settings = "same PostgreSQL server and settings, one connection through pgx"
 	}
 	base, msgBase := (same1+same2)/2, (msg1+msg2)/2
 	ratio := rate / base
 	return []Figure{{
-		Name:     fmt.Sprintf("Telegram updates ingested/s, real poller (%d bot%s) over HTTP, batches of 100", sz.Bots, plural(sz.Bots)),
+		Name:     fmt.Sprintf("Telegram updates ingested/s, real poller (%d bot%s) over HTTP, batches of 100%s", sz.Bots, plural(sz.Bots), d.suffix()),
 		Value:    fmt.Sprintf("%.0f updates/s", rate),
 		Baseline: fmt.Sprintf("%.0f updates/s raw INSERT of the same rows", base),
 		Ratio:    fmt.Sprintf("%.0f %%", ratio*100),
 		Target:   "≥ 50 % of baseline",
 		Status:   check(ratio >= 0.5),
-		Notes: fmt.Sprintf("%d private text updates from %d chats, workbench mode \"all\", each update stored with its conversation, "+
+		Notes: fmt.Sprintf("%s. %d private text updates from %d chats, workbench mode \"all\", each update stored with its conversation, "+
 			"ingested_updates row and \"mo\" outbox event (store.IngestBatch via telegram.Supervisor → telegramtest over 127.0.0.1). "+
-			"Baseline: the same rows written by raw prepared statements, one transaction per 100, same DSN (WAL, synchronous=FULL, "+
-			"foreign_keys, BEGIN IMMEDIATE): per update INSERT ingested_updates, INSERT messages, conversation upsert, INSERT outbox "+
+			"Baseline: the same rows written by raw prepared statements, one transaction per 100, %s: "+
+			"per update INSERT ingested_updates, INSERT messages, conversation upsert, INSERT outbox "+
 			"(real MO payload, made before the clock starts), per batch the bot's offset; runs before and after: %.0f and %.0f updates/s. "+
 			"Narrower baseline, the message rows alone (one prepared INSERT INTO messages per update): %.0f and %.0f rows/s, "+
-			"the poller is %.0f %% of it.", sz.Updates, sz.Chats, same1, same2, msg1, msg2, rate/msgBase*100),
+			"the poller is %.0f %% of it.", d.dialect(), sz.Updates, sz.Chats, settings, same1, same2, msg1, msg2, rate/msgBase*100),
 	}}, nil
 }
 
@@ -83,8 +107,8 @@ func plural(n int) string {
 }
 
 // rawInsertBaseline returns rows/s for the raw batched insert.
-func rawInsertBaseline(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
-	db, err := openBaseline(ctx, dir)
+func rawInsertBaseline(ctx context.Context, d benchDB, sz IngestSizes) (float64, error) {
+	db, err := openBaseline(ctx, d)
 	if err != nil {
 		return 0, err
 	}
@@ -92,7 +116,7 @@ func rawInsertBaseline(ctx context.Context, dir string, sz IngestSizes) (float64
 	start := time.Now()
 	for lo := 0; lo < sz.Updates; lo += 100 {
 		hi := min(lo+100, sz.Updates)
-		err := inTx(ctx, db, baselineMessageSQL, func(stmt *sql.Stmt) error {
+		err := inTx(ctx, db, d.q(baselineMessageSQL), func(stmt *sql.Stmt) error {
 			for i := lo; i < hi; i++ {
 				if err := execBaselineMessage(ctx, stmt, i, sz, ingestText(i), time.Now().UTC()); err != nil {
 					return err
@@ -108,8 +132,8 @@ func rawInsertBaseline(ctx context.Context, dir string, sz IngestSizes) (float64
 }
 
 // pollerIngest returns updates/s through the real Supervisor.
-func pollerIngest(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
-	st, sealer, err := openStore(ctx, dir)
+func pollerIngest(ctx context.Context, d benchDB, sz IngestSizes) (float64, error) {
+	st, sealer, err := openStoreOn(ctx, d)
 	if err != nil {
 		return 0, err
 	}

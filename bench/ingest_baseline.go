@@ -18,16 +18,16 @@ import (
 // once per batch of 100 the bot's offset; one transaction per batch, the
 // store's DSN. No HTTP, no decoding, no decisions: what is left between
 // this and the poller is botdesk's own cost per update.
-func sameRowsBaseline(ctx context.Context, dir string, sz IngestSizes) (float64, error) {
-	db, err := openBaseline(ctx, dir)
+func sameRowsBaseline(ctx context.Context, d benchDB, sz IngestSizes) (float64, error) {
+	db, err := openBaseline(ctx, d)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
 	now := time.Now().UTC()
 	ch := channelID(0)
-	if _, err := db.ExecContext(ctx, `INSERT INTO bots (channel_id, telegram_id, username, token_enc, token_hint, state, connected_at, updated_at)
-		VALUES (?, ?, 'baseline_bot', x'00', '••', 'polling', ?, ?)`, ch, benchBotID(0), now, now); err != nil {
+	if _, err := db.ExecContext(ctx, d.q(`INSERT INTO bots (channel_id, telegram_id, username, token_enc, token_hint, state, connected_at, updated_at)
+		VALUES (?, ?, 'baseline_bot', ?, '••', 'polling', ?, ?)`), ch, benchBotID(0), []byte{0}, now, now); err != nil {
 		return 0, fmt.Errorf("bench: baseline bot: %w", err)
 	}
 	// Payloads and event ids are made before the clock starts: the
@@ -50,11 +50,14 @@ func sameRowsBaseline(ctx context.Context, dir string, sz IngestSizes) (float64,
 		`INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES (?, ?)`,
 		baselineMessageSQL,
 		`INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread, last_message_at, last_message_text)
-			VALUES (?, ?, 'private', ?, 1, 1, ?, ?)
-			ON CONFLICT (channel_id, chat_id) DO UPDATE SET unread = unread + 1, last_message_at = excluded.last_message_at,
+			VALUES (?, ?, 'private', ?, TRUE, 1, ?, ?)
+			ON CONFLICT (channel_id, chat_id) DO UPDATE SET unread = conversations.unread + 1, last_message_at = excluded.last_message_at,
 			last_message_text = excluded.last_message_text`,
 		`INSERT INTO outbox (event_id, channel_id, kind, ordering_key, payload, next_attempt_at, created_at) VALUES (?, ?, 'mo', ?, ?, ?, ?)`,
 		`UPDATE bots SET update_offset = ?, last_update_at = ?, updated_at = ? WHERE telegram_id = ?`,
+	}
+	for i := range stmts {
+		stmts[i] = d.q(stmts[i])
 	}
 	start := time.Now()
 	for lo := 0; lo < sz.Updates; lo += 100 {
@@ -66,21 +69,16 @@ func sameRowsBaseline(ctx context.Context, dir string, sz IngestSizes) (float64,
 	return float64(sz.Updates) / time.Since(start).Seconds(), nil
 }
 
-// openBaseline migrates a fresh database in dir and opens it with the
-// store's writer DSN, one connection, holding the baseline's channel (in
+// openBaseline opens the freshly migrated d with the store's writer
+// settings, one connection, holding the baseline's channel (in
 // workbench mode "all", as the poller's).
-func openBaseline(ctx context.Context, dir string) (*sql.DB, error) {
-	path, err := migrate(ctx, dir)
+func openBaseline(ctx context.Context, d benchDB) (*sql.DB, error) {
+	db, err := d.openWriter()
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite3", storeDSN(path))
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
 	now := time.Now().UTC()
-	if _, err := db.ExecContext(ctx, `INSERT INTO channels (id, name, created_at, updated_at, workbench_mode) VALUES (?, 'Baseline', ?, ?, 'all')`,
+	if _, err := db.ExecContext(ctx, d.q(`INSERT INTO channels (id, name, created_at, updated_at, workbench_mode) VALUES (?, 'Baseline', ?, ?, 'all')`),
 		channelID(0), now, now); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bench: baseline channel: %w", err)

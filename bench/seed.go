@@ -93,14 +93,19 @@ type seedSpec struct {
 // workbench, a few resolved), their group chats rows and messages, in big
 // transactions. Message timestamps increase with id, like real traffic.
 func seedWorkspace(ctx context.Context, dbPath string, sp seedSpec) error {
-	db, err := openSeed(dbPath)
+	return seedDB(ctx, benchDB{path: dbPath}, sp)
+}
+
+// seedDB is seedWorkspace on either database.
+func seedDB(ctx context.Context, d benchDB, sp seedSpec) error {
+	db, err := d.openSeed()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	now := time.Now().UTC()
 	start := now.Add(-time.Duration(sp.Messages) * time.Second)
-	err = inTx(ctx, db, `INSERT INTO channels (id, name, created_at, updated_at, workbench_mode, keywords) VALUES (?, ?, ?, ?, 'all', '[]')`,
+	err = inTx(ctx, db, d.q(`INSERT INTO channels (id, name, created_at, updated_at, workbench_mode, keywords) VALUES (?, ?, ?, ?, 'all', '[]')`),
 		func(stmt *sql.Stmt) error {
 			for i := 0; i < sp.Channels; i++ {
 				at := now.Add(-time.Duration(sp.Channels-i) * time.Minute)
@@ -116,8 +121,8 @@ func seedWorkspace(ctx context.Context, dbPath string, sp seedSpec) error {
 	if sp.Conversations == 0 {
 		return nil
 	}
-	err = inTx(ctx, db, `INSERT INTO conversations (channel_id, chat_id, chat_type, title, status, in_workbench, unread, last_message_at, last_message_text)
-		VALUES (?, ?, 'private', ?, ?, 1, ?, ?, ?)`, func(stmt *sql.Stmt) error {
+	err = inTx(ctx, db, d.q(`INSERT INTO conversations (channel_id, chat_id, chat_type, title, status, in_workbench, unread, last_message_at, last_message_text)
+		VALUES (?, ?, 'private', ?, ?, TRUE, ?, ?, ?)`), func(stmt *sql.Stmt) error {
 		for i := 0; i < sp.Conversations; i++ {
 			status := "open"
 			if i%10 == 9 {
@@ -138,9 +143,9 @@ func seedWorkspace(ctx context.Context, dbPath string, sp seedSpec) error {
 	const perTx = 50_000
 	for lo := 0; lo < sp.Messages; lo += perTx {
 		hi := min(lo+perTx, sp.Messages)
-		err = inTx(ctx, db, `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
+		err = inTx(ctx, db, d.q(`INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
 			direction, from_id, from_username, from_name, type, text, status, telegram_date, created_at)
-			VALUES (?, ?, ?, ?, 'private', ?, ?, ?, ?, ?, 'text', ?, ?, ?, ?)`, func(stmt *sql.Stmt) error {
+			VALUES (?, ?, ?, ?, 'private', ?, ?, ?, ?, ?, 'text', ?, ?, ?, ?)`), func(stmt *sql.Stmt) error {
 			for i := lo; i < hi; i++ {
 				conv := i % sp.Conversations
 				dir, status := "in", "received"

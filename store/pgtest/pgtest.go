@@ -244,6 +244,16 @@ type Cluster struct {
 // loopback port. Durability is off (fsync, full pages): it only lives for
 // a test run.
 func StartCluster() (*Cluster, error) {
+	return startCluster("-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+}
+
+// StartDurableCluster is StartCluster with PostgreSQL's default
+// durability (fsync, synchronous commit, full page writes) and its default
+// 128 MB of shared buffers, for benchmarks whose figures must mean what a
+// production server does.
+func StartDurableCluster() (*Cluster, error) { return startCluster("-c shared_buffers=128MB") }
+
+func startCluster(settings string) (*Cluster, error) {
 	bin := binDir()
 	if bin == "" {
 		return nil, errNoBinaries
@@ -275,7 +285,8 @@ func StartCluster() (*Cluster, error) {
 		c.remove()
 		return nil, err
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB -c max_connections=300", port, sock)
+	// settings come last: a later -c of the same name wins.
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c shared_buffers=32MB -c max_connections=300 %s", port, sock, settings)
 	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		c.remove()
