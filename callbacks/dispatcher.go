@@ -149,13 +149,15 @@ func signal(ch chan struct{}) {
 // load a commit (an fsync) thus covers many deliveries; HTTP requests run
 // in their own goroutines and never hold a database connection.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	n, err := d.store.ReclaimDeliveries(ctx, d.now())
+	now := d.now()
+	n, err := d.store.ReclaimDeliveries(ctx, now, now.Add(-store.DefaultLeaseTTL))
 	if err != nil {
 		return fmt.Errorf("callbacks: dispatcher start: %w", err)
 	}
 	if n > 0 {
 		d.log.Info("callbacks: reclaimed deliveries interrupted by a stop", "count", n)
 	}
+	defer d.release()
 	// Buffered for every slot, so a finished delivery never waits for the
 	// loop to send its outcome.
 	fin := make(chan finished, d.opt.Concurrency)
@@ -211,6 +213,18 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-d.wake:
 		case <-tick.C:
 		}
+	}
+}
+
+// release hands back, on the way out, the rows claimed but never
+// started, so another instance delivers them at once (store.ReleaseDeliveries).
+func (d *Dispatcher) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := d.store.ReleaseDeliveries(ctx, d.now()); err != nil {
+		d.log.Error("callbacks: release unstarted deliveries", "err", err)
+	} else if n > 0 {
+		d.log.Info("callbacks: released unstarted deliveries", "count", n)
 	}
 }
 

@@ -77,6 +77,11 @@ type IngestBatch struct {
 	// message (it needs the message id, known only after the insert). Nil
 	// means no events, for tests of the store alone.
 	MOPayload func(m *models.Message) ([]byte, error)
+	// Lease, when set, fences the batch: it is stored only while Lease is
+	// still the bot's lease, else IngestBatch returns ErrFenced and nothing
+	// (the offset included) is written. The pollers always set it; nil is
+	// for tests of the store alone.
+	Lease *Lease
 }
 
 // IngestResult says what a batch did.
@@ -206,6 +211,12 @@ func (s *Store) ingestAlone(ctx context.Context, b IngestBatch) (IngestResult, e
 func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (IngestResult, *ingestConn, error) {
 	res := IngestResult{}
 	db := s.w(ctx)
+	if b.Lease != nil {
+		// First, so the lease row is locked before anything is written.
+		if err := s.fence(ctx, b.Lease); err != nil {
+			return res, nil, err
+		}
+	}
 	var t ingestTarget
 	err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords, channels.queue_enabled
 		FROM bots JOIN channels ON channels.id = bots.channel_id WHERE bots.telegram_id = ?`, b.BotTelegramID).Scan(&t).Error

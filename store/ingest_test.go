@@ -136,7 +136,7 @@ func TestPendingOutgoingAndFinish(t *testing.T) {
 		return m.ID
 	}
 	a1, a2, b1 := queue(1, "a1"), queue(1, "a2"), queue(2, "b1")
-	heads, err := s.PendingOutgoing(ctx, 10)
+	heads, err := s.PendingOutgoing(ctx, 10, false)
 	if err != nil || len(heads) != 2 || heads[0].ID != a1 || heads[1].ID != b1 {
 		t.Fatalf("heads = %+v, %v", heads, err)
 	}
@@ -147,7 +147,7 @@ func TestPendingOutgoingAndFinish(t *testing.T) {
 	if _, err := s.FinishOutgoing(ctx, a1, SendOutcome{ErrorDescription: "again"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second outcome recorded: %v", err)
 	}
-	if heads, _ := s.PendingOutgoing(ctx, 10); len(heads) != 2 || heads[0].ID != a2 {
+	if heads, _ := s.PendingOutgoing(ctx, 10, false); len(heads) != 2 || heads[0].ID != a2 {
 		t.Fatalf("heads after a1 = %+v", heads)
 	}
 	m, err = s.FinishOutgoing(ctx, b1, SendOutcome{ErrorCode: 400, ErrorDescription: "Bad Request: chat not found"})

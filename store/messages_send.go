@@ -17,15 +17,23 @@ import (
 // Nothing is marked in the database: a message stays "pending" until
 // FinishOutgoing records its outcome, so a message whose send was cut short
 // by a crash is simply picked up again after the restart.
-func (s *Store) PendingOutgoing(ctx context.Context, limit int) ([]models.Message, error) {
+//
+// With owned set, only the bots whose lease this instance holds are
+// looked at: only a bot's owner sends through it (store/leases.go).
+func (s *Store) PendingOutgoing(ctx context.Context, limit int, owned bool) ([]models.Message, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	var msgs []models.Message
+	mine, args := "", []any{}
+	if owned {
+		mine = " AND bot_telegram_id IN (SELECT bot_telegram_id FROM bot_leases WHERE owner_id = ?)"
+		args = append(args, s.instance)
+	}
 	err := s.r(ctx).Raw(`SELECT * FROM messages WHERE id IN (
-			SELECT MIN(id) FROM messages WHERE status = 'pending' AND direction = 'out'
+			SELECT MIN(id) FROM messages WHERE status = 'pending' AND direction = 'out'`+mine+`
 			GROUP BY bot_telegram_id, chat_id)
-		ORDER BY id LIMIT ?`, limit).Scan(&msgs).Error
+		ORDER BY id LIMIT ?`, append(args, limit)...).Scan(&msgs).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: pending outgoing: %w", err)
 	}
@@ -86,6 +94,9 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, o SendOutcome) (*m
 		// file now, and a failed one is not retried.
 		if err := s.w(ctx).Exec("DELETE FROM outgoing_files WHERE message_id = ?", id).Error; err != nil {
 			return fmt.Errorf("store: finish outgoing %d: drop file: %w", id, err)
+		}
+		if err := s.w(ctx).Exec("DELETE FROM send_claims WHERE message_id = ?", id).Error; err != nil {
+			return fmt.Errorf("store: finish outgoing %d: drop claim: %w", id, err)
 		}
 		return nil
 	})

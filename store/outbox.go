@@ -27,16 +27,30 @@ var OutboxStates = []string{OutboxStatePending, OutboxStateDelivering, OutboxSta
 // OutboxKinds lists the event kinds, for filters.
 var OutboxKinds = []string{"status", "mo", "notify"}
 
-// ReclaimDeliveries makes every row left "delivering" due again. It is
-// called when the dispatcher starts: botdesk runs one dispatcher per
-// database, so a lease found at start belongs to a process that died
-// mid-delivery, and the receiver may or may not have got it (the same
+// ReclaimDeliveries makes due again the rows left "delivering" by this
+// instance id in an earlier life or by instances that are gone (no
+// heartbeat since liveSince). It is called when the dispatcher starts; a
+// live instance's leases are never taken, they expire by themselves if it
+// stalls. The receiver may or may not have got a reclaimed event (the same
 // webhook-id lets it drop the duplicate).
-func (s *Store) ReclaimDeliveries(ctx context.Context, now time.Time) (int64, error) {
+func (s *Store) ReclaimDeliveries(ctx context.Context, now, liveSince time.Time) (int64, error) {
 	res := s.w(ctx).Model(&models.OutboxEvent{}).Where("state = ?", OutboxStateDelivering).
-		Updates(map[string]any{"state": OutboxStatePending, "next_attempt_at": now.UTC()})
+		Where("claimed_by = ? OR claimed_by NOT IN (SELECT id FROM instances WHERE heartbeat_at >= ?)", s.instance, liveSince.UnixMilli()).
+		Updates(map[string]any{"state": OutboxStatePending, "next_attempt_at": now.UTC(), "claimed_by": ""})
 	if res.Error != nil {
 		return 0, fmt.Errorf("store: reclaim deliveries: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// ReleaseDeliveries hands back the rows this instance leased but never
+// started (a stop came first), so another instance delivers them now
+// rather than when the lease expires. Call it once nothing is in flight.
+func (s *Store) ReleaseDeliveries(ctx context.Context, now time.Time) (int64, error) {
+	res := s.w(ctx).Model(&models.OutboxEvent{}).Where("state = ? AND claimed_by = ?", OutboxStateDelivering, s.instance).
+		Updates(map[string]any{"state": OutboxStatePending, "next_attempt_at": now.UTC(), "claimed_by": ""})
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: release deliveries: %w", res.Error)
 	}
 	return res.RowsAffected, nil
 }
@@ -75,7 +89,7 @@ func (s *Store) ClaimDueOutbox(ctx context.Context, now time.Time, lease time.Du
 			rows[i].NextAttemptAt = now.Add(lease)
 		}
 		err := s.w(ctx).Model(&models.OutboxEvent{}).Where("id IN ?", ids).
-			Updates(map[string]any{"state": OutboxStateDelivering, "next_attempt_at": now.Add(lease)}).Error
+			Updates(map[string]any{"state": OutboxStateDelivering, "next_attempt_at": now.Add(lease), "claimed_by": s.instance}).Error
 		if err != nil {
 			return fmt.Errorf("store: lease outbox: %w", err)
 		}

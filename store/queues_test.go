@@ -197,7 +197,7 @@ func TestClaimDueOutboxPerChatOrder(t *testing.T) {
 	if again, _ := st.ClaimDueOutbox(ctx, now, time.Minute, 10, nil); len(again) != 0 {
 		t.Fatalf("claimed %d leased rows", len(again))
 	}
-	if n, err := st.ReclaimDeliveries(ctx, now); err != nil || n != 4 {
+	if n, err := st.ReclaimDeliveries(ctx, now, now.Add(-store.DefaultLeaseTTL)); err != nil || n != 4 {
 		t.Fatalf("reclaimed %d, %v", n, err)
 	}
 }

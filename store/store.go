@@ -46,6 +46,9 @@ type Config struct {
 	// Clock replaces the wall clock; nil means time.Now. Tests use it to
 	// hold time still where throttling delays would otherwise pass.
 	Clock func() time.Time
+	// InstanceID names this process among the instances sharing the
+	// database (BOTDESK_INSTANCE_ID); empty means NewInstanceID().
+	InstanceID string
 }
 
 // Store is the handle to the database. Writes go through a single
@@ -76,6 +79,8 @@ type Store struct {
 	rebound sync.Map
 	// cache memoises page-load reads per data version (store/readcache.go).
 	cache *readCache
+	// instance is the id leases and claims are made under (store/leases.go).
+	instance string
 }
 
 // DBFileName is the SQLite file inside the data dir.
@@ -113,6 +118,9 @@ func newStore(cfg Config, write, read *gorm.DB, path string, pg bool) *Store {
 	}
 	if s.cost == (models.PasswordCost{}) {
 		s.cost = models.DefaultPasswordCost()
+	}
+	if s.instance = cfg.InstanceID; s.instance == "" {
+		s.instance = NewInstanceID()
 	}
 	return s
 }

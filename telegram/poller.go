@@ -34,7 +34,10 @@ type poller struct {
 	client    *Client
 	cancel    context.CancelFunc
 	done      chan struct{}
-	state     atomic.Value // string: the bot state this poller last recorded
+	// lease is the hold this poller runs under; its commits carry it and
+	// are refused once another instance took the bot.
+	lease store.Lease
+	state atomic.Value // string: the bot state this poller last recorded
 	// lastAnswer is when getUpdates last answered without error (unix
 	// ns), for the poll-lag gauge.
 	lastAnswer atomic.Int64
@@ -123,9 +126,16 @@ func (p *poller) ingest(ctx context.Context, raws []json.RawMessage, failures *i
 	// The commit is not cut short by Stop: finishing it is quick, and a
 	// batch committed now is one Telegram need not send again.
 	res, err := cfg.Store.IngestBatch(context.WithoutCancel(ctx), store.IngestBatch{
-		BotTelegramID: p.botID, Updates: ups, NextOffset: next, MOPayload: p.sup.cfg.Events.MO,
+		BotTelegramID: p.botID, Updates: ups, NextOffset: next, MOPayload: p.sup.cfg.Events.MO, Lease: &p.lease,
 	})
 	if errors.Is(err, store.ErrNotFound) {
+		return true
+	}
+	if errors.Is(err, store.ErrFenced) {
+		// Another instance polls the bot now and fetches this batch again
+		// from the offset committed before it took over.
+		p.sup.metrics.addLease(func(m *leaseMetrics) { m.fenced++ })
+		cfg.Log.Warn("the bot's lease moved to another instance; batch not stored, poller exits", "bot_id", p.botID)
 		return true
 	}
 	if err != nil {

@@ -46,6 +46,17 @@ type SenderConfig struct {
 	// Wait sleeps d or until ctx is done; nil means a real timer (tests
 	// record waits instead).
 	Wait func(ctx context.Context, d time.Duration) error
+	// Leases says which bots this instance owns (the Supervisor). With it
+	// the sender sends only through those, and claims each message in the
+	// database under the bot's lease before calling Telegram
+	// (store.ClaimSend). Nil sends through every bot without claims: only
+	// for tests of the sender alone.
+	Leases LeaseHolder
+}
+
+// LeaseHolder tells which bot leases this instance holds.
+type LeaseHolder interface {
+	LeaseOf(botTelegramID int64) (store.Lease, bool)
 }
 
 func (c SenderConfig) withDefaults() SenderConfig {
@@ -96,13 +107,21 @@ const sendTimeout = 30 * time.Second
 // Telegram's sendMessage has no idempotency key, so that window cannot be
 // closed, only kept short (the outcome is committed right after the
 // answer). The same holds for a network error after Telegram received the
-// request: the retry may duplicate it. Only one Sender may run per
-// database.
+// request: the retry may duplicate it.
+//
+// Several instances: only the owner of a bot's lease sends through it
+// (so the per-bot limits hold cluster-wide), and each message is claimed
+// under that lease before Telegram is called. The claim is what makes the
+// window visible: a message whose claim another instance left behind
+// (died, or lost the bot, after claiming and before recording) is counted
+// in botdesk_send_reclaimed_total when it is sent again; each of those is
+// a possible duplicate, and no other send is.
 type Sender struct {
 	cfg  SenderConfig
 	wake chan struct{}
 
 	mu       sync.Mutex
+	idle     *sync.Cond // signalled when a bot's in-flight count drops to 0
 	bots     map[int64]*sendBot
 	inflight map[int64]int    // bot id -> messages in flight
 	busy     map[chatKey]bool // chats with a message in flight
@@ -129,12 +148,26 @@ type sendMetrics struct {
 	sent, failed    int64
 	retryAfterWaits int64
 	networkRetries  int64
+	reclaimed       int64
 }
 
 // NewSender returns a sender; call Run.
 func NewSender(cfg SenderConfig) *Sender {
-	return &Sender{cfg: cfg.withDefaults(), wake: make(chan struct{}, 1), bots: map[int64]*sendBot{},
+	s := &Sender{cfg: cfg.withDefaults(), wake: make(chan struct{}, 1), bots: map[int64]*sendBot{},
 		inflight: map[int64]int{}, busy: map[chatKey]bool{}}
+	s.idle = sync.NewCond(&s.mu)
+	return s
+}
+
+// Drain waits until no send of the bot is in flight. The supervisor calls
+// it after dropping the bot's lease from its set and before releasing it,
+// so the next owner never finds a claim of a send still running here.
+func (s *Sender) Drain(botTelegramID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.inflight[botTelegramID] > 0 {
+		s.idle.Wait()
+	}
 }
 
 // Wake nudges the sender to look at the queue now; handlers call it after
@@ -168,11 +201,16 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // dispatch starts a send for every chat queue head that may go now.
 func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) error {
-	heads, err := s.cfg.Store.PendingOutgoing(ctx, s.cfg.Batch)
+	heads, err := s.cfg.Store.PendingOutgoing(ctx, s.cfg.Batch, s.cfg.Leases != nil)
 	if err != nil {
 		return err
 	}
 	for _, m := range heads {
+		if s.cfg.Leases != nil {
+			if _, ok := s.cfg.Leases.LeaseOf(m.BotTelegramID); !ok {
+				continue // being released, or lost: not ours to send
+			}
+		}
 		key := chatKey{m.BotTelegramID, m.ChatID}
 		s.mu.Lock()
 		if s.busy[key] || s.inflight[m.BotTelegramID] >= s.cfg.PerBot {
@@ -191,6 +229,7 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) error {
 			s.inflight[m.BotTelegramID]--
 			if s.inflight[m.BotTelegramID] == 0 {
 				delete(s.inflight, m.BotTelegramID)
+				s.idle.Broadcast()
 			}
 			s.mu.Unlock()
 			s.Wake() // the chat's next message, if any
@@ -207,10 +246,11 @@ const botDeleted = "bot deleted"
 // the message pending for the next run.
 func (s *Sender) process(ctx context.Context, m *models.Message) {
 	// The chat's busy flag is ours now, so any earlier send of this message
-	// has committed its outcome: a fresh read tells whether it is still due.
-	if pending, err := s.cfg.Store.OutgoingPending(ctx, m.ID); err != nil || !pending {
-		if err != nil && ctx.Err() == nil {
-			s.cfg.Log.Error("sender: re-checking message", "message_id", m.ID, "err", err)
+	// here has committed its outcome: a fresh read tells whether it is
+	// still due (and, with leases, claims it).
+	if due, err := s.claim(ctx, m); err != nil || !due {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrFenced) {
+			s.cfg.Log.Error("sender: claiming message", "message_id", m.ID, "err", err)
 		}
 		return
 	}
@@ -301,6 +341,28 @@ func (s *Sender) process(ctx context.Context, m *models.Message) {
 	}
 }
 
+// claim reports whether m is still due and, with leases, claims it under
+// the bot's lease first.
+func (s *Sender) claim(ctx context.Context, m *models.Message) (bool, error) {
+	if s.cfg.Leases == nil {
+		return s.cfg.Store.OutgoingPending(ctx, m.ID)
+	}
+	l, ok := s.cfg.Leases.LeaseOf(m.BotTelegramID)
+	if !ok {
+		return false, nil
+	}
+	c, err := s.cfg.Store.ClaimSend(ctx, m.ID, l)
+	if err != nil {
+		return false, err
+	}
+	if c.Reclaimed {
+		s.metrics.add(func(sm *sendMetrics) { sm.reclaimed++ })
+		s.cfg.Log.Warn("sender: sending a message whose earlier claim was left without an outcome; the chat may get it twice",
+			"message_id", m.ID, "claimed_by", c.PrevInstance)
+	}
+	return c.Taken, nil
+}
+
 // pausedFor is how long the bot's sends are still held after a 429.
 func (s *Sender) pausedFor(sb *sendBot) time.Duration {
 	s.mu.Lock()
@@ -374,10 +436,11 @@ func (m *sendMetrics) add(f func(*sendMetrics)) {
 func (s *Sender) WriteMetrics(ctx context.Context, w io.Writer) {
 	m := &s.metrics
 	m.mu.Lock()
-	sent, failed, waits, retries := m.sent, m.failed, m.retryAfterWaits, m.networkRetries
+	sent, failed, waits, retries, reclaimed := m.sent, m.failed, m.retryAfterWaits, m.networkRetries, m.reclaimed
 	m.mu.Unlock()
 	fmt.Fprintf(w, "# HELP botdesk_messages_sent_total Outgoing messages Telegram accepted.\n# TYPE botdesk_messages_sent_total counter\nbotdesk_messages_sent_total %d\n", sent)
 	fmt.Fprintf(w, "# HELP botdesk_messages_send_failed_total Outgoing messages marked failed.\n# TYPE botdesk_messages_send_failed_total counter\nbotdesk_messages_send_failed_total %d\n", failed)
 	fmt.Fprintf(w, "# HELP botdesk_send_retry_after_waits_total Waits for Telegram's retry_after while sending.\n# TYPE botdesk_send_retry_after_waits_total counter\nbotdesk_send_retry_after_waits_total %d\n", waits)
 	fmt.Fprintf(w, "# HELP botdesk_send_network_retries_total Sends retried after a network error.\n# TYPE botdesk_send_network_retries_total counter\nbotdesk_send_network_retries_total %d\n", retries)
+	fmt.Fprintf(w, "# HELP botdesk_send_reclaimed_total Sends of a message whose earlier claim (another instance, or this one before a restart) was left without an outcome: the one case a chat may receive a message twice.\n# TYPE botdesk_send_reclaimed_total counter\nbotdesk_send_reclaimed_total %d\n", reclaimed)
 }

@@ -47,6 +47,18 @@ type SupervisorConfig struct {
 	// Wait sleeps d or until ctx is done. Nil means a real timer; tests
 	// record the requested waits instead of sleeping through them.
 	Wait func(ctx context.Context, d time.Duration) error
+	// Heartbeat and LeaseTTL time the bot leases (telegram/leases.go):
+	// Run renews this instance's leases every Heartbeat/2, and a lease not
+	// renewed for LeaseTTL is taken over (defaults store.DefaultHeartbeat
+	// and store.DefaultLeaseTTL).
+	Heartbeat, LeaseTTL time.Duration
+	// Version is shown for this instance on the Instances page.
+	Version string
+	// BeforeRelease is called with a bot this instance is about to give
+	// up, after the poller stopped and before the lease is released; the
+	// sender's Drain, so no send of the bot is in flight when another
+	// instance takes it.
+	BeforeRelease func(botTelegramID int64)
 }
 
 func (c SupervisorConfig) withDefaults() SupervisorConfig {
@@ -70,6 +82,15 @@ func (c SupervisorConfig) withDefaults() SupervisorConfig {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = store.DefaultHeartbeat
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = store.DefaultLeaseTTL
+	}
+	if c.BeforeRelease == nil {
+		c.BeforeRelease = func(int64) {}
 	}
 	return c
 }
@@ -118,46 +139,59 @@ type Supervisor struct {
 	// ops serialises Start, Stop and SwitchToPolling, so two restarts of a
 	// bot can never leave two pollers running.
 	ops     sync.Mutex
-	mu      sync.Mutex // guards pollers and closed
+	mu      sync.Mutex // guards pollers, leases, live and closed
 	pollers map[int64]*poller
-	closed  bool
+	// leases are the bots this instance owns (telegram/leases.go).
+	leases map[int64]store.Lease
+	live   int // live instances seen at the last lease turn
+	closed bool
 
 	metrics pollMetrics
 	booted  chan struct{}
+	started time.Time
 }
 
 // NewSupervisor returns a supervisor with no pollers; Run starts them.
 func NewSupervisor(cfg SupervisorConfig) *Supervisor {
 	cfg = cfg.withDefaults()
 	base, cancel := context.WithCancel(context.Background())
-	return &Supervisor{cfg: cfg, base: base, cancel: cancel, pollers: map[int64]*poller{},
-		metrics: pollMetrics{errors: map[string]int64{}}, booted: make(chan struct{})}
+	return &Supervisor{cfg: cfg, base: base, cancel: cancel, pollers: map[int64]*poller{}, leases: map[int64]store.Lease{},
+		metrics: pollMetrics{errors: map[string]int64{}}, booted: make(chan struct{}), started: time.Now()}
 }
 
-// Run starts a poller for every connected bot whose token is not known to be
-// invalid, blocks until ctx is done, then stops every poller and waits for
-// them (at most ShutdownTimeout). A bot that fails to start is logged and
-// skipped; its state says why.
+// Run takes this instance's share of the bots (leases, see
+// telegram/leases.go), polls those it holds, and keeps the leases renewed
+// and balanced until ctx is done; then it stops every poller and waits for
+// them (at most ShutdownTimeout). Leases are released by the caller with
+// store.Leave once the sender has stopped too. A bot that fails to start
+// is logged and skipped; its state says why.
 func (s *Supervisor) Run(ctx context.Context) error {
-	bots, err := s.cfg.Store.PollableBots(ctx)
-	if err != nil {
+	if err := s.leaseTurn(ctx, true); err != nil {
 		serr := s.shutdown()
 		if ctx.Err() != nil {
 			return serr
 		}
 		return fmt.Errorf("telegram: supervisor: %w", err)
 	}
-	for _, b := range bots {
-		if err := s.Start(ctx, b.TelegramID); err != nil {
-			s.cfg.Log.Error("poller did not start", "bot_id", b.TelegramID, "err", err)
+	close(s.booted)
+	tick := time.NewTicker(s.cfg.Heartbeat / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return s.shutdown()
+		case <-tick.C:
+		}
+		if err := s.leaseTurn(ctx, false); err != nil && ctx.Err() == nil {
+			// The leases held keep running until they expire; renewing
+			// again at the next turn is all there is to do.
+			s.metrics.addError("lease_turn")
+			s.cfg.Log.Error("renewing bot leases", "err", err)
 		}
 	}
-	close(s.booted)
-	<-ctx.Done()
-	return s.shutdown()
 }
 
-// Booted is closed once Run has started the pollers of every pollable bot.
+// Booted is closed once Run has taken its first leases and started their pollers.
 func (s *Supervisor) Booted() <-chan struct{} { return s.booted }
 
 // shutdown stops every poller and refuses new ones.
@@ -186,14 +220,36 @@ func (s *Supervisor) shutdown() error {
 // the token currently in the database. A running poller is stopped and
 // waited for first. ctx bounds only the start itself; the poller runs until
 // Stop or shutdown.
+//
+// With several instances the bot's owner polls it: Start restarts the
+// poller here when this instance holds the bot's lease or can take it
+// (a new bot, or one nobody holds), and otherwise asks the owner to
+// restart (store.BumpBotGeneration), which it does within Heartbeat/2.
 func (s *Supervisor) Start(ctx context.Context, botTelegramID int64) error {
 	s.ops.Lock()
 	defer s.ops.Unlock()
-	return s.startLocked(ctx, botTelegramID)
+	mine, err := s.holdLocked(ctx, botTelegramID)
+	if err != nil {
+		return err
+	}
+	if !mine {
+		return s.cfg.Store.BumpBotGeneration(ctx, botTelegramID)
+	}
+	return s.startLocked(ctx, botTelegramID, false)
 }
 
-func (s *Supervisor) startLocked(ctx context.Context, botID int64) error {
+// startLocked (re)starts the poller of a bot this instance holds. boot is
+// a start this instance decided on (a lease taken or renewed), not one an
+// operator asked for: a bot whose token is known to be invalid then stays
+// stopped until Update Token.
+func (s *Supervisor) startLocked(ctx context.Context, botID int64, boot bool) error {
 	s.stopLocked(botID)
+	s.mu.Lock()
+	lease, held := s.leases[botID]
+	s.mu.Unlock()
+	if !held {
+		return fmt.Errorf("telegram: start bot %d: %w", botID, store.ErrFenced)
+	}
 	client, bot, err := s.clientFor(ctx, botID)
 	if err != nil {
 		return err
@@ -204,12 +260,32 @@ func (s *Supervisor) startLocked(ctx context.Context, botID int64) error {
 		return ErrSupervisorStopped
 	}
 	pctx, cancel := context.WithCancel(s.base)
-	p := &poller{sup: s, botID: botID, channelID: bot.ChannelID, client: client, cancel: cancel, done: make(chan struct{})}
+	p := &poller{sup: s, botID: botID, channelID: bot.ChannelID, client: client, cancel: cancel, done: make(chan struct{}), lease: lease}
 	p.state.Store(string(bot.State))
 	p.lastAnswer.Store(time.Now().UnixNano())
 	s.pollers[botID] = p
+	if boot && bot.State == models.BotTokenInvalid {
+		cancel()
+		close(p.done) // held, but not polled: waits for Update Token
+		return nil
+	}
 	go p.run(pctx)
 	return nil
+}
+
+// parkLocked records a held bot as deliberately not polled, so the lease
+// loop does not start it again (Stop before a delete).
+func (s *Supervisor) parkLocked(botID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lease, held := s.leases[botID]
+	if !held || s.closed {
+		return
+	}
+	p := &poller{sup: s, botID: botID, cancel: func() {}, done: make(chan struct{}), lease: lease}
+	p.state.Store(string(models.BotStopped))
+	close(p.done)
+	s.pollers[botID] = p
 }
 
 // clientFor builds a Bot API client from the bot's sealed token.
@@ -244,10 +320,12 @@ func ClientFromSealed(sealer *store.Sealer, tokenEnc []byte, apiBase string, hc 
 
 // Stop stops the bot's poller and waits for it to exit; the bot's state
 // becomes "stopped" if it was running. Stopping a bot without a poller is a
-// no-op.
+// no-op: on another instance, the owner stops its poller when the bot is
+// deleted (its lease goes with it at the next lease turn).
 func (s *Supervisor) Stop(botTelegramID int64) {
 	s.ops.Lock()
 	defer s.ops.Unlock()
+	defer s.parkLocked(botTelegramID)
 	if s.stopLocked(botTelegramID) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -298,15 +376,25 @@ func (s *Supervisor) SwitchToPolling(ctx context.Context, botTelegramID int64) e
 	}
 	if err := client.DeleteWebhook(ctx); err != nil {
 		// Put the poller back as it was (it records why it cannot poll).
-		if serr := s.startLocked(ctx, botTelegramID); serr != nil {
-			s.cfg.Log.Error("restarting poller after failed switch", "bot_id", botTelegramID, "err", serr)
+		// (On another instance's bot nothing changed.)
+		if mine, _ := s.holdLocked(ctx, botTelegramID); mine {
+			if serr := s.startLocked(ctx, botTelegramID, false); serr != nil {
+				s.cfg.Log.Error("restarting poller after failed switch", "bot_id", botTelegramID, "err", serr)
+			}
 		}
 		return fmt.Errorf("telegram: switch bot %d to polling: %w", botTelegramID, err)
 	}
 	if _, err := s.cfg.Store.SetBotState(ctx, botTelegramID, models.BotConnecting, "The webhook was deleted; starting to poll."); err != nil {
 		return fmt.Errorf("telegram: switch bot %d to polling: %w", botTelegramID, err)
 	}
-	return s.startLocked(ctx, botTelegramID)
+	mine, err := s.holdLocked(ctx, botTelegramID)
+	if err != nil {
+		return err
+	}
+	if !mine {
+		return s.cfg.Store.BumpBotGeneration(ctx, botTelegramID)
+	}
+	return s.startLocked(ctx, botTelegramID, false)
 }
 
 // pollMetrics are the supervisor's counters for /metrics.
@@ -316,6 +404,7 @@ type pollMetrics struct {
 	replayed        int64
 	errors          map[string]int64
 	retryAfterWaits int64
+	leases          leaseMetrics
 }
 
 func (m *pollMetrics) addError(kind string) {
@@ -370,6 +459,7 @@ func (s *Supervisor) WriteMetrics(ctx context.Context, w io.Writer) {
 		fmt.Fprintf(w, "botdesk_getupdates_errors_total{kind=%q} %d\n", k, errs[k])
 	}
 	fmt.Fprintf(w, "# HELP botdesk_getupdates_retry_after_waits_total Waits for Telegram's retry_after.\n# TYPE botdesk_getupdates_retry_after_waits_total counter\nbotdesk_getupdates_retry_after_waits_total %d\n", waits)
+	s.writeLeaseMetrics(w)
 }
 
 func sortedKeys(m map[string]int64) []string {

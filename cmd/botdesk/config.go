@@ -37,6 +37,9 @@ type config struct {
 	LoginConcurrency     int
 	// OIDC single sign-on (BOTDESK_OIDC_*); Issuer "" = none.
 	OIDC sso.Config
+	// InstanceID names this process among instances sharing a database;
+	// "" = generated at start-up (store.NewInstanceID).
+	InstanceID string
 }
 
 func envOr(name, def string) string {
@@ -72,6 +75,7 @@ func bindConfig(fs *flag.FlagSet) (*config, func() error) {
 	fs.StringVar(&apiIPBurst, "api-ip-burst", envOr("BOTDESK_API_IP_BURST", "40"), "API burst per client IP (BOTDESK_API_IP_BURST)")
 	fs.StringVar(&maxConns, "max-conns-per-ip", envOr("BOTDESK_MAX_CONNS_PER_IP", "256"), "open connections allowed per client IP, trusted proxies exempt; 0 = no cap (BOTDESK_MAX_CONNS_PER_IP)")
 	fs.StringVar(&loginConc, "login-concurrency", envOr("BOTDESK_LOGIN_CONCURRENCY", "0"), "password hashes computed at once; beyond it sign-ins get 429; 0 = number of CPUs (BOTDESK_LOGIN_CONCURRENCY)")
+	fs.StringVar(&c.InstanceID, "instance-id", envOr("BOTDESK_INSTANCE_ID", ""), "this instance's name among several on one database; empty = host name and a random suffix (BOTDESK_INSTANCE_ID)")
 	var roleMap, domains string
 	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", envOr("BOTDESK_OIDC_ISSUER", ""), "OIDC issuer URL for single sign-on; empty = none (BOTDESK_OIDC_ISSUER)")
 	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", envOr("BOTDESK_OIDC_CLIENT_ID", ""), "OIDC client id (BOTDESK_OIDC_CLIENT_ID)")

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -70,7 +71,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 		cfg.AllowPrivateCallbacks = true
 	}
 
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, SessionMaxAge: cfg.SessionMaxAge})
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, SessionMaxAge: cfg.SessionMaxAge,
+		InstanceID: cfg.InstanceID})
 	if err != nil {
 		return err
 	}
@@ -89,9 +91,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	// dispatcher finish in-flight work.
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
+	// The supervisor holds the bot leases; the sender sends only through
+	// the bots it holds and drains a bot before its lease is released.
+	var sender *telegram.Sender
 	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI,
-		PollTimeout: cfg.PollTimeout, Log: log.With("component", "poller"), ShutdownTimeout: cfg.ShutdownTimeout})
-	sender := telegram.NewSender(telegram.SenderConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI, Log: log.With("component", "sender")})
+		PollTimeout: cfg.PollTimeout, Log: log.With("component", "poller", "instance", st.InstanceID()), ShutdownTimeout: cfg.ShutdownTimeout,
+		Version: buildVersion(), BeforeRelease: func(bot int64) { sender.Drain(bot) }})
+	sender = telegram.NewSender(telegram.SenderConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: cfg.TelegramAPI,
+		Log: log.With("component", "sender"), Leases: sup})
 	policy := callbacks.Policy{AllowPrivate: cfg.AllowPrivateCallbacks}
 	disp := callbacks.NewDispatcher(st, sealer, log.With("component", "dispatcher"), policy, nil, callbacks.DispatcherOptions{})
 
@@ -143,7 +150,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("botdesk serving", "url", local, "public_url", base, "data_dir", cfg.DataDir, "demo", demoMode)
+	log.Info("botdesk serving", "url", local, "public_url", base, "data_dir", cfg.DataDir, "demo", demoMode, "instance", st.InstanceID())
 	if dm != nil {
 		if err := dm.seed(ctx, st, local, stderr); err != nil {
 			return err
@@ -175,6 +182,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 	case <-sctx.Done():
 		log.Warn("workers did not stop within the shutdown timeout")
 	}
+	// Pollers and sender have stopped: hand the bots over now instead of
+	// letting the other instances wait for the leases to expire.
+	if err := st.Leave(sctx); err != nil {
+		log.Warn("releasing bot leases", "err", err)
+	}
 	if serveErr != nil {
 		return serveErr
 	}
@@ -201,6 +213,24 @@ func wakeOnChanges(ctx context.Context, hub *store.Hub, wake ...func()) {
 			}
 		}
 	}
+}
+
+// buildVersion is the module version or VCS revision the binary was built
+// from, for the Instances page.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return s.Value[:12]
+		}
+	}
+	return "devel"
 }
 
 func inNets(ip net.IP, nets []*net.IPNet) bool {
