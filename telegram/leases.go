@@ -77,6 +77,7 @@ func (s *Supervisor) leaseTurn(ctx context.Context, first bool) error {
 	if err := st.Heartbeat(ctx, s.cfg.Version, s.started, now); err != nil {
 		return err
 	}
+	defer s.metrics.addLease(func(m *leaseMetrics) { m.turns++ })
 	s.mu.Lock()
 	fresh := first && len(s.leases) == 0 // nothing started here yet
 	s.mu.Unlock()
@@ -184,6 +185,7 @@ func (s *Supervisor) releaseLocked(ctx context.Context, held []store.Lease, n in
 // leaseMetrics count lease changes for /metrics.
 type leaseMetrics struct {
 	acquired, released, lost, fenced int64
+	turns                            int64
 }
 
 func (m *pollMetrics) addLease(f func(*leaseMetrics)) {
@@ -210,6 +212,8 @@ func (s *Supervisor) writeLeaseMetrics(w io.Writer) {
 	fmt.Fprintf(w, "botdesk_bot_lease_changes_total{change=\"acquired\"} %d\n", lm.acquired)
 	fmt.Fprintf(w, "botdesk_bot_lease_changes_total{change=\"released\"} %d\n", lm.released)
 	fmt.Fprintf(w, "botdesk_bot_lease_changes_total{change=\"lost\"} %d\n", lm.lost)
+	metrics.Header(w, "botdesk_lease_turns_total", "counter", "Turns of the lease loop (heartbeat, renew, balance) this instance ran.")
+	fmt.Fprintf(w, "botdesk_lease_turns_total %d\n", lm.turns)
 	metrics.Header(w, "botdesk_ingest_fenced_total", "counter",
 		"Batches refused because the bot's lease had moved to another instance (a stale owner's offset commit).")
 	fmt.Fprintf(w, "botdesk_ingest_fenced_total %d\n", lm.fenced)

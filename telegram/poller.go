@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,7 +38,9 @@ type poller struct {
 	// lease is the hold this poller runs under; its commits carry it and
 	// are refused once another instance took the bot.
 	lease store.Lease
-	state atomic.Value // string: the bot state this poller last recorded
+	// tokenEnc is the sealed token the client was built from.
+	tokenEnc []byte
+	state    atomic.Value // string: the bot state this poller last recorded
 	// lastAnswer is when getUpdates last answered without error (unix
 	// ns), for the poll-lag gauge.
 	lastAnswer atomic.Int64
@@ -162,6 +165,13 @@ func (p *poller) handleError(ctx context.Context, bot *models.Bot, err error, fa
 	var conflict *ConflictError
 	var ra *RetryAfterError
 	switch {
+	case errors.Is(err, ErrUnauthorized) && !bytes.Equal(bot.TokenEnc, p.tokenEnc):
+		// The token was replaced (Update Token, perhaps on another
+		// instance) after this poller started: the old one being refused
+		// says nothing about the new one. The restart that follows the
+		// change polls with it.
+		m.addError("unauthorized")
+		return true
 	case errors.Is(err, ErrUnauthorized):
 		m.addError("unauthorized")
 		p.markTokenInvalid(ctx, bot)

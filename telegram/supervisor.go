@@ -260,7 +260,8 @@ func (s *Supervisor) startLocked(ctx context.Context, botID int64, boot bool) er
 		return ErrSupervisorStopped
 	}
 	pctx, cancel := context.WithCancel(s.base)
-	p := &poller{sup: s, botID: botID, channelID: bot.ChannelID, client: client, cancel: cancel, done: make(chan struct{}), lease: lease}
+	p := &poller{sup: s, botID: botID, channelID: bot.ChannelID, client: client, cancel: cancel, done: make(chan struct{}), lease: lease,
+		tokenEnc: bot.TokenEnc}
 	p.state.Store(string(bot.State))
 	p.lastAnswer.Store(time.Now().UnixNano())
 	s.pollers[botID] = p

@@ -22,6 +22,7 @@ import (
 //	                                      "from_first_name","from_username"} → the queued update
 //	GET  /_control/bots/{id}/sent        → [Message...]
 //	GET  /_control/bots/{id}/pending     → {"pending": n}
+//	GET  /_control/bots/{id}/overlaps    → {"overlaps": n} (getUpdates that met another open one)
 //	POST /_control/bots/{id}/faults      {"method","status","description","retry_after",
 //	                                      "delay_ms","drop_connection","times"} → {}
 //	POST /_control/bots/{id}/webhook     {"url"} → {} ("" clears it)
@@ -50,6 +51,9 @@ func (s *Server) ControlHandler() http.Handler {
 			sent = []telego.Message{}
 		}
 		ctlJSON(w, http.StatusOK, sent)
+	}))
+	mux.HandleFunc("GET /_control/bots/{id}/overlaps", s.withBot(func(w http.ResponseWriter, r *http.Request, id int64) {
+		ctlJSON(w, http.StatusOK, map[string]int{"overlaps": s.PollOverlaps(id)})
 	}))
 	mux.HandleFunc("GET /_control/bots/{id}/pending", s.withBot(func(w http.ResponseWriter, r *http.Request, id int64) {
 		ctlJSON(w, http.StatusOK, map[string]int{"pending": s.Pending(id)})

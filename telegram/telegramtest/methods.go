@@ -66,6 +66,7 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, b *fakeBot, 
 	}
 	b.confirm(offset)
 	if b.poll != nil {
+		b.overlaps++
 		b.poll.reason = DescConflictPolling
 		close(b.poll.kicked)
 	}

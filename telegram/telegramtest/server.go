@@ -69,6 +69,10 @@ type fakeBot struct {
 	chats        map[int64]telego.Chat
 	wake         chan struct{} // closed (and replaced) whenever queue grows
 	poll         *pollWait     // the getUpdates currently long-polling, if any
+	// overlaps counts getUpdates calls that arrived while another one of
+	// the bot was still open (Telegram ends the older with 409): two
+	// programs polling one bot.
+	overlaps int
 	calls        map[string]int
 	msgs         map[msgKey]*fakeMessage // sent and received, for edits and deletes
 	actions      map[int64][]string      // chat actions per chat
@@ -246,6 +250,19 @@ func (s *Server) Calls(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[strings.ToLower(method)]
+}
+
+// PollOverlaps counts the getUpdates calls of a bot that found another of
+// its getUpdates still open, which Telegram answers by ending the older
+// one with 409: each is a moment two clients polled the bot at once.
+func (s *Server) PollOverlaps(botID int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.bots[botID]
+	if !ok {
+		return 0
+	}
+	return b.overlaps
 }
 
 // BotCalls counts authenticated requests of one bot for a method; "" counts
