@@ -211,6 +211,17 @@ func (s *Store) fence(ctx context.Context, l *Lease) error {
 	return nil
 }
 
+// LeaseCurrent reports whether l is still the bot's lease.
+func (s *Store) LeaseCurrent(ctx context.Context, l Lease) (bool, error) {
+	var n int64
+	err := s.r(ctx).Raw("SELECT COUNT(*) FROM bot_leases WHERE bot_telegram_id = ? AND owner_id = ? AND epoch = ?",
+		l.BotTelegramID, l.Owner, l.Epoch).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("store: lease of bot %d: %w", l.BotTelegramID, err)
+	}
+	return n == 1, nil
+}
+
 // Instances lists the instances that heartbeat on this database, newest
 // first, with the number of bots each holds.
 func (s *Store) Instances(ctx context.Context) ([]Instance, error) {

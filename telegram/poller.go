@@ -181,6 +181,11 @@ func (p *poller) handleError(ctx context.Context, bot *models.Bot, err error, fa
 		p.setState(ctx, models.BotConflict, "A webhook is set for this bot, so Telegram will not give botdesk its messages. "+
 			"Another service probably receives them. If this bot should run here, use “Switch this bot to polling”, which deletes the webhook.")
 		return true
+	case errors.As(err, &conflict) && !p.leaseCurrent(ctx):
+		// This instance stalled past its lease and the new owner's
+		// getUpdates ended ours: not another program, nothing to show.
+		m.addError("conflict_lease_lost")
+		return true
 	case errors.As(err, &conflict):
 		m.addError("conflict_polling")
 		*failures++
@@ -206,6 +211,13 @@ func (p *poller) handleError(ctx context.Context, bot *models.Bot, err error, fa
 	p.setState(ctx, models.BotError, fmt.Sprintf("%s; retrying in %s.", plainReason(err), wait.Round(time.Second)))
 	_ = cfg.Wait(ctx, wait)
 	return false
+}
+
+// leaseCurrent reports whether the poller's lease is still the bot's (a
+// database error counts as current, so the conflict is shown).
+func (p *poller) leaseCurrent(ctx context.Context) bool {
+	ok, err := p.sup.cfg.Store.LeaseCurrent(ctx, p.lease)
+	return ok || err != nil
 }
 
 // plainReason is an error in the words shown to operators: the classified
