@@ -73,9 +73,9 @@ type fakeBot struct {
 	// the bot was still open (Telegram ends the older with 409): two
 	// programs polling one bot.
 	overlaps int
-	calls        map[string]int
-	msgs         map[msgKey]*fakeMessage // sent and received, for edits and deletes
-	actions      map[int64][]string      // chat actions per chat
+	calls    map[string]int
+	msgs     map[msgKey]*fakeMessage // sent and received, for edits and deletes
+	actions  map[int64][]string      // chat actions per chat
 }
 
 // pollWait lets a newer getUpdates (or setWebhook) terminate an older one the
