@@ -345,8 +345,14 @@ func (d *Dispatcher) deliver(runCtx context.Context, ev models.OutboxEvent, cl c
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) { // not found: deleted with its channel
 			d.log.Error("callbacks: load channel", "channel", ev.ChannelID, "err", err)
+			// Not attempted: hand the row back for a retry in a few
+			// seconds rather than holding it (and its chat's later mo
+			// events) for the whole lease.
+			if _, rerr := d.store.ReleaseDelivery(ctx, ev.ID, d.now().Add(5*time.Second)); rerr != nil {
+				d.log.Error("callbacks: release delivery", "event", ev.EventID, "err", rerr)
+			}
 		}
-		return nil // the lease expires and the row is tried again
+		return nil
 	}
 	endpoint := URLFor(ch, ev.Kind)
 	switch {

@@ -55,6 +55,17 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, now time.Time) (int64, er
 	return res.RowsAffected, nil
 }
 
+// ReleaseDelivery hands back one row this instance leased but did not
+// attempt, due again at at.
+func (s *Store) ReleaseDelivery(ctx context.Context, id int64, at time.Time) (bool, error) {
+	res := s.w(ctx).Model(&models.OutboxEvent{}).Where("id = ? AND state = ? AND claimed_by = ?", id, OutboxStateDelivering, s.instance).
+		Updates(map[string]any{"state": OutboxStatePending, "next_attempt_at": at.UTC(), "claimed_by": ""})
+	if res.Error != nil {
+		return false, fmt.Errorf("store: release delivery %d: %w", id, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
 // ClaimDueOutbox leases up to limit due rows for delivery: pending rows
 // whose next_attempt_at has come, and rows whose "delivering" lease expired.
 // Rows listed in exclude (deliveries still in flight in this process) are

@@ -197,12 +197,24 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 		}
 		return out
 	}
+	var all []*haInstance // every process started, for their logs
+	errorLines := func() string {
+		var b strings.Builder
+		for _, in := range all {
+			for _, l := range strings.Split(in.log.String(), "\n") {
+				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+					fmt.Fprintf(&b, "%s: %s\n", in.id, l)
+				}
+			}
+		}
+		return b.String()
+	}
 	waitFor := func(what string, bound time.Duration, cond func() bool) time.Duration {
 		t.Helper()
 		start := time.Now()
 		for !cond() {
 			if time.Since(start) > bound {
-				t.Fatalf("gave up after %s waiting for %s; leases %v", bound, what, owners())
+				t.Fatalf("gave up after %s waiting for %s; leases %v\nwarnings and errors:\n%s", bound, what, owners(), errorLines())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -210,7 +222,7 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 	}
 
 	insts := map[string]*haInstance{"a": startHAInstance(t, bin, env, "a")}
-	all := []*haInstance{insts["a"]} // every process started, for their logs
+	all = append(all, insts["a"])
 	api := func(in *haInstance, method, path string, body any) (int, []byte, error) {
 		raw, _ := json.Marshal(body)
 		req, _ := http.NewRequest(method, in.base+path, bytes.NewReader(raw))
@@ -410,7 +422,23 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 	if n := count("SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status <> 'sent'"); n != 0 {
 		t.Errorf("%d replies not sent", n)
 	}
-	waitFor("every mo callback to arrive", 60*time.Second, func() bool { return int64(recv.distinct()) == total })
+	waitFor("every mo callback to arrive", 120*time.Second, func() bool {
+		if int64(recv.distinct()) == total {
+			return true
+		}
+		if rows, err := db.Query("SELECT state, claimed_by, attempts, COUNT(*) FROM outbox WHERE kind = 'mo' AND state <> 'delivered' GROUP BY state, claimed_by, attempts"); err == nil {
+			var states []string
+			for rows.Next() {
+				var st, by string
+				var att, n int
+				_ = rows.Scan(&st, &by, &att, &n)
+				states = append(states, fmt.Sprintf("%s/%s/%d:%d", st, by, att, n))
+			}
+			rows.Close()
+			t.Logf("mo callbacks: %d of %d arrived; undelivered %v", recv.distinct(), total, states)
+		}
+		return false
+	})
 	recv.mu.Lock()
 	for id, hooks := range recv.ids {
 		if len(hooks) != 1 {
