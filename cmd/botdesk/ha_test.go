@@ -306,7 +306,7 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond):
 			}
 			id := bots[i%nBots]
 			tg.Inject(id, telegramtest.PrivateText(telego.User{ID: users[i%len(users)], FirstName: "C"}, fmt.Sprint("message ", i)))
@@ -321,7 +321,7 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(60 * time.Millisecond):
+			case <-time.After(100 * time.Millisecond):
 			}
 			id := bots[i%nBots]
 			text := fmt.Sprint("reply ", i)
