@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store/pgtest"
 )
 
 // twoInstances opens two stores on one database under instance ids "a"
 // and "b", with the ingest bot connected.
 func twoInstances(t *testing.T) (a, b *Store, ch *models.Channel) {
 	t.Helper()
-	dir := t.TempDir()
+	dir, url := t.TempDir(), pgtest.URL(t)
 	open := func(id string) *Store {
-		s, err := Open(context.Background(), Config{DataDir: dir, InstanceID: id})
+		s, err := Open(context.Background(), Config{DataDir: dir, DatabaseURL: url, InstanceID: id})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,7 +22,7 @@ func leaseTiming(c SupervisorConfig) SupervisorConfig {
 // instance id, as another botdesk process would be.
 func (e *env) instance(id string) (*store.Store, SupervisorConfig) {
 	e.t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DataDir: e.dir, InstanceID: id})
+	st, err := store.Open(context.Background(), store.Config{DataDir: e.dir, DatabaseURL: e.url, InstanceID: id})
 	if err != nil {
 		e.t.Fatal(err)
 	}

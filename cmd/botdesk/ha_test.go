@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,7 +19,7 @@ import (
 
 	"github.com/mymmrac/telego"
 
-	"github.com/botdesk/botdesk/store"
+	"github.com/botdesk/botdesk/store/pgtest"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
@@ -147,9 +145,16 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts botdesk processes and waits for lease expiry")
 	}
+	if !pgtest.Postgres() {
+		// High availability is a PostgreSQL deployment (docs/deploy.md):
+		// this test runs in the package's PostgreSQL pass, which
+		// BOTDESK_PG_REQUIRED=1 makes mandatory.
+		t.Skip("several instances need PostgreSQL: runs in the PostgreSQL pass")
+	}
 	clearEnv(t)
 	bin := botdeskBinary(t)
 	dir := t.TempDir()
+	url := pgtest.URL(t)
 	tg := telegramtest.New()
 	tgURL := tg.Start()
 	defer tg.Close()
@@ -157,18 +162,14 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 	hook := httptest.NewServer(recv)
 	defer hook.Close()
 
-	env := []string{"BOTDESK_DATA_DIR=" + dir, "BOTDESK_TELEGRAM_API=" + tgURL, "BOTDESK_POLL_TIMEOUT=1s",
+	env := []string{"BOTDESK_DATA_DIR=" + dir, "BOTDESK_DATABASE_URL=" + url, "BOTDESK_TELEGRAM_API=" + tgURL, "BOTDESK_POLL_TIMEOUT=1s",
 		"BOTDESK_SECRET_KEY=" + strings.Repeat("ab", 32), "BOTDESK_ALLOW_PRIVATE_CALLBACKS=1", "BOTDESK_SHUTDOWN_TIMEOUT=5s"}
 	key, stderr, err := runBin(t, bin, env, "apikey", "create", "--name", "ha-test", "--role", "admin")
 	if err != nil {
 		t.Fatalf("apikey create: %v %s", err, stderr)
 	}
 	key = strings.TrimSpace(key)
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, store.DBFileName)+"?mode=ro&_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pgtest.OpenDB(t, url)
 	count := func(q string) (n int64) {
 		t.Helper()
 		if err := db.QueryRow(q).Scan(&n); err != nil {
