@@ -33,6 +33,20 @@ type haInstance struct {
 
 func startHAInstance(t *testing.T, bin string, env []string, id string) *haInstance {
 	t.Helper()
+	// A port picked and freed may be taken by another test's server before
+	// serve binds it: then serve exits, and the next port is tried.
+	for attempt := 0; ; attempt++ {
+		if in := tryHAInstance(t, bin, env, id); in != nil {
+			return in
+		}
+		if attempt == 3 {
+			t.Fatalf("instance %s could not bind a port", id)
+		}
+	}
+}
+
+func tryHAInstance(t *testing.T, bin string, env []string, id string) *haInstance {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,17 +62,20 @@ func startHAInstance(t *testing.T, bin string, env []string, id string) *haInsta
 	}
 	go func() { _ = in.cmd.Wait(); close(in.exited) }()
 	t.Cleanup(func() { in.stop() })
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) { // hang guard
-		if resp, err := http.Get(in.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return in
+	// Ours once it says so: another process may answer on a stolen port.
+	serving := regexp.MustCompile(`msg="botdesk serving".*instance=` + regexp.QuoteMeta(id))
+	for deadline := time.Now().Add(30 * time.Second); !serving.MatchString(in.log.String()); time.Sleep(20 * time.Millisecond) { // hang guard
+		if !in.alive() {
+			if strings.Contains(in.log.String(), "address already in use") {
+				return nil
 			}
+			t.Fatalf("instance %s exited:\n%s", id, in.log.String())
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("instance %s not healthy:\n%s", id, in.log.String())
+			t.Fatalf("instance %s not serving:\n%s", id, in.log.String())
 		}
 	}
+	return in
 }
 
 func (in *haInstance) alive() bool {
