@@ -19,6 +19,7 @@ type sizes struct {
 	Startup seedSpec
 	Reports ReportSizes
 	Live    LiveSizes
+	Search  SearchSizes
 }
 
 var fullSizes = sizes{
@@ -30,6 +31,7 @@ var fullSizes = sizes{
 	Startup: seedSpec{Channels: 20, Conversations: 1_000, Messages: 1_000_000},
 	Reports: ReportSizes{Seed: seedSpec{Channels: 20, Conversations: 50_000, Messages: 1_000_000}, Reports: 200},
 	Live:    LiveSizes{Streams: []int{500, 2_000}, Chats: 50, Rate: 100, Messages: 2_000},
+	Search:  SearchSizes{Messages: 1_000_000, Conversations: 1_000, Channels: 20, Vocabulary: 5_000, Queries: 600},
 }
 
 var smokeSizes = sizes{
@@ -41,6 +43,7 @@ var smokeSizes = sizes{
 	Startup: seedSpec{Channels: 2, Conversations: 10, Messages: 500},
 	Reports: ReportSizes{Seed: seedSpec{Channels: 2, Conversations: 10, Messages: 500}, Reports: 5},
 	Live:    LiveSizes{Streams: []int{5}, Chats: 5, Rate: 100, Messages: 30},
+	Search:  SearchSizes{Messages: 2_000, Conversations: 20, Channels: 2, Vocabulary: 200, Queries: 30},
 }
 
 // TestBench runs every scenario. With BOTDESK_BENCH=1 (make bench) it uses
@@ -96,6 +99,7 @@ func TestBench(t *testing.T) {
 	}
 	run("webhook", func() ([]Figure, error) { return MeasureWebhooks(ctx, root, sz.Webhook) })
 	run("reports", func() ([]Figure, error) { return MeasureReports(ctx, root, sz.Reports) })
+	run("search", func() ([]Figure, error) { return MeasureSearch(ctx, root, sz.Search) })
 	// The binary is built once for the two figures that need it.
 	var bin string
 	binary := func() (string, error) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +180,23 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(op, http.MethodPut, cp, map[string]int{"retention_days": -1}, http.StatusUnprocessableEntity)
 	call(op, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusForbidden)
 	call(admin, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusOK)
+	// Workspace: canned responses and private notes (handlers/api_workspace.go).
+	var canned apiCanned
+	call(op, http.MethodPost, "/api/v1/canned-responses", map[string]any{"shortcut": "hi", "text": "Hi {first_name}", "channel_id": ch.ID}, http.StatusCreated).json(t, &canned)
+	call(op, http.MethodPost, "/api/v1/canned-responses", map[string]any{"shortcut": "hi", "text": "again", "channel_id": ch.ID}, http.StatusUnprocessableEntity)
+	call(agent, http.MethodGet, "/api/v1/canned-responses?channel_id="+ch.ID, nil, http.StatusOK)
+	cannedPath := "/api/v1/canned-responses/" + strconv.FormatInt(canned.ID, 10)
+	call(op, http.MethodPut, cannedPath, map[string]any{"shortcut": "hello", "text": "Hello"}, http.StatusOK)
+	call(op, http.MethodDelete, cannedPath, nil, http.StatusNoContent)
+	notesPath := "/api/v1/conversations/" + strconv.FormatInt(conv.ID, 10) + "/notes"
+	call(agent, http.MethodPost, notesPath, map[string]string{"text": "internal"}, http.StatusCreated)
+	call(agent, http.MethodGet, notesPath, nil, http.StatusOK)
+	call(agent, http.MethodGet, "/api/v1/search?q=hello&limit=5", nil, http.StatusOK)
+	call(op, http.MethodPost, "/api/v1/labels", map[string]string{"name": "VIP", "color": "purple"}, http.StatusCreated)
+	call(agent, http.MethodGet, "/api/v1/labels", nil, http.StatusOK)
+	call(agent, http.MethodPut, "/api/v1/conversations/"+strconv.FormatInt(conv.ID, 10)+"/labels", map[string]any{"labels": []string{"vip"}}, http.StatusOK)
+	call(agent, http.MethodGet, "/api/v1/conversations?label=VIP&limit=5", nil, http.StatusOK)
+	call(agent, http.MethodGet, "/api/v1/search?q=", nil, http.StatusUnprocessableEntity)
 
 	// Deletes last.
 	call(op, http.MethodDelete, cp+"/bot", nil, http.StatusForbidden)

@@ -51,6 +51,8 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	// Administration and the JSON API's channel endpoints.
 	s.registerAdminRoutes(r)
 	s.registerAPIRoutes(r)
+	// The agent's workspace: canned responses, notes, labels, search.
+	s.registerWorkspaceRoutes(r)
 }
 
 func (s *Server) registerAuthRoutes(r router) {
@@ -212,4 +214,35 @@ func (s *Server) registerRichRoutes(r router) {
 	// (loadChangeable); integrations (operator keys) any of the channel.
 	r.add(http.MethodPatch, "/api/v1/channels/:id/messages/:mid", asAgent, s.apiMessageEdit)
 	r.del("/api/v1/channels/:id/messages/:mid", asAgent, s.apiMessageDelete)
+}
+
+// registerWorkspaceRoutes is the agent's workspace part of the route table
+// (issue 16): canned responses, private notes and search, in the console and the
+// API. Managing canned responses is operator+; using them and notes agent+.
+// Conversations are object-checked by loadConversation (only what the
+// workbench shows).
+func (s *Server) registerWorkspaceRoutes(r router) {
+	r.get("/canned-responses", asOperator, s.cannedList)
+	r.post("/canned-responses", asOperator, s.cannedCreate)
+	r.post("/canned-responses/:rid", asOperator, s.cannedUpdate)
+	r.post("/canned-responses/:rid/delete", asOperator, s.cannedDelete)
+	r.get("/workbench/c/:cid/canned", asAgent, s.cannedPicker)
+	r.post("/workbench/c/:cid/notes", asAgent, s.noteCreate)
+	r.get("/search", asAgent, s.searchPage)
+	r.get("/labels", asOperator, s.labelList)
+	r.post("/labels", asOperator, s.labelCreate)
+	r.post("/labels/:lid/delete", asOperator, s.labelDelete)
+	r.post("/workbench/c/:cid/labels", asAgent, s.conversationLabels)
+
+	r.get("/api/v1/canned-responses", asAgent, s.apiCannedList)
+	r.post("/api/v1/canned-responses", asOperator, s.apiCannedCreate)
+	r.put("/api/v1/canned-responses/:rid", asOperator, s.apiCannedUpdate)
+	r.del("/api/v1/canned-responses/:rid", asOperator, s.apiCannedDelete)
+	r.get("/api/v1/conversations/:cid/notes", asAgent, s.apiNoteList)
+	r.post("/api/v1/conversations/:cid/notes", asAgent, s.apiNoteCreate)
+	r.get("/api/v1/search", asAgent, s.apiSearch)
+	r.get("/api/v1/labels", asAgent, s.apiLabelList)
+	r.post("/api/v1/labels", asOperator, s.apiLabelCreate)
+	r.put("/api/v1/conversations/:cid/labels", asAgent, s.apiConversationLabels)
+	r.get("/api/v1/conversations", asAgent, s.apiConversationList)
 }

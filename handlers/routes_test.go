@@ -145,6 +145,30 @@ var expectedAccess = map[string]string{
 	"POST /users/two-factor-policy":     "admin",
 	"POST /users/:uid/two-factor/reset": "admin",
 	"POST /users/:uid/password-login":   "admin",
+
+	// The agent's workspace (routes.go, registerWorkspaceRoutes).
+	"GET /canned-responses":                 "operator",
+	"POST /canned-responses":                "operator",
+	"POST /canned-responses/:rid":           "operator",
+	"POST /canned-responses/:rid/delete":    "operator",
+	"GET /workbench/c/:cid/canned":          "agent",
+	"GET /search":                           "agent",
+	"GET /labels":                           "operator",
+	"POST /labels":                          "operator",
+	"POST /labels/:lid/delete":              "operator",
+	"POST /workbench/c/:cid/labels":         "agent",
+	"GET /api/v1/labels":                    "agent",
+	"POST /api/v1/labels":                   "operator",
+	"PUT /api/v1/conversations/:cid/labels": "agent",
+	"GET /api/v1/conversations":             "agent",
+	"GET /api/v1/search":                    "agent",
+	"POST /workbench/c/:cid/notes":          "agent",
+	"GET /api/v1/canned-responses":          "agent",
+	"POST /api/v1/canned-responses":         "operator",
+	"PUT /api/v1/canned-responses/:rid":     "operator",
+	"DELETE /api/v1/canned-responses/:rid":  "operator",
+	"GET /api/v1/conversations/:cid/notes":  "agent",
+	"POST /api/v1/conversations/:cid/notes": "agent",
 }
 
 // noProbe lists routes the "minimum role gets past the guard" probe must
@@ -237,6 +261,8 @@ func TestRoleEnforcedOnEveryRoute(t *testing.T) {
 		":name":    "botdesk-" + ch.ID + "-mo",
 		":receipt": "r1",
 		":sid":     "no-such-session",
+		":rid":     "1",
+		":lid":     "1",
 		"*":        "css/app.css",
 	}
 	// Objects that do not exist, so the allowed-role probe changes nothing.
@@ -251,6 +277,8 @@ func TestRoleEnforcedOnEveryRoute(t *testing.T) {
 		":name":    "botdesk-tg-aaaaaaaaaa-mo",
 		":receipt": "no-such-receipt",
 		":sid":     "no-such-session",
+		":rid":     "999999",
+		":lid":     "999999",
 		"*":        "css/app.css",
 	}
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -43,6 +44,9 @@ func workbenchFilter(c echo.Context) views.WorkbenchFilter {
 		q = string(r[:200])
 	}
 	f.Query = q
+	if l := strings.TrimSpace(c.QueryParam("label")); utf8.RuneCountInString(l) <= models.MaxLabelName {
+		f.Label = l
+	}
 	return f
 }
 
@@ -69,7 +73,7 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 	pos := s.live.Pos()
 	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != "", ListPos: pos.String()}
 	f := v.Filter
-	key := fmt.Sprintf("html|%s|workbench-frame|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, before, current)
+	key := fmt.Sprintf("html|%s|workbench-frame|%q|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, f.Label, before, current)
 	frame, err := store.Cached(ctx, s.Store, key, func() (workbenchFrame, error) {
 		var out workbenchFrame
 		// The cursor is read first: the list below reflects at least it,
@@ -87,7 +91,11 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 			return out, err
 		}
 		out.cursor = cur
-		out.filterForm, err = renderString(ctx, "workbench filter", views.WorkbenchFilterForm(f, channels))
+		labels, err := s.Store.ListLabels(ctx)
+		if err != nil {
+			return out, err
+		}
+		out.filterForm, err = renderString(ctx, "workbench filter", views.WorkbenchFilterForm(f, channels, labels))
 		return out, err
 	})
 	v.Cursor, v.FilterForm, v.List = frame.cursor, frame.filterForm, frame.list
@@ -100,7 +108,7 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 // rows are read and rendered once. The rows are read inside the loader, so
 // the HTML is never older than the version it is cached under.
 func (s *Server) listItems(ctx context.Context, f views.WorkbenchFilter, before string, current int64) (views.RenderedList, error) {
-	key := fmt.Sprintf("html|%s|conversation-items|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, before, current)
+	key := fmt.Sprintf("html|%s|conversation-items|%q|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, f.Label, before, current)
 	return store.Cached(ctx, s.Store, key, func() (views.RenderedList, error) {
 		list, err := s.Store.ListConversations(ctx, storeFilter(f, before, wbListPage))
 		if err != nil {
@@ -239,8 +247,16 @@ func (s *Server) conversationView(c echo.Context, conv *models.ConversationRow, 
 	if err != nil {
 		return nil, err
 	}
+	notes, err := s.Store.ListNotes(ctx, conv.ID)
+	if err != nil {
+		return nil, err
+	}
+	allLabels, err := s.Store.ListLabels(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cv := &views.ConversationView{Conv: *conv, Messages: msgs, More: more, Before: max(before, 0), Live: before <= 0,
-		Filter: f, CSRF: csrfToken(c)}
+		Filter: f, CSRF: csrfToken(c), Notes: notes, AllLabels: allLabels}
 	if u := currentUser(c); u != nil {
 		cv.Me = u.ID
 	}

@@ -66,8 +66,10 @@ type wbStream struct {
 	cursor int64
 	// pos is the list position the browser's list reflects.
 	pos live.Pos
-	rc  *http.ResponseController
-	buf []byte
+	// noteCursor is the newest private note sent (handlers/workspace_events.go).
+	noteCursor int64
+	rc         *http.ResponseController
+	buf        []byte
 }
 
 // parseStreamCursor reads "<message id>[-<list position>]"; a missing or
@@ -95,6 +97,7 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	if msg, pos, ok := parseStreamCursor(c.Request().Header.Get("Last-Event-ID")); ok {
 		st.cursor, st.pos = msg, pos
 	}
+	st.noteCursor, _ = strconv.ParseInt(c.QueryParam("note"), 10, 64)
 	cid := c.Param("cid")
 	if cid == "" {
 		cid = c.QueryParam("cid")
@@ -325,6 +328,9 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 	}
 	// Every message of this chat up to upto has now been sent.
 	st.cursor = max(st.cursor, upto)
+	if err := st.sendNotes(ctx, batch); err != nil {
+		return err
+	}
 
 	// Bubbles already on screen that changed: status updates and edits.
 	var changed []int64

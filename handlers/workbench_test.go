@@ -159,7 +159,7 @@ func TestWorkbenchConversationHistoryAndUnread(t *testing.T) {
 	if v, _ := doc.Find(fmt.Sprintf(`#conv-%d`, c.ID)).Attr("aria-current"); v != "true" {
 		t.Error("the open conversation is not marked current in the list")
 	}
-	if doc.Find(`textarea[name="text"]`).Length() != 1 || doc.Find(`label[for="wb-reply-text"]`).Length() != 1 {
+	if doc.Find(`#wb-reply textarea[name="text"]`).Length() != 1 || doc.Find(`label[for="wb-reply-text"]`).Length() != 1 {
 		t.Error("reply box without its labelled textarea")
 	}
 	earlier, _ := doc.Find(`[data-testid="wb-earlier"]`).Attr("hx-get")

@@ -18,6 +18,8 @@ type ConversationRow struct {
 	// SortKey is last_message_at exactly as stored, so the keyset cursor
 	// compares against the stored text and not a reformatted time.
 	SortKey string
+	// Labels are the conversation's labels by name (store/labels.go).
+	Labels []Label
 }
 
 // MessageRow is a message with what its bubble shows beside it.

@@ -36,8 +36,13 @@ type ConversationFilter struct {
 	ChannelID string // "" = every channel
 	Status    string // "", "open" or "resolved"
 	Query     string // substring of the title or of any message text
-	Before    string // cursor from ConversationPage.Next; "" = newest
-	Limit     int
+	Label     string // a label's name (any case); "" = any
+	// Unassigned keeps only conversations nobody is assigned to;
+	// AssigneeEmail only those assigned to that user.
+	Unassigned    bool
+	AssigneeEmail string
+	Before        string // cursor from ConversationPage.Next; "" = newest
+	Limit         int
 	// IDs, when set, narrows the list to these conversations: which of
 	// the rows a change touched belong in a list (live updates).
 	IDs []int64
@@ -132,6 +137,9 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) (Co
 		return out, fmt.Errorf("store: list conversations: %w", err)
 	}
 	out.Rows = rows
+	if err := s.attachLabels(ctx, out.Rows); err != nil {
+		return out, err
+	}
 	if len(out.Rows) > f.Limit {
 		out.Rows = out.Rows[:f.Limit]
 		last := out.Rows[len(out.Rows)-1]
@@ -162,6 +170,17 @@ func (s *Store) filteredConversations(ctx context.Context, f ConversationFilter)
 		q = q.Where("c.status = ?", f.Status)
 	default:
 		return nil, models.Invalid("status", "Choose open or resolved.")
+	}
+	if f.Unassigned {
+		q = q.Where("c.assigned_to IS NULL")
+	}
+	if f.AssigneeEmail != "" {
+		q = q.Where("u.email = ?", f.AssigneeEmail)
+	}
+	if l := strings.ToLower(strings.Join(strings.Fields(f.Label), " ")); l != "" {
+		// conversation_labels' primary key (conversation_id, label_id) makes it one seek per row.
+		q = q.Where(`EXISTS (SELECT 1 FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
+			WHERE cl.conversation_id = c.id AND l.name_key = ?)`, l)
 	}
 	if text := strings.TrimSpace(f.Query); text != "" {
 		like := "%" + escapeLike(text) + "%"
@@ -199,6 +218,9 @@ func (s *Store) Conversation(ctx context.Context, id int64) (*models.Conversatio
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("store: conversation %d: %w", id, ErrNotFound)
+	}
+	if err := s.attachLabels(ctx, rows); err != nil {
+		return nil, err
 	}
 	return &rows[0], nil
 }
