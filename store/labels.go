@@ -138,7 +138,7 @@ func (s *Store) ConversationLabels(ctx context.Context, ids []int64) (map[int64]
 	}
 	rows, err := s.r(shortRead(ctx)).Raw(`SELECT cl.conversation_id, l.id, l.name, l.name_key, l.color, l.created_at
 		FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
-		WHERE cl.conversation_id IN ? ORDER BY l.name_key`, ids).Rows()
+		WHERE cl.conversation_id IN ?`, ids).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation labels: %w", err)
 	}
@@ -155,6 +155,11 @@ func (s *Store) ConversationLabels(ctx context.Context, ids []int64) (map[int64]
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation labels: %w", err)
+	}
+	// Sorted here: an ORDER BY would need a temporary b-tree on every
+	// list page (TestWorkbenchQueriesUseIndexes).
+	for _, ls := range out {
+		sort.Slice(ls, func(i, j int) bool { return ls[i].NameKey < ls[j].NameKey })
 	}
 	return out, nil
 }
