@@ -175,11 +175,6 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(op, http.MethodGet, "/api/v1/reports?channel_id="+ch.ID, nil, http.StatusOK)
 	call(op, http.MethodGet, "/api/v1/reports?bucket=day&format=csv&table=agents", nil, http.StatusOK)
 	call(op, http.MethodGet, "/api/v1/reports?bucket=week", nil, http.StatusUnprocessableEntity)
-	// Operations: retention and erasure.
-	call(op, http.MethodPut, cp, map[string]int{"retention_days": 30}, http.StatusOK)
-	call(op, http.MethodPut, cp, map[string]int{"retention_days": -1}, http.StatusUnprocessableEntity)
-	call(op, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusForbidden)
-	call(admin, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusOK)
 	// Workspace: canned responses and private notes (handlers/api_workspace.go).
 	var canned apiCanned
 	call(op, http.MethodPost, "/api/v1/canned-responses", map[string]any{"shortcut": "hi", "text": "Hi {first_name}", "channel_id": ch.ID}, http.StatusCreated).json(t, &canned)
@@ -198,6 +193,11 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(agent, http.MethodGet, "/api/v1/conversations?label=VIP&limit=5", nil, http.StatusOK)
 	call(agent, http.MethodGet, "/api/v1/search?q=", nil, http.StatusUnprocessableEntity)
 
+	// Operations: retention and erasure.
+	call(op, http.MethodPut, cp, map[string]int{"retention_days": 30}, http.StatusOK)
+	call(op, http.MethodPut, cp, map[string]int{"retention_days": -1}, http.StatusUnprocessableEntity)
+	call(op, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusForbidden)
+	call(admin, http.MethodDelete, cp+"/contacts/4242", nil, http.StatusOK)
 	// Deletes last.
 	call(op, http.MethodDelete, cp+"/bot", nil, http.StatusForbidden)
 	call(admin, http.MethodDelete, cp+"/bot", nil, http.StatusOK)
