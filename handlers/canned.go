@@ -52,7 +52,7 @@ func (s *Server) cannedCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	setFlash(c, "success", "Canned response /"+r.Shortcut+" created.")
+	setFlash(c, "success", tr(c, "Canned response /%s created.", r.Shortcut))
 	return c.Redirect(http.StatusSeeOther, "/canned-responses")
 }
 
@@ -72,13 +72,13 @@ func (s *Server) cannedUpdate(c echo.Context) error {
 	_, in := cannedFormInput(c)
 	r, err := s.Store.UpdateCanned(c.Request().Context(), actor(c), id, in)
 	if v, ok := models.AsValidation(err); ok {
-		setFlash(c, "error", "Not saved: "+v.Message)
+		setFlash(c, "error", tr(c, "Not saved: %s", tr(c, v.Message)))
 		return c.Redirect(http.StatusSeeOther, "/canned-responses")
 	}
 	if err != nil {
 		return err
 	}
-	setFlash(c, "success", "Canned response /"+r.Shortcut+" saved.")
+	setFlash(c, "success", tr(c, "Canned response /%s saved.", r.Shortcut))
 	return c.Redirect(http.StatusSeeOther, "/canned-responses")
 }
 
@@ -90,7 +90,7 @@ func (s *Server) cannedDelete(c echo.Context) error {
 	if err := s.Store.DeleteCanned(c.Request().Context(), actor(c), id); err != nil {
 		return err
 	}
-	setFlash(c, "success", "Canned response deleted.")
+	setFlash(c, "success", tr(c, "Canned response deleted."))
 	return c.Redirect(http.StatusSeeOther, "/canned-responses")
 }
 

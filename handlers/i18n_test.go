@@ -81,6 +81,18 @@ func TestChinesePagesShowNoEnglishLabels(t *testing.T) {
 	admin.Header = http.Header{"Accept-Language": {"zh-CN,zh;q=0.9,en;q=0.5"}}
 	// A flash: creating a channel redirects with "Channel … created".
 	admin.postForm("/channels", url.Values{"name": {"新渠道"}}).wantStatus(t, http.StatusSeeOther)
+	// The workspace pages with something on them: a label (its colour
+	// picker, the list filter and chips on rows), canned responses (global
+	// and per channel, a flash) and a conversation a search finds. (The
+	// FTS4 tokenizer keeps a run of Han characters as one word, so a
+	// search finds it by its beginning: docs/guide.md, "Search".)
+	wb := newWBFixture(t, env.testEnv, "工作台渠道")
+	conv := wb.conv(t, 31337, "李四")
+	wb.msg(t, conv, "退款申请", func(m *models.Message) { m.FromName = "李四" })
+	admin.postForm("/labels", url.Values{"name": {"重要"}, "color": {"red"}}).wantStatus(t, http.StatusSeeOther)
+	admin.postForm(fmt.Sprintf("/workbench/c/%d/labels", conv.ID), url.Values{"labels": {"重要"}}).wantStatus(t, http.StatusSeeOther)
+	admin.postForm("/canned-responses", url.Values{"shortcut": {"hello"}, "text": {"您好"}, "channel_id": {wb.ch.ID}}).wantStatus(t, http.StatusSeeOther)
+	admin.postForm("/canned-responses", url.Values{"shortcut": {"thanks"}, "text": {"谢谢"}}).wantStatus(t, http.StatusSeeOther)
 
 	pages := []string{
 		"/channels",
@@ -98,6 +110,11 @@ func TestChinesePagesShowNoEnglishLabels(t *testing.T) {
 		"/channels/tg-aaaaaaaaaa/overview", // the error page
 		"/channels/" + ch.ID + "/workbench",
 		"/workbench",
+		"/canned-responses", // with the flash of the one just created
+		"/labels",
+		"/search",
+		"/search?q=" + url.QueryEscape("退款"),
+		"/search?q=" + url.QueryEscape("没有这个词"),
 	}
 	for _, path := range pages {
 		t.Run(path, func(t *testing.T) {
@@ -111,6 +128,11 @@ func TestChinesePagesShowNoEnglishLabels(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the search found the message", func(t *testing.T) {
+		if n := admin.get("/search?q=" + url.QueryEscape("退款")).doc(t).Find(`[data-testid="search-hit"]`).Length(); n != 1 {
+			t.Errorf("%d search hits, want 1", n)
+		}
+	})
 	t.Run("sign-in page", func(t *testing.T) {
 		anon := env.anonClient(t)
 		anon.Header = http.Header{"Accept-Language": {"zh-CN"}}
@@ -178,7 +200,8 @@ func TestChineseWorkbench(t *testing.T) {
 	agent := env.userClient(t, models.RoleAgent)
 	agent.postForm("/account/language", url.Values{"language": {"zh-CN"}}).wantStatus(t, http.StatusSeeOther)
 	english := env.userClient(t, models.RoleAdmin)
-	for _, path := range []string{"/workbench", fmt.Sprintf("/workbench/c/%d", conv.ID)} {
+	base := fmt.Sprintf("/workbench/c/%d", conv.ID)
+	for _, path := range []string{"/workbench", base} {
 		t.Run(path, func(t *testing.T) {
 			lang, bad := untranslated(t, agent.get(path).wantStatus(t, http.StatusOK).Body)
 			if lang != "zh-CN" {
@@ -189,6 +212,32 @@ func TestChineseWorkbench(t *testing.T) {
 			}
 		})
 	}
+	// The workspace panels with content: a label on the conversation (and
+	// the list's label filter), a private note, the "/" list with and
+	// without options, and a note's error.
+	t.Run("workspace panels", func(t *testing.T) {
+		english.postForm("/labels", url.Values{"name": {"退款"}, "color": {"teal"}}).wantStatus(t, http.StatusSeeOther)
+		agent.postForm(base+"/labels", url.Values{"labels": {"退款"}}).wantStatus(t, http.StatusSeeOther)
+		agent.htmx(http.MethodPost, base+"/notes", url.Values{"text": {"客户要求退款"}}).wantStatus(t, http.StatusOK)
+		check := func(what, body string) {
+			t.Helper()
+			if _, bad := untranslated(t, body); len(bad) > 0 {
+				t.Errorf("English in the zh-CN %s: %v", what, bad)
+			}
+		}
+		page := agent.get(base).wantStatus(t, http.StatusOK)
+		doc := page.doc(t)
+		if doc.Find(`[data-testid="wb-notes"] [data-testid="note"]`).Length() != 1 || doc.Find(`#wb-labels input[name="labels"]:checked`).Length() != 1 {
+			t.Fatalf("the conversation does not show its note and label:\n%s", page.Body)
+		}
+		check("conversation with a note and a label", page.Body)
+		check("list filtered by label", agent.get("/workbench?label="+url.QueryEscape("退款")).wantStatus(t, http.StatusOK).Body)
+		check("empty / list", agent.htmx(http.MethodGet, base+"/canned", nil).wantStatus(t, http.StatusOK).Body)
+		english.postForm("/canned-responses", url.Values{"shortcut": {"thanks"}, "text": {"谢谢 {first_name}"}}).wantStatus(t, http.StatusSeeOther)
+		check("/ list", agent.htmx(http.MethodGet, base+"/canned", nil).wantStatus(t, http.StatusOK).Body)
+		check("note error", agent.htmx(http.MethodPost, base+"/notes", url.Values{"text": {"  "}}).wantStatus(t, http.StatusUnprocessableEntity).Body)
+		check("labels panel", agent.htmx(http.MethodPost, base+"/labels", url.Values{"labels": {"退款"}}).wantStatus(t, http.StatusOK).Body)
+	})
 	t.Run("live rows", func(t *testing.T) {
 		zh := openSSE(t, agent, streamURL(t, agent.get("/workbench").doc(t)), "")
 		en := openSSE(t, english, streamURL(t, english.get("/workbench").doc(t)), "")

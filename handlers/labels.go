@@ -36,7 +36,7 @@ func (s *Server) labelCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	setFlash(c, "success", "Label "+l.Name+" created.")
+	setFlash(c, "success", tr(c, "Label %s created.", l.Name))
 	return c.Redirect(http.StatusSeeOther, "/labels")
 }
 
@@ -48,7 +48,7 @@ func (s *Server) labelDelete(c echo.Context) error {
 	if err := s.Store.DeleteLabel(c.Request().Context(), actor(c), id); err != nil {
 		return err
 	}
-	setFlash(c, "success", "Label deleted.")
+	setFlash(c, "success", tr(c, "Label deleted."))
 	return c.Redirect(http.StatusSeeOther, "/labels")
 }
 

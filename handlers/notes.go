@@ -22,7 +22,7 @@ func (s *Server) noteCreate(c echo.Context) error {
 	cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c)}
 	if v, ok := models.AsValidation(err); ok {
 		if !isHTMX(c) {
-			setFlash(c, "error", v.Message)
+			setFlash(c, "error", tr(c, v.Message))
 			return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
 		}
 		return s.render(c, http.StatusUnprocessableEntity, views.NoteFormBox(cv, views.NoteForm{Text: text, Error: v.Message}))

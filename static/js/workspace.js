@@ -88,13 +88,6 @@
         var tpl = document.createElement('template');
         tpl.innerHTML = html; // server-rendered, escaped by templ
         list.replaceChildren(tpl.content);
-        if (!list.querySelector('.canned-empty')) {
-          var li = document.createElement('li');
-          li.className = 'canned-empty';
-          li.setAttribute('role', 'presentation');
-          li.textContent = 'No canned responses match.';
-          list.appendChild(li);
-        }
         list.hidden = false;
         area.setAttribute('data-canned-open', 'open');
         filter(area, slashQuery(area) || q);
@@ -199,16 +192,6 @@
 
   /* ---------- Keyboard shortcuts ---------- */
 
-  var SHORTCUTS = [
-    ['j', 'Next conversation'],
-    ['k', 'Previous conversation'],
-    ['r', 'Reply'],
-    ['e', 'Resolve'],
-    ['a', 'Assign to me'],
-    ['/', 'Canned responses'],
-    ['?', 'Show these shortcuts']
-  ];
-
   function typing(el) {
     if (!el || el === document.body) {
       return false;
@@ -217,54 +200,10 @@
     return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable;
   }
 
+  // The "?" dialog is rendered with the page (views/shortcuts.templ), in
+  // the console's language.
   function helpDialog() {
-    var d = document.getElementById('kbd-help');
-    if (d) {
-      return d;
-    }
-    d = document.createElement('dialog');
-    d.id = 'kbd-help';
-    d.className = 'modal';
-    d.setAttribute('aria-labelledby', 'kbd-help-h');
-    d.setAttribute('data-testid', 'kbd-help');
-    var head = document.createElement('div');
-    head.className = 'modal-header';
-    var h = document.createElement('h2');
-    h.id = 'kbd-help-h';
-    h.textContent = 'Keyboard shortcuts';
-    head.appendChild(h);
-    var body = document.createElement('div');
-    body.className = 'modal-body';
-    var dl = document.createElement('dl');
-    dl.className = 'kv kbd-list';
-    SHORTCUTS.forEach(function (s) {
-      var dt = document.createElement('dt');
-      var k = document.createElement('kbd');
-      k.textContent = s[0];
-      dt.appendChild(k);
-      var dd = document.createElement('dd');
-      dd.textContent = s[1];
-      dl.appendChild(dt);
-      dl.appendChild(dd);
-    });
-    body.appendChild(dl);
-    var p = document.createElement('p');
-    p.className = 'small muted';
-    p.textContent = 'Shortcuts work on the Workbench when you are not typing in a field.';
-    body.appendChild(p);
-    var foot = document.createElement('div');
-    foot.className = 'modal-footer';
-    var close = document.createElement('button');
-    close.type = 'button';
-    close.className = 'btn btn-secondary';
-    close.setAttribute('data-dialog-close', '');
-    close.textContent = 'Close';
-    foot.appendChild(close);
-    d.appendChild(head);
-    d.appendChild(body);
-    d.appendChild(foot);
-    (document.getElementById('dialogs') || document.body).appendChild(d);
-    return d;
+    return document.getElementById('kbd-help');
   }
 
   function moveConversation(step) {
@@ -326,7 +265,7 @@
         break;
       case '?':
         var d = helpDialog();
-        if (typeof d.showModal === 'function') {
+        if (d && typeof d.showModal === 'function') {
           d.showModal();
           d.querySelector('button').focus();
         }
