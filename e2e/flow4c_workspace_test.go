@@ -1,17 +1,22 @@
 package e2e
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
-// Flow 4c, the agent's workspace: an operator saves a canned response; the
+// Flow 4e, the agent's workspace: an operator saves a canned response; the
 // agent opens the customer's conversation, types "/" in the reply box,
 // picks the response with the keyboard and gets its text with the
 // variables filled in; adds a private note that shows live and never
-// reaches Telegram; and puts a label (created by the operator) on it.
+// reaches Telegram; puts a label (created by the operator) on it and
+// filters the list by it; moves with j, resolves with e and opens the
+// shortcuts with ?; and finds the customer's message with Search, whose
+// hit opens the conversation at it.
 func flowWorkspace(t *testing.T, w *world) {
 	w.needs(t, false)
 	if w.botID == 0 || w.keyword == "" {
@@ -90,4 +95,62 @@ func flowWorkspace(t *testing.T, w *world) {
 	s.waitVisible(`[data-testid=conv-item][aria-current=true] [data-testid=label-chip]`)
 	s.expectText(`[data-testid=conv-item][aria-current=true] [data-testid=conv-labels]`, "VIP")
 	s.a11y("conversation with a label")
+
+	// The list filtered by the label (and no text): Maria's alone, though
+	// the earlier flows left other conversations in the list.
+	eval[chromedp.Void](s, `document.querySelector("#wb-q").value = ""`)
+	s.choose(`#wb-label`, "VIP")
+	s.click(`[data-testid=wb-filter] button[type=submit]`)
+	s.waitJS("the list filtered by VIP", `location.search.indexOf("label=VIP") >= 0 && !document.querySelector("[data-testid=wb-conversation]")`)
+	s.waitVisible(`[data-testid=wb-list] [data-testid=conv-item]`)
+	if n := s.count(`[data-testid=wb-list] [data-testid=conv-item]`); n != 1 {
+		s.fatalf("the VIP filter lists %d conversations, want Maria's alone", n)
+	}
+	s.expectText(`[data-testid=wb-list] [data-testid=conv-item]`, "Maria")
+	s.sameDocument("filtering by label")
+	s.a11y("Workbench filtered by a label")
+
+	// Keyboard: j opens the first conversation, e resolves it, ? lists the
+	// shortcuts (Esc closes them), none of it while typing in a field.
+	s.focusKeyboard(`[data-testid=wb-filter] button[type=submit]`)
+	s.key("j")
+	s.waitVisible(`[data-testid=wb-conversation]`)
+	s.expectText(`#wb-conv-title`, "Maria")
+	s.expectText(`[data-testid=conv-status]`, "Open")
+	s.focusKeyboard(`#wb-note-text`)
+	s.key("e")
+	if got := eval[string](s, `document.querySelector("#wb-note-text").value`); got != "e" {
+		s.fatalf("typing e in the note box gave %q: a shortcut fired while typing", got)
+	}
+	if s.text(`[data-testid=conv-status]`) != "Open" {
+		s.fatalf("e typed in a field resolved the conversation")
+	}
+	eval[chromedp.Void](s, `document.querySelector("#wb-note-text").value = ""; document.activeElement.blur()`)
+	s.key("e")
+	s.expectText(`[data-testid=conv-status]`, "Resolved")
+	s.key("?")
+	s.waitJS("the shortcuts dialog open", `(function(){var d=document.querySelector("#kbd-help"); return !!d && d.open && d.contains(document.activeElement);})()`)
+	s.expectText(`#kbd-help`, "Next conversation")
+	s.a11y("keyboard shortcuts dialog")
+	s.key(kb.Escape)
+	s.waitJS("the shortcuts dialog closed", `!document.querySelector("#kbd-help").open`)
+	s.sameDocument("the keyboard shortcuts")
+
+	// Search: the customer's words find her message; the hit opens the
+	// conversation with that message on the page.
+	if st := s.open("/search?q=" + url.QueryEscape("need refund")); st != 200 {
+		s.fatalf("agent opening /search: HTTP %d", st)
+	}
+	s.waitVisible(`[data-testid=search-hit]`)
+	if n := s.count(`[data-testid=search-hit]`); n != 1 {
+		s.fatalf("%d search hits for \"need refund\", want Maria's message alone", n)
+	}
+	s.expectText(`[data-testid=search-snippet] mark`, "Refund")
+	s.a11y("Search results")
+	s.markDocument()
+	s.click(`[data-testid=search-hit-link]`)
+	s.waitNewDocument("opening a search hit")
+	s.waitVisible(`[data-testid=wb-conversation]`)
+	s.expectText(`#wb-conv-title`, "Maria")
+	s.waitJS("the hit's message on the page", `!!document.querySelector(location.hash) && document.querySelector(location.hash).textContent.indexOf("need a Refund") >= 0`)
 }
