@@ -136,14 +136,15 @@ func flowWorkspace(t *testing.T, w *world) {
 	s.waitJS("the shortcuts dialog closed", `!document.querySelector("#kbd-help").open`)
 	s.sameDocument("the keyboard shortcuts")
 
-	// Search: the customer's words find her message; the hit opens the
+	// Search: the customer's words find her message (the buyers of flow 4b
+	// need a refund for a parcel, not an order); the hit opens the
 	// conversation with that message on the page.
-	if st := s.open("/search?q=" + url.QueryEscape("need refund")); st != 200 {
+	if st := s.open("/search?q=" + url.QueryEscape("need refund order")); st != 200 {
 		s.fatalf("agent opening /search: HTTP %d", st)
 	}
 	s.waitVisible(`[data-testid=search-hit]`)
 	if n := s.count(`[data-testid=search-hit]`); n != 1 {
-		s.fatalf("%d search hits for \"need refund\", want Maria's message alone", n)
+		s.fatalf("%d search hits for \"need refund order\", want Maria's message alone", n)
 	}
 	s.expectText(`[data-testid=search-snippet] mark`, "Refund")
 	s.a11y("Search results")
