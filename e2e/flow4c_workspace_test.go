@@ -58,6 +58,9 @@ func flowWorkspace(t *testing.T, w *world) {
 	}
 	s.waitVisible(`[data-testid=wb-conversation]`)
 	s.expectText(`#wb-conv-title`, "Maria")
+	// The contact panel: who she is in Telegram.
+	s.expectText(`[data-testid=contact-username]`, "@maria_k")
+	s.expectText(`[data-testid=contact-language]`, "en")
 	s.markDocument()
 
 	// "/" opens the list, typing filters it, Enter inserts.

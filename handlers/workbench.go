@@ -257,8 +257,14 @@ func (s *Server) conversationView(c echo.Context, conv *models.ConversationRow, 
 	}
 	cv := &views.ConversationView{Conv: *conv, Messages: msgs, More: more, Before: max(before, 0), Live: before <= 0,
 		Filter: f, CSRF: csrfToken(c), Notes: notes, AllLabels: allLabels}
-	if u := currentUser(c); u != nil {
+	u := currentUser(c)
+	if u != nil {
 		cv.Me = u.ID
+	}
+	// Operators may see the groups outside the workbench a contact wrote
+	// in; agents only what the workbench shows them.
+	if cv.Contact, err = s.Store.ContactOf(ctx, &conv.Conversation, u != nil && u.Role.AtLeast(models.RoleOperator)); err != nil {
+		return nil, err
 	}
 	if err := s.withQuote(c, cv); err != nil {
 		return nil, err

@@ -649,4 +649,10 @@ var zhCN = map[string]string{
 	"Show these shortcuts":           "显示这些快捷键",
 	"Shortcuts work on the Workbench when you are not typing in a field.": "未在输入框中输入时，快捷键可在工作台中使用。",
 	"Close": "关闭",
+	// The contact panel (views/contact.templ)
+	"No Telegram user has written in this chat.": "此聊天中还没有 Telegram 用户发言。",
+	"First seen":           "首次出现",
+	"Other conversations":  "其他会话",
+	"Groups they wrote in": "发言过的群组",
+	"Messages: %s":         "消息：%s",
 }

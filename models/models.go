@@ -187,6 +187,7 @@ type Message struct {
 	FromID            int64
 	FromUsername      string
 	FromName          string
+	FromLanguage      string // the sender's Telegram language_code (the contact panel)
 	Type              string
 	Text              string
 	Entities          string

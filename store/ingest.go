@@ -27,6 +27,7 @@ type IngestMessage struct {
 	FromID            int64 // 0 for channel posts
 	FromUsername      string
 	FromName          string
+	FromLanguage      string // the sender's Telegram language_code, "" when not sent
 	Type              string // text, photo, document, … (models.Message* values)
 	Text              string // text or caption
 	Entities          string // JSON array of Telegram entities, "" when none
@@ -124,7 +125,7 @@ func incomingMessage(t ingestTarget, bot, updateID int64, m *IngestMessage, date
 	msg := models.Message{
 		ChannelID: t.ChannelID, BotTelegramID: bot, UpdateID: &updateID, ChatID: m.ChatID, ChatType: m.ChatType,
 		TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
-		Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
+		FromLanguage: m.FromLanguage, Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
 		Status: "received", TelegramDate: &date, CreatedAt: now, MessageThreadID: m.MessageThreadID,
 	}
 	if msg.Type == "" {

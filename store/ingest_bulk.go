@@ -144,7 +144,7 @@ func (ib *ingestBuffer) rollup(ctx context.Context) error {
 }
 
 // messageCols are the columns of a new incoming message, in insert order.
-const messageCols = 20
+const messageCols = 21
 
 func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 	t, b := ib.t, ib.b
@@ -165,12 +165,12 @@ func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 				thread = *r.MessageThreadID
 			}
 			args = append(args, r.ChannelID, r.BotTelegramID, bm.updateID, r.ChatID, r.ChatType, *r.TelegramMessageID, r.Direction, r.FromID,
-				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt, r.EditedAt, thread)
+				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt, r.EditedAt, thread, r.FromLanguage)
 			byUpdate[bm.updateID] = bm
 		}
 		q := `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id, direction,
 			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at, edited_at,
-			message_thread_id)
+			message_thread_id, from_language)
 			VALUES ` + valuesList(len(chunk), messageCols) + ` RETURNING id, update_id`
 		n := 0
 		rows, err := ib.conn.QueryContext(ctx, q, args...)

@@ -183,7 +183,7 @@ func mapMessage(m *telego.Message, edited bool) *store.IngestMessage {
 	}
 	switch {
 	case m.From != nil:
-		im.FromID, im.FromUsername = m.From.ID, m.From.Username
+		im.FromID, im.FromUsername, im.FromLanguage = m.From.ID, m.From.Username, m.From.LanguageCode
 		im.FromName = displayName(m.From.FirstName, m.From.LastName)
 	case m.SenderChat != nil:
 		// Channel posts have no user; show the channel (or the signature
@@ -343,6 +343,8 @@ type looseChat struct {
 	Username  string `json:"username"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
+	// LanguageCode is set on users (from), not chats.
+	LanguageCode string `json:"language_code"`
 }
 
 func (c looseChat) title() string {
@@ -369,6 +371,7 @@ func (lm *looseMessage) ingest(edited bool) *store.IngestMessage {
 	switch {
 	case lm.From != nil:
 		im.FromID, im.FromUsername, im.FromName = lm.From.ID, lm.From.Username, displayName(lm.From.FirstName, lm.From.LastName)
+		im.FromLanguage = lm.From.LanguageCode
 	case lm.SenderChat != nil:
 		im.FromName = lm.SenderChat.title()
 	}

@@ -75,7 +75,7 @@ func TestReplayAndUndecodableUpdates(t *testing.T) {
 			`{"update_id":900,"message":{"message_id":1,"date":1700000000,"chat":{"id":42,"type":"private","first_name":"Ann"},"from":{"id":42,"is_bot":false,"first_name":"Ann"},"text":"plain"}}`,
 			// entities has the wrong shape: telego refuses the message, the
 			// lenient path keeps its text and sender.
-			`{"update_id":901,"message":{"message_id":2,"date":1700000001,"chat":{"id":42,"type":"private","first_name":"Ann"},"from":{"id":42,"is_bot":false,"first_name":"Ann","username":"ann"},"text":"odd entities","entities":"not-a-list"}}`,
+			`{"update_id":901,"message":{"message_id":2,"date":1700000001,"chat":{"id":42,"type":"private","first_name":"Ann"},"from":{"id":42,"is_bot":false,"first_name":"Ann","username":"ann","language_code":"uk"},"text":"odd entities","entities":"not-a-list"}}`,
 			// An update kind botdesk does not handle.
 			`{"update_id":902,"callback_query":{"id":"1","from":{"id":42,"is_bot":false,"first_name":"Ann"},"chat_instance":"x"}}`,
 			// A message that cannot be read at all.
@@ -105,7 +105,7 @@ func TestReplayAndUndecodableUpdates(t *testing.T) {
 	}
 	var msgs []models.Message
 	e.db.Order("id").Find(&msgs)
-	if len(msgs) != 3 || msgs[1].Text != "odd entities" || msgs[1].FromUsername != "ann" || msgs[2].Text != "after" {
+	if len(msgs) != 3 || msgs[1].Text != "odd entities" || msgs[1].FromUsername != "ann" || msgs[1].FromLanguage != "uk" || msgs[2].Text != "after" {
 		t.Fatalf("messages = %+v", msgs)
 	}
 

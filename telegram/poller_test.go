@@ -71,7 +71,7 @@ func TestIngestEveryKind(t *testing.T) {
 
 	t.Run("private text with sender", func(t *testing.T) {
 		m := e.message(alice.ID, int64(private.Message.MessageID))
-		if m.ChatType != "private" || m.FromID != alice.ID || m.FromUsername != "alice" || m.FromName != "Alice" ||
+		if m.ChatType != "private" || m.FromID != alice.ID || m.FromUsername != "alice" || m.FromName != "Alice" || m.FromLanguage != "en" ||
 			m.Type != "text" || m.UpdateID == nil || *m.UpdateID != int64(private.UpdateID) || m.Status != "received" || m.TelegramDate == nil {
 			t.Fatalf("private = %+v", m)
 		}

@@ -91,5 +91,7 @@ CREATE TRIGGER messages_fts_bd BEFORE DELETE ON messages BEGIN
 END;
 
 -- The contact panel: a Telegram user's messages in a channel (first seen,
--- count, the groups they wrote in) without scanning the channel.
+-- count, the groups they wrote in) without scanning the channel, and the
+-- language their Telegram app reports (language_code of the sender).
 CREATE INDEX messages_from ON messages(channel_id, from_id, id);
+ALTER TABLE messages ADD COLUMN from_language TEXT NOT NULL DEFAULT '';
