@@ -141,10 +141,12 @@ func checkSourceVersion(ctx context.Context, tx *sql.Tx) error {
 }
 
 // sourceTables lists the tables in creation order, which is an order in
-// which every foreign key points to a table already copied.
+// which every foreign key points to a table already copied. The FTS4
+// tables of the search index are SQLite's own: PostgreSQL indexes the
+// copied messages itself (migrations/postgres/0006).
 func sourceTables(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
-		AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY rowid`)
+		AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' AND name NOT LIKE 'messages_fts%' ORDER BY rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("store: copy: list tables: %w", err)
 	}

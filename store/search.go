@@ -5,14 +5,15 @@ package store
 // on messages (migration 0006), so every write, the batched ingest
 // included, updates it in its own transaction.
 //
-// The dialect seam: searchSQL is the only place that knows the index. On
-// SQLite it is FTS4 (messages_fts, MATCH, snippet()); a PostgreSQL store
-// answers the same SearchHit rows from a tsvector column with
-// websearch_to_tsquery and ts_headline, using the same marker characters,
-// so Snippet parsing and everything above the store stays as it is.
+// The dialect seam: searchSQL and pgSearchSQL are the only places that know
+// the index. On SQLite it is FTS4 (messages_fts, MATCH, snippet()); on
+// PostgreSQL a GIN index on to_tsvector('simple', text), queried with
+// to_tsquery and ts_headline, using the same marker characters, so Snippet
+// parsing and everything above the store stays as it is.
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -106,6 +107,110 @@ func ftsQuery(q string) string {
 	return strings.Join(words, " ")
 }
 
+// pgQuery is ftsQuery for to_tsquery: the same words (letters and digits
+// only, so no operator can be injected), all required, the last a prefix.
+func pgQuery(q string) string {
+	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) > maxSearchTerms {
+		words = words[:maxSearchTerms]
+	}
+	for i, w := range words {
+		words[i] = strings.ToLower(w)
+	}
+	if n := len(words); n > 0 {
+		words[n-1] += ":*"
+	}
+	return strings.Join(words, " & ")
+}
+
+// pgSearchSQL is searchSQL on PostgreSQL; the WHERE's expression is the
+// index's (migration postgres/0006), so the planner uses it.
+const pgSearchSQL = `SELECT m.id, c.id, m.channel_id, ch.name, c.title, c.chat_id, m.direction, m.created_at, m.text
+	FROM (SELECT to_tsquery('simple', ?) AS q) q
+	JOIN messages m ON to_tsvector('simple', m.text) @@ q.q
+	JOIN conversations c ON c.channel_id = m.channel_id AND c.chat_id = m.chat_id
+	JOIN channels ch ON ch.id = m.channel_id
+	WHERE c.in_workbench = TRUE AND (? = '' OR m.channel_id = ?)
+	ORDER BY m.id DESC LIMIT ?`
+
+// snippetWords is the length of a snippet in words, as SQLite's snippet()
+// is asked for.
+const snippetWords = 16
+
+// goSnippet is SQLite's snippet() for PostgreSQL, whose ts_headline drops
+// what its parser takes for HTML tags: up to snippetWords words of text
+// around the first match, "…" where it was cut, the matching words between
+// the markers. Words and matching are ftsQuery's (the last term a prefix).
+func goSnippet(text, query string) string {
+	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	terms := strings.FieldsFunc(strings.ToLower(query), func(r rune) bool { return !isWord(r) })
+	if len(terms) > maxSearchTerms {
+		terms = terms[:maxSearchTerms]
+	}
+	matches := func(w string) bool {
+		w = strings.ToLower(w)
+		for i, t := range terms {
+			if w == t || (i == len(terms)-1 && strings.HasPrefix(w, t)) {
+				return true
+			}
+		}
+		return false
+	}
+	type span struct{ from, to int }
+	var words []span
+	start := -1
+	for i, r := range text {
+		switch {
+		case isWord(r) && start < 0:
+			start = i
+		case !isWord(r) && start >= 0:
+			words = append(words, span{start, i})
+			start = -1
+		}
+	}
+	if start >= 0 {
+		words = append(words, span{start, len(text)})
+	}
+	if len(words) == 0 {
+		return text
+	}
+	first := 0
+	for i, w := range words {
+		if matches(text[w.from:w.to]) {
+			first = i
+			break
+		}
+	}
+	lo := max(0, first-snippetWords/4)
+	hi := min(len(words), lo+snippetWords)
+	lo = max(0, hi-snippetWords)
+	var b strings.Builder
+	from, to := words[lo].from, words[hi-1].to
+	if lo == 0 {
+		from = 0
+	} else {
+		b.WriteString("…")
+	}
+	if hi == len(words) {
+		to = len(text)
+	}
+	at := from
+	for _, w := range words[lo:hi] {
+		b.WriteString(text[at:w.from])
+		if matches(text[w.from:w.to]) {
+			b.WriteString(snippetOpen + text[w.from:w.to] + snippetClose)
+		} else {
+			b.WriteString(text[w.from:w.to])
+		}
+		at = w.to
+	}
+	b.WriteString(text[at:to])
+	if hi < len(words) {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
 // searchSQL is the dialect's search statement; see the file comment.
 const searchSQL = `SELECT m.id, c.id, m.channel_id, ch.name, c.title, c.chat_id, m.direction, m.created_at,
 	snippet(messages_fts, ?, ?, '…', -1, 16)
@@ -113,7 +218,7 @@ const searchSQL = `SELECT m.id, c.id, m.channel_id, ch.name, c.title, c.chat_id,
 	JOIN messages m ON m.id = messages_fts.docid
 	JOIN conversations c ON c.channel_id = m.channel_id AND c.chat_id = m.chat_id
 	JOIN channels ch ON ch.id = m.channel_id
-	WHERE messages_fts MATCH ? AND c.in_workbench = 1 AND (? = '' OR m.channel_id = ?)
+	WHERE messages_fts MATCH ? AND c.in_workbench = TRUE AND (? = '' OR m.channel_id = ?)
 	ORDER BY messages_fts.docid DESC LIMIT ?`
 
 // Search finds messages of workbench conversations matching every word of
@@ -126,7 +231,14 @@ func (s *Store) Search(ctx context.Context, f SearchFilter) ([]SearchHit, error)
 	if q == "" {
 		return nil, nil
 	}
-	rows, err := s.r(ctx).Raw(searchSQL, snippetOpen, snippetClose, q, f.ChannelID, f.ChannelID, f.Limit).Rows()
+	db := s.r(ctx)
+	var rows *sql.Rows
+	var err error
+	if s.pg {
+		rows, err = db.Raw(pgSearchSQL, pgQuery(f.Query), f.ChannelID, f.ChannelID, f.Limit).Rows()
+	} else {
+		rows, err = db.Raw(searchSQL, snippetOpen, snippetClose, q, f.ChannelID, f.ChannelID, f.Limit).Rows()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
@@ -135,6 +247,9 @@ func (s *Store) Search(ctx context.Context, f SearchFilter) ([]SearchHit, error)
 		var h SearchHit
 		if err := rows.Scan(&h.MessageID, &h.ConversationID, &h.ChannelID, &h.ChannelName, &h.Title, &h.ChatID, &h.Direction, &h.CreatedAt, &h.Snippet); err != nil {
 			return err
+		}
+		if s.pg {
+			h.Snippet = goSnippet(h.Snippet, f.Query)
 		}
 		out = append(out, h)
 		return nil

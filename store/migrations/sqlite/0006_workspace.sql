@@ -1,6 +1,6 @@
 -- 0006: the agent's workspace (issue 16): canned responses, private notes,
--- labels, per-agent read state, availability and auto-assignment, and the
--- full-text index of message texts and captions.
+-- labels, the contact panel's sender columns and the full-text index of
+-- message texts and captions.
 
 -- channel_id NULL = a global response, offered in every channel.
 CREATE TABLE canned_responses (
@@ -12,8 +12,9 @@ CREATE TABLE canned_responses (
   created_at DATETIME NOT NULL,
   updated_at DATETIME NOT NULL
 );
--- One shortcut per scope; '' stands for the global scope.
-CREATE UNIQUE INDEX canned_responses_scope ON canned_responses(COALESCE(channel_id, ''), shortcut);
+-- One shortcut per scope: per channel, and once among the global ones.
+CREATE UNIQUE INDEX canned_responses_channel ON canned_responses(channel_id, shortcut) WHERE channel_id IS NOT NULL;
+CREATE UNIQUE INDEX canned_responses_global ON canned_responses(shortcut) WHERE channel_id IS NULL;
 
 -- Notes are agents-only: nothing reads this table on the way to Telegram,
 -- callbacks or queues.
@@ -42,32 +43,6 @@ CREATE TABLE conversation_labels (
   PRIMARY KEY (conversation_id, label_id)
 );
 CREATE INDEX conversation_labels_label ON conversation_labels(label_id, conversation_id);
-
--- Per-agent read state: messages of the chat with a higher id are unread
--- for that agent.
-CREATE TABLE conversation_reads (
-  user_id              INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  conversation_id      INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-  last_read_message_id INTEGER NOT NULL,
-  PRIMARY KEY (user_id, conversation_id)
-);
-
--- Availability: status is what the agent chose; last_seen_at is the last
--- heartbeat of an open console tab (away when it is too old).
-CREATE TABLE agent_presence (
-  user_id      INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
-  status       TEXT NOT NULL DEFAULT 'online' CHECK (status IN ('online','away')),
-  last_seen_at DATETIME NOT NULL,
-  notify       INTEGER NOT NULL DEFAULT 0
-);
-
--- Per-channel auto-assignment; last_user_id is the round-robin cursor.
-CREATE TABLE channel_assignment (
-  channel_id   TEXT PRIMARY KEY REFERENCES channels(id) ON DELETE CASCADE,
-  auto_assign  INTEGER NOT NULL DEFAULT 0,
-  capacity     INTEGER NOT NULL DEFAULT 10,
-  last_user_id INTEGER NOT NULL DEFAULT 0
-);
 
 -- Full-text index over messages.text (the text, or a media message's
 -- caption). FTS4, not FTS5: mattn/go-sqlite3 compiles FTS5 in only with a
