@@ -49,7 +49,10 @@ func TestMain(m *testing.M) {
 func runCrashChild(dir, dbURL, key, api string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	st, err := store.Open(ctx, store.Config{DataDir: dir, DatabaseURL: dbURL})
+	// Every child is the same instance restarting (as a service with
+	// BOTDESK_INSTANCE_ID is), so it picks up its own bot leases at once
+	// instead of waiting for a dead stranger's to expire.
+	st, err := store.Open(ctx, store.Config{DataDir: dir, DatabaseURL: dbURL, InstanceID: "crash-child"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child: open store:", err)
 		return 1
