@@ -71,22 +71,13 @@ func (s *Server) workbenchMessage(c echo.Context) error {
 	return s.bubble(c, conv, row.ID)
 }
 
-func (s *Server) workbenchEditForm(c echo.Context) error {
-	conv, row, err := s.wbMessage(c)
-	if err != nil {
-		return err
-	}
-	if err := store.CheckChangeable(&row.Message); err != nil {
-		return err
-	}
-	v := s.changeView(c, conv, row)
-	if isHTMX(c) {
-		return s.render(c, http.StatusOK, views.EditMessageForm(v))
-	}
-	return s.render(c, http.StatusOK, views.MessageChangePage(s.page(c, "Edit message", "workbench", workbenchCrumb), v, true))
-}
+func (s *Server) workbenchEditForm(c echo.Context) error { return s.messageChangeForm(c, true) }
 
-func (s *Server) workbenchDeleteForm(c echo.Context) error {
+func (s *Server) workbenchDeleteForm(c echo.Context) error { return s.messageChangeForm(c, false) }
+
+// messageChangeForm shows the edit form (edit) or the delete confirmation
+// of a sent message: the fragment for htmx, a whole page for a direct load.
+func (s *Server) messageChangeForm(c echo.Context, edit bool) error {
 	conv, row, err := s.wbMessage(c)
 	if err != nil {
 		return err
@@ -95,10 +86,14 @@ func (s *Server) workbenchDeleteForm(c echo.Context) error {
 		return err
 	}
 	v := s.changeView(c, conv, row)
-	if isHTMX(c) {
-		return s.render(c, http.StatusOK, views.DeleteMessageDialog(v))
+	title, fragment := "Delete message", views.DeleteMessageDialog(v)
+	if edit {
+		title, fragment = "Edit message", views.EditMessageForm(v)
 	}
-	return s.render(c, http.StatusOK, views.MessageChangePage(s.page(c, "Delete message", "workbench", workbenchCrumb), v, false))
+	if isHTMX(c) {
+		return s.render(c, http.StatusOK, fragment)
+	}
+	return s.render(c, http.StatusOK, views.MessageChangePage(s.page(c, title, "workbench", workbenchCrumb), v, edit))
 }
 
 // changeFailed shows a refused change: the form again with the reason
