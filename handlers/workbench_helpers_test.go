@@ -124,6 +124,8 @@ type sseStream struct {
 	cancel context.CancelFunc
 	// lastID is the id of the last event next returned that had one.
 	lastID string
+	// history is every event next returned, in order.
+	history []sseEvent
 }
 
 // openSSE connects c (its cookies) to path, optionally resuming from
@@ -205,8 +207,13 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 		if ev.ID != "" {
 			s.lastID = ev.ID
 		}
+		s.history = append(s.history, ev)
 		return ev
 	case <-time.After(20 * time.Second):
+		// Say what did come: the failure is then readable.
+		for _, ev := range s.history {
+			t.Logf("seen before: event %q id %q: %s", ev.Name, ev.ID, ev.Data)
+		}
 		t.Fatal("no event within 20s")
 	}
 	return sseEvent{}
