@@ -77,7 +77,40 @@ func TestWorkbenchStreamLiveAndResume(t *testing.T) {
 	}
 	last := f.msg(t, c, "live last")
 	want = append(want, fmt.Sprint(last.ID))
-	ev, msgs := sse.until(t, "msg", isMsg(last.ID))
+	// The bubbles (msg) and the list rows (rows) are fed by two pumps, so
+	// their events interleave in any order; the list's rows may batch
+	// Bob's row with Ann's. Wait for the last bubble and for Ann's row at
+	// the top with no unread (the agent is watching), after Bob's last
+	// change, then look at what came.
+	rowOf := func(ev sseEvent, id int64) *goquery.Selection {
+		return rowsDoc(t, ev).Find(fmt.Sprintf("li#wb-row-%d", id))
+	}
+	unread := func(row *goquery.Selection) string {
+		n, _ := row.Find(`[data-testid="conv-unread"]`).Attr("aria-label")
+		return n
+	}
+	var ev, rowsEv sseEvent
+	var msgs []sseEvent
+	sse.waitHistory(t, func(h []sseEvent) bool {
+		msgs, ev, rowsEv = nil, sseEvent{}, sseEvent{}
+		bobDone := false
+		for _, e := range h {
+			if e.Name == "msg" {
+				msgs = append(msgs, e)
+				if isMsg(last.ID)(e) {
+					ev = e
+				}
+			}
+			if e.Name != "rows" {
+				continue
+			}
+			bobDone = bobDone || unread(rowOf(e, other.ID)) == "5 unread"
+			if ann := rowOf(e, c.ID); bobDone && strings.Contains(ann.Text(), "live last") && ann.Length() == 1 && unread(ann) == "" {
+				rowsEv = e
+			}
+		}
+		return ev.Name != "" && rowsEv.Name != ""
+	})
 	// Nothing already on the page is sent again.
 	if got := msgEventIDs(msgs); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("msg events %v, want %v", got, want)
@@ -86,45 +119,32 @@ func TestWorkbenchStreamLiveAndResume(t *testing.T) {
 	if d.Find(fmt.Sprintf(`#msg-%d.msg-in`, last.ID)).Length() != 1 || !strings.Contains(d.Text(), "live last") {
 		t.Errorf("msg event data is not the bubble: %s", ev.Data)
 	}
-	// The list follows, row by row: Ann's row goes to the top, with no
-	// unread (the agent is watching). Bob's rows may share an event with
-	// Ann's (the broker batches what is queued), so each row is read alone.
-	rowOf := func(ev sseEvent, id int64) *goquery.Selection {
-		return rowsDoc(t, ev).Find(fmt.Sprintf("li#wb-row-%d", id))
-	}
-	bobDone := func() bool {
-		for _, ev := range sse.history {
-			if ev.Name == "rows" {
-				if n, _ := rowOf(ev, other.ID).Find(`[data-testid="conv-unread"]`).Attr("aria-label"); n == "5 unread" {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	rowsEv, _ := sse.until(t, "rows", func(ev sseEvent) bool {
-		ann := rowOf(ev, c.ID)
-		return ev.Name == "rows" && strings.Contains(ann.Text(), "live last") && ann.Find(`[data-testid="conv-unread"]`).Length() == 0 && bobDone()
-	})
 	row := rowIn(t, rowsEv, c.ID)
 	if after, _ := row.Attr("data-wb-after"); after != "0" {
 		t.Errorf("the conversation with the newest message goes below %q, want the top (0)", after)
 	}
-	// Bob's last change is out; a change of Ann's alone re-sends only hers.
-	only := f.msg(t, c, "only Ann")
-	var sawMsg, sawRow bool
-	for !sawMsg || !sawRow {
-		ev := sse.next(t)
-		sawMsg = sawMsg || isMsg(only.ID)(ev)
-		if ev.Name == "rows" && strings.Contains(rowOf(ev, c.ID).Text(), "only Ann") {
-			sawRow = true
-			if rowOf(ev, other.ID).Length() != 0 {
-				t.Errorf("a rows event re-sends a row nothing changed: %s", ev.Data)
-			}
-		}
-	}
 	if f.convRow(t, c.ID).Unread != 0 {
 		t.Error("messages streamed to a watching agent still count as unread")
+	}
+	// Bob's last change is out; a change of Ann's alone re-sends only hers.
+	only := f.msg(t, c, "only Ann")
+	seenBefore := len(sse.history)
+	var onlyRows []sseEvent
+	sse.waitHistory(t, func(h []sseEvent) bool {
+		sawMsg := false
+		onlyRows = nil
+		for _, e := range h[seenBefore:] {
+			sawMsg = sawMsg || isMsg(only.ID)(e)
+			if e.Name == "rows" && strings.Contains(rowOf(e, c.ID).Text(), "only Ann") {
+				onlyRows = append(onlyRows, e)
+			}
+		}
+		return sawMsg && len(onlyRows) > 0
+	})
+	for _, e := range onlyRows {
+		if rowOf(e, other.ID).Length() != 0 {
+			t.Errorf("a rows event re-sends a row nothing changed: %s", e.Data)
+		}
 	}
 	sse.close()
 

@@ -202,6 +202,7 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 	select {
 	case ev, ok := <-s.events:
 		if !ok {
+			s.logHistory(t)
 			t.Fatal("event stream ended")
 		}
 		if ev.ID != "" {
@@ -210,13 +211,26 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 		s.history = append(s.history, ev)
 		return ev
 	case <-time.After(20 * time.Second):
-		// Say what did come: the failure is then readable.
-		for _, ev := range s.history {
-			t.Logf("seen before: event %q id %q: %s", ev.Name, ev.ID, ev.Data)
-		}
+		s.logHistory(t)
 		t.Fatal("no event within 20s")
 	}
 	return sseEvent{}
+}
+
+// logHistory says what did come, so a failed wait is readable.
+func (s *sseStream) logHistory(t *testing.T) {
+	t.Helper()
+	for _, ev := range s.history {
+		t.Logf("seen before: event %q id %q: %s", ev.Name, ev.ID, ev.Data)
+	}
+}
+
+// waitHistory reads events until done holds for everything seen so far.
+func (s *sseStream) waitHistory(t *testing.T, done func([]sseEvent) bool) {
+	t.Helper()
+	for !done(s.history) {
+		s.next(t)
+	}
 }
 
 // until reads events until one matches, returning it and the events of
