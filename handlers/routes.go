@@ -109,6 +109,7 @@ func (s *Server) registerTwoFactorRoutes(r router) {
 	r.post("/account/two-factor/start", asAgent, s.twoFactorStart)
 	r.post("/account/two-factor/enable", asAgent, s.twoFactorEnable)
 	r.post("/account/two-factor/disable", asAgent, s.twoFactorDisable)
+	r.post("/account/two-factor/recovery-codes", asAgent, s.twoFactorRecoveryCodes)
 	r.get("/login/two-factor", public, s.twoFactorLoginForm)
 	r.post("/login/two-factor", public, s.twoFactorLogin)
 	r.post("/users/two-factor-policy", asAdmin, s.twoFactorPolicy)

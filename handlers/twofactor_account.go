@@ -102,13 +102,9 @@ func (s *Server) twoFactorEnable(c echo.Context) error {
 	if !ok {
 		return s.renderTwoFactorSetup(c, http.StatusUnprocessableEntity, views.FieldErrors{"code": tr(c, "That code is not right. Check the time on your phone and enter the code the app shows now.")})
 	}
-	codes, err := twofactor.NewRecoveryCodes()
+	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return err
-	}
-	hashes := make([]string, len(codes))
-	for i, code := range codes {
-		hashes[i] = store.HashToken(twofactor.NormalizeRecovery(code))
 	}
 	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.EnableTOTP(ctx, u.ID, step, hashes); err != nil {
@@ -122,57 +118,110 @@ func (s *Server) twoFactorEnable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	crumbs := []views.Crumb{{Label: "Account", Href: "/account"}, {Label: "Recovery codes"}}
-	return s.render(c, http.StatusOK, views.RecoveryCodesPage(s.page(c, "Recovery codes", "account", crumbs...), codes))
+	return s.showRecoveryCodes(c, "Recovery codes", codes, false)
 }
 
 // twoFactorDisable turns two-factor off after the password and a code (or
 // a recovery code): someone at an unlocked browser cannot do it alone.
 func (s *Server) twoFactorDisable(c echo.Context) error {
-	ctx := c.Request().Context()
-	u, err := s.Store.UserByID(ctx, currentUser(c).ID)
+	done, err := s.confirmTwoFactorChange(c, "password", "code", func(ctx context.Context, u *models.User, how string) error {
+		if err := s.Store.DisableTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), "user.two_factor_disable", "user", u.Email, "confirmed with "+how)
+	})
+	if done || err != nil {
+		return err
+	}
+	setFlash(c, "success", tr(c, "Two-factor sign-in is off."))
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+// twoFactorRecoveryCodes replaces the recovery codes (all used, or shown
+// to someone else) after the password and a code, and shows the new ones
+// once.
+func (s *Server) twoFactorRecoveryCodes(c echo.Context) error {
+	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return err
 	}
+	done, err := s.confirmTwoFactorChange(c, "recovery_password", "recovery_code", func(ctx context.Context, u *models.User, how string) error {
+		if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), "user.two_factor_recovery_codes", "user", u.Email, "new codes, confirmed with "+how)
+	})
+	if done || err != nil {
+		return err
+	}
+	return s.showRecoveryCodes(c, "New recovery codes", codes, true)
+}
+
+// confirmTwoFactorChange runs change (in one transaction with the use of
+// the second factor) once the form's password (field pwField) and code
+// (codeField) are right. done means it already answered: the account page
+// again with the field's error, or a redirect when two-factor is off.
+func (s *Server) confirmTwoFactorChange(c echo.Context, pwField, codeField string, change func(ctx context.Context, u *models.User, how string) error) (done bool, err error) {
+	ctx := c.Request().Context()
+	u, err := s.Store.UserByID(ctx, currentUser(c).ID)
+	if err != nil {
+		return true, err
+	}
 	if !u.TOTPEnabled {
-		return c.Redirect(http.StatusSeeOther, "/account")
+		return true, c.Redirect(http.StatusSeeOther, "/account")
 	}
 	password, code := c.FormValue("password"), c.FormValue("code")
-	refuse := func(field, msg string) error {
-		return s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountView{Errors: views.FieldErrors{field: msg}})
+	refuse := func(field, msg string) (bool, error) {
+		return true, s.renderAccount(c, http.StatusUnprocessableEntity, views.AccountView{Errors: views.FieldErrors{field: msg}})
 	}
 	if len(password) > maxPasswordBytes {
-		return refuse("password", tr(c, "The current password is incorrect."))
+		return refuse(pwField, tr(c, "The current password is incorrect."))
 	}
 	release, ok := s.tryHashSlot()
 	if !ok {
 		retryAfter(c, 0)
-		return echo.NewHTTPError(http.StatusTooManyRequests, tr(c, "The server is busy; try again in a moment."))
+		return true, echo.NewHTTPError(http.StatusTooManyRequests, tr(c, "The server is busy; try again in a moment."))
 	}
 	good, _ := models.VerifyPassword(u.PasswordHash, password)
 	release()
 	if !good {
-		return refuse("password", tr(c, "The current password is incorrect."))
+		return refuse(pwField, tr(c, "The current password is incorrect."))
 	}
 	err = s.Store.WithTx(ctx, func(ctx context.Context) error {
 		how, err := s.useSecondFactor(ctx, c, u, code)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.DisableTOTP(ctx, u.ID); err != nil {
-			return err
-		}
-		return s.Store.Audit(ctx, actor(c), "user.two_factor_disable", "user", u.Email, "confirmed with "+how)
+		return change(ctx, u, how)
 	})
-	if errors.Is(err, errWrongCode) {
-		return refuse("code", tr(c, "That code is not right, or it was already used."))
+	switch {
+	case errors.Is(err, errWrongCode):
+		return refuse(codeField, tr(c, "That code is not right, or it was already used."))
+	case errors.Is(err, store.ErrTwoFactorOff):
+		return true, c.Redirect(http.StatusSeeOther, "/account")
+	case err != nil:
+		return true, err
 	}
-	if err != nil {
-		return err
+	return false, nil
+}
+
+// newRecoveryCodes makes a set of recovery codes and the hashes stored.
+func newRecoveryCodes() (codes, hashes []string, err error) {
+	if codes, err = twofactor.NewRecoveryCodes(); err != nil {
+		return nil, nil, err
 	}
-	setFlash(c, "success", tr(c, "Two-factor sign-in is off."))
-	return c.Redirect(http.StatusSeeOther, "/account")
+	hashes = make([]string, len(codes))
+	for i, code := range codes {
+		hashes[i] = store.HashToken(twofactor.NormalizeRecovery(code))
+	}
+	return codes, hashes, nil
+}
+
+// showRecoveryCodes is the page that shows recovery codes, once.
+func (s *Server) showRecoveryCodes(c echo.Context, title string, codes []string, renewed bool) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	crumbs := []views.Crumb{{Label: "Account", Href: "/account"}, {Label: "Recovery codes"}}
+	return s.render(c, http.StatusOK, views.RecoveryCodesPage(s.page(c, title, "account", crumbs...), codes, renewed))
 }
 
 // errWrongCode: the second factor given is wrong, reused or used up.

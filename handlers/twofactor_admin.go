@@ -8,6 +8,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -89,21 +90,31 @@ func (s *Server) userParam(c echo.Context) (*models.User, error) {
 
 // twoFactorReset turns a user's two-factor off (a lost phone and no
 // recovery codes); they sign in with the password and can enrol again.
+// Their sessions end with it: whoever has the lost phone may also have a
+// signed-in browser.
 func (s *Server) twoFactorReset(c echo.Context) error {
 	u, err := s.userParam(c)
 	if err != nil {
 		return err
 	}
+	var ended int64
 	err = s.Store.WithTx(c.Request().Context(), func(ctx context.Context) error {
 		if err := s.Store.DisableTOTP(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.Store.Audit(ctx, actor(c), "user.two_factor_reset", "user", u.Email, "by an admin")
+		if ended, err = s.Store.EndUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.Store.Audit(ctx, actor(c), "user.two_factor_reset", "user", u.Email, fmt.Sprintf("by an admin, %d sessions ended", ended))
 	})
 	if err != nil {
 		return err
 	}
-	setFlash(c, "success", tr(c, "Two-factor of %s is reset.", u.Email))
+	if me := currentUser(c); me != nil && me.ID == u.ID {
+		clearCookie(c, sessionCookie)
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	setFlash(c, "success", tr(c, "Two-factor of %s is reset and they are signed out everywhere (%d sessions ended).", u.Email, ended))
 	return c.Redirect(http.StatusSeeOther, "/users")
 }
 

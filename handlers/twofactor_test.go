@@ -344,10 +344,23 @@ func TestAdminResetsTwoFactor(t *testing.T) {
 	agent.postForm(path, nil).wantStatus(t, http.StatusForbidden)
 	admin.postRaw(path, url.Values{}).wantStatus(t, http.StatusForbidden)
 	admin.postForm("/users/999999/two-factor/reset", nil).wantStatus(t, http.StatusNotFound)
+	if !signedIn(agent) {
+		t.Fatal("the agent is not signed in before the reset")
+	}
 	admin.postForm(path, nil).wantStatus(t, http.StatusSeeOther)
 	e := env.wantAudit(t, "user.two_factor_reset", u.Email)
 	if e.ActorID == nil || *e.ActorID != env.user(t, models.RoleAdmin).ID {
 		t.Errorf("reset audited with actor %v", e.ActorID)
+	}
+	if !strings.Contains(e.Detail, "1 sessions ended") {
+		t.Errorf("reset audit detail %q does not count the ended session", e.Detail)
+	}
+	// Whoever holds the lost phone may hold a signed-in browser too.
+	if signedIn(agent) {
+		t.Error("the user's session outlived the two-factor reset")
+	}
+	if !signedIn(admin) {
+		t.Error("the admin's own session ended with someone else's reset")
 	}
 	got, _ := env.Store.UserByID(context.Background(), u.ID)
 	if got.TOTPEnabled || got.TOTPSecretEnc != nil {
@@ -381,6 +394,71 @@ func TestUserDisablesTwoFactor(t *testing.T) {
 	env.wantAudit(t, "user.two_factor_disable", u.Email)
 	if r := env.anonClient(t).postForm("/login", url.Values{"email": {u.Email}, "password": {testPassword}}); r.location() != "/" {
 		t.Errorf("after turning off, the password leads to %q", r.location())
+	}
+}
+
+// New recovery codes need the password and a code; the old ones, used or
+// not, stop working, and the new ones sign in.
+func TestUserRenewsRecoveryCodes(t *testing.T) {
+	env, clk := newTwoFactorEnv(t)
+	u := env.user(t, models.RoleAgent)
+	c := env.userClient(t, models.RoleAgent)
+	secret, old := enrolTwoFactor(t, c, clk)
+	path := "/account/two-factor/recovery-codes"
+	if c.get("/account").doc(t).Find(`form[action="`+path+`"] input[name="password"]`).Length() != 1 {
+		t.Fatal("the account page has no form for new recovery codes")
+	}
+
+	t.Run("refused without both factors", func(t *testing.T) {
+		clk.add(twofactor.Period * time.Second)
+		code := totpAt(t, secret, clk.Now())
+		r := c.postForm(path, url.Values{"password": {"wrong-password"}, "code": {code}}).wantStatus(t, http.StatusUnprocessableEntity)
+		if r.text(t, "#err-recovery_password") == "" {
+			t.Error("no error next to the password of the new-codes form")
+		}
+		if r.doc(t).Find(`details[data-testid="two-factor-new-codes"][open]`).Length() != 1 {
+			t.Error("the new-codes form with the error is not left open")
+		}
+		r = c.postForm(path, url.Values{"password": {testPassword}, "code": {"000000"}}).wantStatus(t, http.StatusUnprocessableEntity)
+		if r.text(t, "#err-recovery_code") == "" {
+			t.Error("no error next to the code of the new-codes form")
+		}
+		c.postRaw(path, url.Values{"password": {testPassword}, "code": {code}}).wantStatus(t, http.StatusForbidden)
+	})
+
+	clk.add(twofactor.Period * time.Second)
+	r := c.postForm(path, url.Values{"password": {testPassword}, "code": {totpAt(t, secret, clk.Now())}}).wantStatus(t, http.StatusOK)
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("recovery codes page Cache-Control %q, want no-store", r.Header.Get("Cache-Control"))
+	}
+	if got := r.text(t, "h1"); got != "New recovery codes" {
+		t.Errorf("heading %q", got)
+	}
+	var fresh []string
+	r.doc(t).Find(`[data-testid="recovery-codes"] li`).Each(func(_ int, li *goquery.Selection) {
+		fresh = append(fresh, strings.TrimSpace(li.Text()))
+	})
+	if len(fresh) != twofactor.RecoveryCount {
+		t.Fatalf("%d new codes shown, want %d", len(fresh), twofactor.RecoveryCount)
+	}
+	e := env.wantAudit(t, "user.two_factor_recovery_codes", u.Email)
+	if !strings.Contains(e.Detail, "authenticator code") {
+		t.Errorf("audit detail %q does not say how it was confirmed", e.Detail)
+	}
+	if n, _ := env.Store.RecoveryCodesLeft(context.Background(), u.ID); n != int64(twofactor.RecoveryCount) {
+		t.Errorf("%d codes left, want %d", n, twofactor.RecoveryCount)
+	}
+	login := signInPassword(t, env, u.Email)
+	login.postForm("/login/two-factor", url.Values{"code": {old[0]}}).wantStatus(t, http.StatusUnauthorized)
+	if signedIn(login) {
+		t.Fatal("an old recovery code still signs in")
+	}
+	login = signInPassword(t, env, u.Email)
+	if r := login.postForm("/login/two-factor", url.Values{"code": {fresh[0]}}).wantStatus(t, http.StatusSeeOther); r.location() != "/" {
+		t.Errorf("a new recovery code leads to %q", r.location())
+	}
+	if !signedIn(login) {
+		t.Error("a new recovery code does not sign in")
 	}
 }
 

@@ -20,6 +20,10 @@ import (
 // (an enrolment cannot be started or confirmed twice).
 var ErrTwoFactorOn = errors.New("store: two-factor already on")
 
+// ErrTwoFactorOff: the change needs two-factor sign-in on (it was turned
+// off meanwhile).
+var ErrTwoFactorOff = errors.New("store: two-factor is off")
+
 // Now is the store's clock (Config.Clock): TOTP steps and challenge
 // expiry are computed with it so tests can hold time still.
 func (s *Store) Now() time.Time { return s.now() }
@@ -53,17 +57,38 @@ func (s *Store) EnableTOTP(ctx context.Context, userID, step int64, recoveryHash
 		if res.RowsAffected == 0 {
 			return ErrTwoFactorOn
 		}
-		if err := s.w(ctx).Exec("DELETE FROM recovery_codes WHERE user_id = ?", userID).Error; err != nil {
-			return fmt.Errorf("store: clear recovery codes: %w", err)
-		}
-		now := s.now()
-		for _, h := range recoveryHashes {
-			if err := s.w(ctx).Exec("INSERT INTO recovery_codes(user_id, code_hash, created_at) VALUES (?, ?, ?)", userID, h, now).Error; err != nil {
-				return fmt.Errorf("store: save recovery code: %w", err)
-			}
-		}
-		return nil
+		return s.saveRecoveryCodes(ctx, userID, recoveryHashes)
 	})
+}
+
+// ReplaceRecoveryCodes gives a user with two-factor on a fresh set of
+// recovery codes: the old ones, used or not, stop working.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, recoveryHashes []string) error {
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		var on bool
+		if err := s.w(ctx).Model(&models.User{}).Select("totp_enabled").Where("id = ?", userID).Scan(&on).Error; err != nil {
+			return fmt.Errorf("store: read two-factor state: %w", err)
+		}
+		if !on {
+			return ErrTwoFactorOff
+		}
+		return s.saveRecoveryCodes(ctx, userID, recoveryHashes)
+	})
+}
+
+// saveRecoveryCodes replaces the user's recovery codes, inside the
+// caller's transaction.
+func (s *Store) saveRecoveryCodes(ctx context.Context, userID int64, hashes []string) error {
+	if err := s.w(ctx).Exec("DELETE FROM recovery_codes WHERE user_id = ?", userID).Error; err != nil {
+		return fmt.Errorf("store: clear recovery codes: %w", err)
+	}
+	now := s.now()
+	for _, h := range hashes {
+		if err := s.w(ctx).Exec("INSERT INTO recovery_codes(user_id, code_hash, created_at) VALUES (?, ?, ?)", userID, h, now).Error; err != nil {
+			return fmt.Errorf("store: save recovery code: %w", err)
+		}
+	}
+	return nil
 }
 
 // DisableTOTP turns two-factor off (the user, or an admin's reset): the
