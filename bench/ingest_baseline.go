@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botdesk/botdesk/callbacks"
@@ -62,7 +63,11 @@ func sameRowsBaseline(ctx context.Context, d benchDB, sz IngestSizes) (float64, 
 	start := time.Now()
 	for lo := 0; lo < sz.Updates; lo += 100 {
 		hi := min(lo+100, sz.Updates)
-		if err := sameRowsBatch(ctx, db, stmts, lo, hi, sz, payloads, eventIDs); err != nil {
+		batch := func() error { return sameRowsBatch(ctx, db, stmts, lo, hi, sz, payloads, eventIDs) }
+		if d.pg() {
+			batch = func() error { return sameRowsBatchMulti(ctx, db, lo, hi, sz, payloads, eventIDs) }
+		}
+		if err := batch(); err != nil {
 			return 0, fmt.Errorf("bench: same-rows baseline: %w", err)
 		}
 	}
@@ -152,4 +157,113 @@ func sameRowsBatch(ctx context.Context, db *sql.DB, q []string, lo, hi int, sz I
 		return err
 	}
 	return tx.Commit()
+}
+
+// sameRowsBatchMulti writes updates [lo, hi) in one transaction as the
+// fastest plain SQL does on PostgreSQL, where every statement is a round
+// trip: one multi-row INSERT per table (the conversations folded per chat
+// first, as one upsert may not touch a row twice), then the offset. The
+// store's own ingest batches the same way (store/ingest_bulk.go), so a
+// one-statement-per-row baseline would flatter it.
+func sameRowsBatchMulti(ctx context.Context, db *sql.DB, lo, hi int, sz IngestSizes, payloads, eventIDs []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	bot, ch := benchBotID(0), channelID(0)
+	at := time.Now().UTC()
+	var upd, msg, out multiInsert
+	type conv struct {
+		chat  int64
+		title string
+		n     int
+		text  string
+	}
+	var convs []*conv
+	byChat := map[int64]*conv{}
+	for i := lo; i < hi; i++ {
+		chat := chatID(i % sz.Chats)
+		text := ingestText(i)
+		upd.row(bot, i+1)
+		msg.row(ch, bot, i+1, chat, i+1, chat, fmt.Sprintf("user%d", i%sz.Chats), fmt.Sprintf("Customer %d", i%sz.Chats), text, at.Truncate(time.Second), at)
+		out.row(eventIDs[i], ch, strconv.FormatInt(chat, 10), payloads[i], at, at)
+		c := byChat[chat]
+		if c == nil {
+			c = &conv{chat: chat, title: fmt.Sprintf("Customer %d", i%sz.Chats)}
+			byChat[chat] = c
+			convs = append(convs, c)
+		}
+		c.n++
+		c.text = text
+	}
+	var cv multiInsert
+	for _, c := range convs {
+		cv.row(ch, c.chat, c.title, c.n, at, c.text)
+	}
+	stmts := []struct {
+		head, values, tail string
+		m                  *multiInsert
+	}{
+		{`INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES `, "", "", &upd},
+		{`INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
+			direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at) VALUES `,
+			"(?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)", "", &msg},
+		{`INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread, last_message_at, last_message_text) VALUES `,
+			"(?, ?, 'private', ?, TRUE, ?, ?, ?)",
+			` ON CONFLICT (channel_id, chat_id) DO UPDATE SET unread = conversations.unread + excluded.unread,
+			last_message_at = excluded.last_message_at, last_message_text = excluded.last_message_text`, &cv},
+		{`INSERT INTO outbox (event_id, channel_id, kind, ordering_key, payload, next_attempt_at, created_at) VALUES `,
+			"(?, ?, 'mo', ?, ?, ?, ?)", "", &out},
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s.m.sql(s.head, s.values, s.tail), s.m.args...); err != nil {
+			return err
+		}
+	}
+	now := time.Now().UTC()
+	if _, err := tx.ExecContext(ctx, `UPDATE bots SET update_offset = $1, last_update_at = $2, updated_at = $3 WHERE telegram_id = $4`, hi+1, now, now, bot); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// multiInsert collects the rows of one multi-row INSERT.
+type multiInsert struct {
+	args []any
+	rows int
+	per  int
+}
+
+func (m *multiInsert) row(args ...any) {
+	m.per = len(args)
+	m.args = append(m.args, args...)
+	m.rows++
+}
+
+// sql is head followed by one values group per row, its ? numbered as
+// PostgreSQL's $n; an empty values is one placeholder per argument.
+func (m *multiInsert) sql(head, values, tail string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	n := 0
+	for r := 0; r < m.rows; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		group := values
+		if group == "" {
+			group = "(" + strings.TrimSuffix(strings.Repeat("?, ", m.per), ", ") + ")"
+		}
+		for _, c := range group {
+			if c == '?' {
+				n++
+				b.WriteString("$" + strconv.Itoa(n))
+				continue
+			}
+			b.WriteRune(c)
+		}
+	}
+	b.WriteString(tail)
+	return b.String()
 }
