@@ -81,6 +81,16 @@ func TestBench(t *testing.T) {
 		t.Logf("%s took %s", name, time.Since(t0).Round(time.Millisecond))
 		figs = append(figs, f...)
 	}
+	// The binary is built once for the figures that need it.
+	var bin string
+	binary := func() (string, error) {
+		if bin != "" {
+			return bin, nil
+		}
+		b, err := BuildBinary(ctx, "..", root)
+		bin = b
+		return b, err
+	}
 	run("ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, "", sz.Ingest) })
 	run("sse", func() ([]Figure, error) { return MeasureSSE(ctx, root, sz.SSE) })
 	run("pages", func() ([]Figure, error) { return MeasurePages(ctx, root, "", sz.Pages) })
@@ -95,21 +105,18 @@ func TestBench(t *testing.T) {
 			figs = append(figs, Figure{Name: "PostgreSQL server of the rows marked PostgreSQL", Value: serverVersion(ctx, admin), Status: Info, Notes: how})
 			run("pg-ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, admin, sz.Ingest) })
 			run("pg-pages", func() ([]Figure, error) { return MeasurePages(ctx, root, admin, sz.Pages) })
+			run("pg-startup", func() ([]Figure, error) {
+				b, err := binary()
+				if err != nil {
+					return nil, err
+				}
+				return MeasureStartup(ctx, b, root, admin, sz.Startup)
+			})
 		}
 	}
 	run("webhook", func() ([]Figure, error) { return MeasureWebhooks(ctx, root, sz.Webhook) })
 	run("reports", func() ([]Figure, error) { return MeasureReports(ctx, root, sz.Reports) })
 	run("search", func() ([]Figure, error) { return MeasureSearch(ctx, root, sz.Search) })
-	// The binary is built once for the two figures that need it.
-	var bin string
-	binary := func() (string, error) {
-		if bin != "" {
-			return bin, nil
-		}
-		b, err := BuildBinary(ctx, "..", root)
-		bin = b
-		return b, err
-	}
 	run("rss", func() ([]Figure, error) {
 		b, err := binary()
 		if err != nil {
@@ -129,7 +136,7 @@ func TestBench(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return MeasureStartup(ctx, b, root, sz.Startup)
+		return MeasureStartup(ctx, b, root, "", sz.Startup)
 	})
 
 	rep := Report{Date: time.Now(), Commit: GitCommit(".."), Machine: ReadMachine(), Mode: mode, Duration: time.Since(started), Figures: figs}
