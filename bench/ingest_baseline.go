@@ -65,7 +65,7 @@ func sameRowsBaseline(ctx context.Context, d benchDB, sz IngestSizes) (float64, 
 		hi := min(lo+100, sz.Updates)
 		batch := func() error { return sameRowsBatch(ctx, db, stmts, lo, hi, sz, payloads, eventIDs) }
 		if d.pg() {
-			batch = func() error { return sameRowsBatchMulti(ctx, db, lo, hi, sz, payloads, eventIDs) }
+			batch = func() error { return sameRowsBatchMulti(ctx, d, db, lo, hi, sz, payloads, eventIDs) }
 		}
 		if err := batch(); err != nil {
 			return 0, fmt.Errorf("bench: same-rows baseline: %w", err)
@@ -165,7 +165,7 @@ func sameRowsBatch(ctx context.Context, db *sql.DB, q []string, lo, hi int, sz I
 // first, as one upsert may not touch a row twice), then the offset. The
 // store's own ingest batches the same way (store/ingest_bulk.go), so a
 // one-statement-per-row baseline would flatter it.
-func sameRowsBatchMulti(ctx context.Context, db *sql.DB, lo, hi int, sz IngestSizes, payloads, eventIDs []string) error {
+func sameRowsBatchMulti(ctx context.Context, d benchDB, db *sql.DB, lo, hi int, sz IngestSizes, payloads, eventIDs []string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -217,12 +217,12 @@ func sameRowsBatchMulti(ctx context.Context, db *sql.DB, lo, hi int, sz IngestSi
 			"(?, ?, 'mo', ?, ?, ?, ?)", "", &out},
 	}
 	for _, s := range stmts {
-		if _, err := tx.ExecContext(ctx, s.m.sql(s.head, s.values, s.tail), s.m.args...); err != nil {
+		if _, err := tx.ExecContext(ctx, d.q(s.m.sql(s.head, s.values, s.tail)), s.m.args...); err != nil {
 			return err
 		}
 	}
 	now := time.Now().UTC()
-	if _, err := tx.ExecContext(ctx, `UPDATE bots SET update_offset = $1, last_update_at = $2, updated_at = $3 WHERE telegram_id = $4`, hi+1, now, now, bot); err != nil {
+	if _, err := tx.ExecContext(ctx, d.q(`UPDATE bots SET update_offset = ?, last_update_at = ?, updated_at = ? WHERE telegram_id = ?`), hi+1, now, now, bot); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -241,29 +241,11 @@ func (m *multiInsert) row(args ...any) {
 	m.rows++
 }
 
-// sql is head followed by one values group per row, its ? numbered as
-// PostgreSQL's $n; an empty values is one placeholder per argument.
+// sql is head followed by one values group per row (an empty values is
+// one placeholder per argument), then tail; ? placeholders, for benchDB.q.
 func (m *multiInsert) sql(head, values, tail string) string {
-	var b strings.Builder
-	b.WriteString(head)
-	n := 0
-	for r := 0; r < m.rows; r++ {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		group := values
-		if group == "" {
-			group = "(" + strings.TrimSuffix(strings.Repeat("?, ", m.per), ", ") + ")"
-		}
-		for _, c := range group {
-			if c == '?' {
-				n++
-				b.WriteString("$" + strconv.Itoa(n))
-				continue
-			}
-			b.WriteRune(c)
-		}
+	if values == "" {
+		values = "(" + strings.TrimSuffix(strings.Repeat("?, ", m.per), ", ") + ")"
 	}
-	b.WriteString(tail)
-	return b.String()
+	return head + strings.TrimSuffix(strings.Repeat(values+", ", m.rows), ", ") + tail
 }
