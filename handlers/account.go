@@ -109,11 +109,7 @@ func (s *Server) accountEndAll(c echo.Context) error {
 }
 
 func (s *Server) userEndSessions(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("uid"), 10, 64)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
-	u, err := s.Store.UserByID(c.Request().Context(), id)
+	u, err := s.userParam(c)
 	if err != nil {
 		return err
 	}
@@ -121,11 +117,17 @@ func (s *Server) userEndSessions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return backToUsers(c, u, tr(c, "%s is signed out everywhere (%d sessions ended).", u.Email, n))
+}
+
+// backToUsers ends an admin's change that signed u out everywhere: the
+// Users page with flash, or the sign-in page when u is the admin.
+func backToUsers(c echo.Context, u *models.User, flash string) error {
 	if me := currentUser(c); me != nil && me.ID == u.ID {
 		clearCookie(c, sessionCookie)
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	setFlash(c, "success", tr(c, "%s is signed out everywhere (%d sessions ended).", u.Email, n))
+	setFlash(c, "success", flash)
 	return c.Redirect(http.StatusSeeOther, "/users")
 }
 

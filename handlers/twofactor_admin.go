@@ -110,12 +110,7 @@ func (s *Server) twoFactorReset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if me := currentUser(c); me != nil && me.ID == u.ID {
-		clearCookie(c, sessionCookie)
-		return c.Redirect(http.StatusSeeOther, "/login")
-	}
-	setFlash(c, "success", tr(c, "Two-factor of %s is reset and they are signed out everywhere (%d sessions ended).", u.Email, ended))
-	return c.Redirect(http.StatusSeeOther, "/users")
+	return backToUsers(c, u, tr(c, "Two-factor of %s is reset and they are signed out everywhere (%d sessions ended).", u.Email, ended))
 }
 
 // userPasswordLogin allows or refuses local-password sign-in of an
