@@ -76,7 +76,10 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	if err != nil {
 		return nil, err
 	}
-	p, err := startServe(bin, dir, tgURL, filepath.Join(dir, "serve.log"))
+	// Every stream comes from 127.0.0.1: lift the per-IP connection cap
+	// (256 by default, for one office behind one address) above the
+	// scenario's count, or the streams past it are closed at accept.
+	p, err := startServe(bin, dir, tgURL, filepath.Join(dir, "serve.log"), fmt.Sprintf("BOTDESK_MAX_CONNS_PER_IP=%d", streams+64))
 	if err != nil {
 		return nil, err
 	}
