@@ -158,7 +158,7 @@ type apiConversation struct {
 // apiConversationList: GET /api/v1/conversations, the workbench list.
 func (s *Server) apiConversationList(c echo.Context) error {
 	f := store.ConversationFilter{ChannelID: c.QueryParam("channel_id"), Status: c.QueryParam("status"),
-		Label: strings.TrimSpace(c.QueryParam("label")), Before: c.QueryParam("after"), Limit: 50}
+		Label: strings.TrimSpace(c.QueryParam("label")), Before: c.QueryParam("after"), Limit: 50, Reader: userID(c)}
 	if f.ChannelID != "" {
 		if _, err := s.Store.Channel(c.Request().Context(), f.ChannelID); err != nil {
 			return err

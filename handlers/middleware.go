@@ -52,6 +52,14 @@ func currentUser(c echo.Context) *models.User {
 	return u
 }
 
+// userID is the signed-in user's id, 0 for an API key or nobody.
+func userID(c echo.Context) int64 {
+	if u := currentUser(c); u != nil {
+		return u.ID
+	}
+	return 0
+}
+
 func currentKey(c echo.Context) *models.APIKey {
 	k, _ := c.Get(ctxAPIKey).(*models.APIKey)
 	return k

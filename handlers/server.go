@@ -204,7 +204,27 @@ func (s *Server) page(c echo.Context, title, nav string, crumbs ...views.Crumb) 
 	p := views.Page{Title: title, User: currentUser(c), CSRF: csrfToken(c), Nav: nav, Crumbs: crumbs, Demo: s.Options.Demo,
 		Path: c.Request().URL.RequestURI()}
 	p.Flash = takeFlash(c)
+	p.Unread = s.unreadTotal(c)
 	return p
+}
+
+// unreadTotal is the signed-in agent's unread total for the page frame,
+// read once per data version (store.Cached). A failure leaves the badge
+// out rather than the page.
+func (s *Server) unreadTotal(c echo.Context) int64 {
+	u := currentUser(c)
+	if u == nil || !u.Role.AtLeast(models.RoleAgent) {
+		return 0
+	}
+	ctx := c.Request().Context()
+	n, err := store.Cached(ctx, s.Store, "unread-total|"+strconv.FormatInt(u.ID, 10), func() (int64, error) {
+		return s.Store.UnreadTotal(ctx, u.ID)
+	})
+	if err != nil {
+		s.Log.WarnContext(ctx, "unread total", "err", err)
+		return 0
+	}
+	return n
 }
 
 // apiError is the JSON error body (docs/api.md, "Basics").

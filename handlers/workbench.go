@@ -73,7 +73,9 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 	pos := s.live.Pos()
 	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != "", ListPos: pos.String()}
 	f := v.Filter
-	key := fmt.Sprintf("html|%s|workbench-frame|%q|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, f.Label, before, current)
+	// The rows carry the user's unread counts: one frame per user.
+	reader := userID(c)
+	key := fmt.Sprintf("html|%s|workbench-frame|%q|%q|%q|%q|%q|%d|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, f.Label, before, current, reader)
 	frame, err := store.Cached(ctx, s.Store, key, func() (workbenchFrame, error) {
 		var out workbenchFrame
 		// The cursor is read first: the list below reflects at least it,
@@ -87,7 +89,7 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 		if err != nil {
 			return out, err
 		}
-		if out.list, err = s.listItems(ctx, f, before, current); err != nil {
+		if out.list, err = s.listItems(ctx, f, reader, before, current); err != nil {
 			return out, err
 		}
 		out.cursor = cur
@@ -107,10 +109,12 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 // message every agent's page and stream asks for the same list, and the
 // rows are read and rendered once. The rows are read inside the loader, so
 // the HTML is never older than the version it is cached under.
-func (s *Server) listItems(ctx context.Context, f views.WorkbenchFilter, before string, current int64) (views.RenderedList, error) {
-	key := fmt.Sprintf("html|%s|conversation-items|%q|%q|%q|%q|%q|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, f.Label, before, current)
+func (s *Server) listItems(ctx context.Context, f views.WorkbenchFilter, reader int64, before string, current int64) (views.RenderedList, error) {
+	key := fmt.Sprintf("html|%s|conversation-items|%q|%q|%q|%q|%q|%d|%d", i18n.From(ctx).Lang(), f.ChannelID, f.Status, f.Query, f.Label, before, current, reader)
 	return store.Cached(ctx, s.Store, key, func() (views.RenderedList, error) {
-		list, err := s.Store.ListConversations(ctx, storeFilter(f, before, wbListPage))
+		sf := storeFilter(f, before, wbListPage)
+		sf.Reader = reader
+		list, err := s.Store.ListConversations(ctx, sf)
 		if err != nil {
 			return views.RenderedList{}, err
 		}
@@ -150,7 +154,7 @@ func (s *Server) workbenchList(c echo.Context) error {
 // no-JS link goes to /workbench?before= instead.
 func (s *Server) workbenchListMore(c echo.Context) error {
 	cid, _ := strconv.ParseInt(c.QueryParam("cid"), 10, 64)
-	list, err := s.listItems(c.Request().Context(), workbenchFilter(c), c.QueryParam("before"), cid)
+	list, err := s.listItems(c.Request().Context(), workbenchFilter(c), userID(c), c.QueryParam("before"), cid)
 	if err != nil {
 		return err
 	}
@@ -278,11 +282,10 @@ func (s *Server) workbenchConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if conv.Unread > 0 {
-		if err := s.Store.MarkConversationRead(ctx, conv.ID); err != nil {
+	if u := currentUser(c); u != nil {
+		if err := s.Store.MarkConversationRead(ctx, u.ID, conv.ID); err != nil {
 			return err
 		}
-		conv.Unread = 0
 	}
 	v, err := s.workbenchView(c, "", conv.ID)
 	if err != nil {

@@ -89,7 +89,7 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	st := &wbStream{s: s, c: c, filter: workbenchFilter(c)}
 	viewer := live.Viewer{Filter: st.filter, Lang: i18n.From(ctx).Lang()}
 	if u := currentUser(c); u != nil {
-		st.me, viewer.Role = u.ID, u.Role
+		st.me, viewer.Role, viewer.UserID = u.ID, u.Role, u.ID
 	}
 	st.cursor, st.pos, _ = parseStreamCursor(c.QueryParam("after"))
 	// EventSource sends Last-Event-ID when it reconnects: it wins over the
@@ -374,7 +374,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 	}
 	if sawIncoming {
 		// The agent is looking at it: nothing here is unread.
-		if err := st.s.Store.MarkConversationRead(ctx, conv.ID); err != nil {
+		if err := st.s.Store.MarkConversationRead(ctx, st.me, conv.ID); err != nil {
 			return err
 		}
 	}
@@ -403,7 +403,7 @@ func (st *wbStream) sendList(ctx context.Context, pos live.Pos) error {
 	if st.conv != nil {
 		current = st.conv.ID
 	}
-	list, err := st.s.listItems(ctx, st.filter, "", current)
+	list, err := st.s.listItems(ctx, st.filter, st.me, "", current)
 	if err != nil {
 		return err
 	}

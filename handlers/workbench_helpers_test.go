@@ -95,7 +95,7 @@ func (f *wbFixture) msg(t *testing.T, c *models.Conversation, text string, edit 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.env.Store.Hub().Publish(store.Change{Kind: "message", ChannelID: c.ChannelID, ConversationID: c.ID, MessageID: m.ID})
+	f.env.Store.Hub().Publish(store.Change{Kind: "message", ChannelID: c.ChannelID, ConversationID: c.ID, MessageID: m.ID, Incoming: m.Direction == "in"})
 	return m
 }
 

@@ -19,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,8 +50,8 @@ const historySize = 512
 // a fresh page is cheaper (it is rendered once and shared).
 const MaxReplay = 50
 
-// step is one remembered update: the conversations it touched, or a gap
-// (changes the broker did not follow).
+// step is one remembered update: the conversations it touched (for any
+// viewer), or a gap (changes the broker did not follow).
 type step struct {
 	seq uint64
 	ids []int64
@@ -96,12 +97,16 @@ type Update struct {
 }
 
 // Viewer is who a stream shows the list to and how it is filtered:
-// streams with equal viewers share their updates.
+// streams with equal viewers share their updates. The rows carry the
+// user's unread counts, so updates are shared by one user's streams (all
+// of an agent's tabs with one filter), rendered once per user and filter.
 type Viewer struct {
 	Role   models.Role
 	Filter views.WorkbenchFilter
 	// Lang is the language rows are rendered in (i18n.Catalog.Negotiate).
 	Lang i18n.Lang
+	// UserID is whose unread counts the rows show (0: the team's).
+	UserID int64
 }
 
 // mayList is the role rule of the list: agents and above see every
@@ -303,16 +308,61 @@ func drain(first store.Change, ch <-chan store.Change) []store.Change {
 	}
 }
 
-// publish computes and delivers one update.
-func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) {
-	var ids []int64
-	seen := map[int64]bool{}
+// touched is what one batch of changes touched: the conversations every
+// list may show differently, and those only one user's lists do (their
+// reads).
+type touched struct {
+	all    []int64
+	byUser map[int64][]int64
+	ids    []int64 // all and byUser together, for the history
+}
+
+func touchedBy(batch []store.Change) touched {
+	var t touched
+	seen, seenAny := map[int64]bool{}, map[int64]bool{}
 	for _, c := range batch {
-		if c.ConversationID > 0 && !seen[c.ConversationID] {
-			seen[c.ConversationID] = true
-			ids = append(ids, c.ConversationID)
+		id := c.ConversationID
+		if id <= 0 {
+			continue
+		}
+		if !seenAny[id] {
+			seenAny[id] = true
+			t.ids = append(t.ids, id)
+		}
+		if c.Kind == "read" {
+			if t.byUser == nil {
+				t.byUser = map[int64][]int64{}
+			}
+			t.byUser[c.UserID] = append(t.byUser[c.UserID], id)
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			t.all = append(t.all, id)
 		}
 	}
+	return t
+}
+
+// forViewer is the conversations whose rows v's list re-renders.
+func (t touched) forViewer(v Viewer) []int64 {
+	own := t.byUser[v.UserID]
+	if len(own) == 0 {
+		return t.all
+	}
+	ids := append([]int64(nil), t.all...)
+	for _, id := range own {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// publish computes and delivers one update.
+func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) {
+	t := touchedBy(batch)
+	ids := t.ids
 	if len(ids) == 0 && !fresh {
 		return // nothing a list shows changed (bots, message statuses)
 	}
@@ -326,11 +376,19 @@ func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) 
 	}
 	b.mu.Unlock()
 	events := map[Viewer][]byte{}
+	// Viewers this update does not concern (another user's read) get
+	// nothing; a stream that resumes across it re-renders a row in vain.
+	skip := map[Viewer]bool{}
 	for v := range viewers {
 		if fresh {
 			break
 		}
-		ev, err := b.rowsEvent(ctx, v, ids)
+		vids := t.forViewer(v)
+		if len(vids) == 0 {
+			skip[v] = true
+			continue
+		}
+		ev, err := b.rowsEvent(ctx, v, vids)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.log.Warn("live list update", "err", err)
@@ -346,6 +404,9 @@ func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) 
 	pos := b.recordLocked(step{ids: ids, gap: fresh})
 	shared := map[Viewer]*Update{}
 	for s := range b.subs {
+		if skip[s.viewer] && !fresh {
+			continue
+		}
 		u := shared[s.viewer]
 		if u == nil {
 			u = &Update{Pos: pos, Event: events[s.viewer]}
@@ -380,6 +441,7 @@ func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, 
 	ctx = i18n.WithLocalizer(ctx, b.i18n.Localizer(v.Lang))
 	f := v.Filter
 	sf := f.Store("", 0)
+	sf.Reader = v.UserID
 	var rows []models.ConversationRow
 	if v.mayList() {
 		var err error
@@ -406,6 +468,16 @@ func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, 
 		}
 		if err := views.ConversationRow(views.RowView{Row: r, Filter: f, Live: true, After: above}).Render(ctx, &html); err != nil {
 			return nil, fmt.Errorf("live: render row: %w", err)
+		}
+	}
+	if v.mayList() && v.UserID > 0 {
+		// The total of the title and the navigation moves with the rows.
+		total, err := b.store.UnreadTotal(ctx, v.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if err := views.UnreadTotal(total, true).Render(ctx, &html); err != nil {
+			return nil, fmt.Errorf("live: render unread total: %w", err)
 		}
 	}
 	return AppendEvent(nil, "rows", "", html.String()), nil

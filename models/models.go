@@ -32,6 +32,13 @@ type User struct {
 	// Language is the console language the user chose (i18n.Lang); empty
 	// follows the browser.
 	Language string
+	// NotifyMessages turns on the browser notification and sound for new
+	// messages in conversations assigned to the user or to nobody.
+	NotifyMessages bool `gorm:"column:notify_messages"`
+	// Away is the user's own "Away" switch; SeenAt the last heartbeat of
+	// one of their open workbench streams (store/presence.go).
+	Away   bool
+	SeenAt *time.Time
 }
 
 // Session is a server-side login session; ID is the hash of the cookie.
@@ -91,7 +98,25 @@ type Channel struct {
 	SigningSecretEnc []byte `json:"-"`
 	// RetentionDays keeps messages this many days; 0 = forever.
 	RetentionDays int
+	// AutoAssign is off or round_robin; AssignCapacity the open
+	// conversations an agent holds at most before the round skips them;
+	// AssignLastUserID where the round stopped (store/assign.go).
+	AutoAssign       AutoAssign `gorm:"default:off"`
+	AssignCapacity   int        `gorm:"default:10"`
+	AssignLastUserID *int64
 }
+
+// AutoAssign is a channel's auto-assignment mode.
+type AutoAssign string
+
+// Auto-assignment modes.
+const (
+	AutoAssignOff        AutoAssign = "off"
+	AutoAssignRoundRobin AutoAssign = "round_robin"
+)
+
+// MaxAssignCapacity bounds a channel's capacity per agent.
+const MaxAssignCapacity = 1000
 
 // BotState is the connection state of a bot's poller.
 type BotState string

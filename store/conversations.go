@@ -4,7 +4,8 @@ package store
 // pagination, a conversation's history, the agent actions (read, resolve,
 // reopen, assign) and the message queries of the live stream and the API.
 // The ingest writes conversations and messages; this file only reads them,
-// apart from the few columns agents own (status, assigned_to, unread).
+// apart from the few columns agents own (status, assigned_to); what each
+// agent has read is in store/reads.go.
 
 import (
 	"context"
@@ -46,6 +47,9 @@ type ConversationFilter struct {
 	// IDs, when set, narrows the list to these conversations: which of
 	// the rows a change touched belong in a list (live updates).
 	IDs []int64
+	// Reader is the user whose unread counts the rows carry; 0 counts
+	// the messages nobody has read (an API key's view, store/reads.go).
+	Reader int64
 }
 
 // ConversationPage is one page of the list, newest activity first.
@@ -58,8 +62,9 @@ type ConversationPage struct {
 // The columns are listed (not c.*) because scanConversationRows reads them
 // by position: the workbench list is the hottest page, and scanning by hand
 // skips GORM's per-row reflection.
+// The %s is the unread count of the reader (readerUnread).
 const conversationCols = `c.id, c.channel_id, c.chat_id, c.chat_type, c.title, c.status, c.in_workbench, c.assigned_to,
-	c.unread, c.last_message_at, c.last_message_text, ch.name AS channel_name, u.email AS assigned_email,
+	%s, c.last_message_at, c.last_message_text, ch.name AS channel_name, u.email AS assigned_email,
 	CAST(c.last_message_at AS TEXT) AS sort_key`
 
 // scanConversationRows runs q and reads every row of conversationCols.
@@ -105,11 +110,16 @@ func scanConversationRows(q *gorm.DB) ([]models.ConversationRow, error) {
 // may run long (text search) keep the request's context.
 func shortRead(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
-func (s *Store) conversationQuery(ctx context.Context) *gorm.DB {
-	return s.r(ctx).Table("conversations AS c").
+// conversationQuery selects ConversationRows with reader's unread counts
+// (0: the team's, see readerUnread).
+func (s *Store) conversationQuery(ctx context.Context, reader int64) *gorm.DB {
+	q := s.r(ctx).Table("conversations AS c").
 		Joins("JOIN channels ch ON ch.id = c.channel_id").
-		Joins("LEFT JOIN users u ON u.id = c.assigned_to").
-		Select(conversationCols)
+		Joins("LEFT JOIN users u ON u.id = c.assigned_to")
+	if reader > 0 {
+		q = q.Joins("LEFT JOIN conversation_reads rs ON rs.user_id = ? AND rs.conversation_id = c.id", reader)
+	}
+	return q.Select(fmt.Sprintf(conversationCols, readerUnread(reader)))
 }
 
 // ListConversations returns one page of workbench conversations ordered by
@@ -157,7 +167,7 @@ func (s *Store) filteredConversations(ctx context.Context, f ConversationFilter)
 	if strings.TrimSpace(f.Query) == "" {
 		qctx = shortRead(ctx) // an index range scan with a LIMIT
 	}
-	q := s.conversationQuery(qctx).Where("c.in_workbench = TRUE")
+	q := s.conversationQuery(qctx, f.Reader).Where("c.in_workbench = TRUE")
 	if len(f.IDs) > 0 {
 		q = q.Where("c.id IN ?", f.IDs)
 	}
@@ -210,9 +220,10 @@ func decodeConversationCursor(cur string) (string, int64, error) {
 	return at, id, nil
 }
 
-// Conversation returns one conversation with its list details.
+// Conversation returns one conversation with its list details (and the
+// team's unread count).
 func (s *Store) Conversation(ctx context.Context, id int64) (*models.ConversationRow, error) {
-	rows, err := scanConversationRows(s.conversationQuery(shortRead(ctx)).Where("c.id = ?", id).Limit(1))
+	rows, err := scanConversationRows(s.conversationQuery(shortRead(ctx), 0).Where("c.id = ?", id).Limit(1))
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation %d: %w", id, err)
 	}
@@ -262,20 +273,6 @@ func (s *Store) updateConversation(ctx context.Context, id int64, what string, c
 		s.publish(ctx, Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: id})
 		return nil
 	})
-}
-
-// MarkConversationRead resets the unread count when an agent opens (or is
-// watching) the conversation. It writes only when there is something to
-// reset, so viewing never contends with the ingest for the writer.
-func (s *Store) MarkConversationRead(ctx context.Context, id int64) error {
-	var unread int64
-	if err := s.r(ctx).Model(&models.Conversation{}).Select("unread").Where("id = ?", id).Scan(&unread).Error; err != nil {
-		return fmt.Errorf("store: read unread count: %w", err)
-	}
-	if unread == 0 {
-		return nil
-	}
-	return s.updateConversation(ctx, id, "mark read", map[string]any{"unread": 0}, nil)
 }
 
 // SetConversationStatus resolves or reopens a conversation. A resolved

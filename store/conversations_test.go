@@ -140,7 +140,7 @@ func TestConversationActionsPublish(t *testing.T) {
 		do   func() error
 		chk  func(r *models.ConversationRow) bool
 	}{
-		{"read", func() error { return s.MarkConversationRead(ctx, c.ID) }, func(r *models.ConversationRow) bool { return r.Unread == 0 }},
+		{"read", func() error { return s.MarkConversationRead(ctx, u.ID, c.ID) }, func(r *models.ConversationRow) bool { return r.Unread == 0 }},
 		{"resolve", func() error { return s.SetConversationStatus(ctx, c.ID, ConversationResolved) }, func(r *models.ConversationRow) bool { return r.Status == "resolved" }},
 		{"reopen", func() error { return s.SetConversationStatus(ctx, c.ID, ConversationOpen) }, func(r *models.ConversationRow) bool { return r.Status == "open" }},
 		{"assign", func() error { return s.AssignConversation(ctx, c.ID, &u.ID) }, func(r *models.ConversationRow) bool {
@@ -153,7 +153,12 @@ func TestConversationActionsPublish(t *testing.T) {
 			t.Fatalf("%s: %v", st.name, err)
 		}
 		got := <-sub
-		if got.Kind != "conversation" || got.ConversationID != c.ID || got.ChannelID != ch.ID {
+		if st.name == "read" {
+			// A read concerns its reader only.
+			if got.Kind != "read" || got.ConversationID != c.ID || got.UserID != u.ID {
+				t.Errorf("read published %+v", got)
+			}
+		} else if got.Kind != "conversation" || got.ConversationID != c.ID || got.ChannelID != ch.ID {
 			t.Errorf("%s published %+v", st.name, got)
 		}
 		r, err := s.Conversation(ctx, c.ID)
@@ -162,7 +167,7 @@ func TestConversationActionsPublish(t *testing.T) {
 		}
 	}
 	// Nothing to reset: no write, no change.
-	if err := s.MarkConversationRead(ctx, c.ID); err != nil {
+	if err := s.MarkConversationRead(ctx, u.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -9,10 +9,15 @@ import (
 // or its status changed. Subscribers re-read the database from their own
 // cursor, so a missed Change costs latency, never data.
 type Change struct {
-	Kind           string // "message", "status", "conversation", "bot"
+	Kind           string // "message", "status", "conversation", "bot", "read", "assigned"
 	ChannelID      string
 	ConversationID int64
 	MessageID      int64
+	// UserID is whom a "read" (they read the conversation) or an
+	// "assigned" change (it was assigned to them) concerns.
+	UserID int64
+	// Incoming marks a new incoming message (notifications).
+	Incoming bool
 }
 
 // Hub fans Changes out to in-process subscribers (SSE connections).

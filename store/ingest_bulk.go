@@ -109,7 +109,7 @@ type bufferedMessage struct {
 
 func (ib *ingestBuffer) add(updateID int64, m *IngestMessage) {
 	ib.msgs = append(ib.msgs, bufferedMessage{updateID: updateID, m: m, date: orNow(m.Date, ib.now), change: len(ib.res.Changes)})
-	ib.res.Changes = append(ib.res.Changes, Change{Kind: "message", ChannelID: ib.t.ChannelID})
+	ib.res.Changes = append(ib.res.Changes, Change{Kind: "message", ChannelID: ib.t.ChannelID, Incoming: true})
 }
 
 // flush writes the buffered messages; the buffer is empty afterwards.

@@ -22,6 +22,9 @@ type Page struct {
 	Demo   bool
 	// Path is the request URI, where the language picker returns to.
 	Path string
+	// Unread is the user's unread total (store.UnreadTotal), shown in the
+	// title and beside "Workbench".
+	Unread int64
 }
 
 // Crumb is one breadcrumb; the last one has no Href.
