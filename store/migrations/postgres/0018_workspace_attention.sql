@@ -18,4 +18,11 @@ ALTER TABLE channels ADD COLUMN auto_assign TEXT NOT NULL DEFAULT 'off' CHECK (a
 ALTER TABLE channels ADD COLUMN assign_capacity BIGINT NOT NULL DEFAULT 10;
 ALTER TABLE channels ADD COLUMN assign_last_user_id BIGINT REFERENCES users(id) ON DELETE SET NULL;
 
+CREATE TABLE channel_assignees (
+  channel_id TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+  user_id    BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  PRIMARY KEY (channel_id, user_id)
+);
+CREATE INDEX channel_assignees_user ON channel_assignees(user_id);
+
 CREATE INDEX conversations_assignee ON conversations(assigned_to) WHERE assigned_to IS NOT NULL;

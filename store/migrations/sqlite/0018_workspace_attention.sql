@@ -31,6 +31,14 @@ ALTER TABLE channels ADD COLUMN auto_assign TEXT NOT NULL DEFAULT 'off' CHECK (a
 ALTER TABLE channels ADD COLUMN assign_capacity INTEGER NOT NULL DEFAULT 10;
 ALTER TABLE channels ADD COLUMN assign_last_user_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
 
+-- The users in a channel's round; none listed = every active agent.
+CREATE TABLE channel_assignees (
+  channel_id TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+  user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  PRIMARY KEY (channel_id, user_id)
+);
+CREATE INDEX channel_assignees_user ON channel_assignees(user_id);
+
 -- An agent's open load. Partial, and on a column the ingest never sets,
 -- so the ingest's conversation writes do not maintain it.
 CREATE INDEX conversations_assignee ON conversations(assigned_to) WHERE assigned_to IS NOT NULL;
