@@ -136,15 +136,16 @@ var expectedAccess = map[string]string{
 
 	// Two-factor (issue 20): enrolment is the user's own; policy, reset
 	// and the password switch are admin's.
-	"GET /account/two-factor":           "agent",
-	"POST /account/two-factor/start":    "agent",
-	"POST /account/two-factor/enable":   "agent",
-	"POST /account/two-factor/disable":  "agent",
-	"GET /login/two-factor":             "public",
-	"POST /login/two-factor":            "public",
-	"POST /users/two-factor-policy":     "admin",
-	"POST /users/:uid/two-factor/reset": "admin",
-	"POST /users/:uid/password-login":   "admin",
+	"GET /account/two-factor":                 "agent",
+	"POST /account/two-factor/start":          "agent",
+	"POST /account/two-factor/enable":         "agent",
+	"POST /account/two-factor/disable":        "agent",
+	"POST /account/two-factor/recovery-codes": "agent",
+	"GET /login/two-factor":                   "public",
+	"POST /login/two-factor":                  "public",
+	"POST /users/two-factor-policy":           "admin",
+	"POST /users/:uid/two-factor/reset":       "admin",
+	"POST /users/:uid/password-login":         "admin",
 
 	// The agent's workspace (routes.go, registerWorkspaceRoutes).
 	"GET /canned-responses":                 "operator",
