@@ -65,7 +65,7 @@ build:
 
 ## bench: benchmarks as ratios against same-run baselines; writes bench/results.md
 bench:
-	BOTDESK_BENCH=1 $(GO) test ./bench/ -run TestBench -count=1 -timeout 12m -v
+	BOTDESK_BENCH=1 $(GO) test ./bench/ -run TestBench -count=1 -timeout 40m -v
 
 clean:
 	rm -rf bin e2e/artifacts
