@@ -147,29 +147,65 @@ func seedDB(ctx context.Context, d benchDB, sp seedSpec) error {
 	const perTx = 50_000
 	for lo := 0; lo < sp.Messages; lo += perTx {
 		hi := min(lo+perTx, sp.Messages)
-		err = inTx(ctx, db, d.q(`INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
-			direction, from_id, from_username, from_name, type, text, status, telegram_date, created_at)
-			VALUES (?, ?, ?, ?, 'private', ?, ?, ?, ?, ?, 'text', ?, ?, ?, ?)`), func(stmt *sql.Stmt) error {
-			for i := lo; i < hi; i++ {
-				conv := i % sp.Conversations
-				dir, status := "in", "received"
-				if i%5 == 4 {
-					dir, status = "out", "sent"
+		if d.pg() {
+			err = seedMessagesMulti(ctx, d, db, lo, hi, sp, start)
+		} else {
+			err = inTx(ctx, db, seedMessageHead+seedMessageValues, func(stmt *sql.Stmt) error {
+				for i := lo; i < hi; i++ {
+					if _, err := stmt.ExecContext(ctx, seedMessageArgs(i, sp, start)...); err != nil {
+						return err
+					}
 				}
-				at := start.Add(time.Duration(i) * time.Second)
-				if _, err := stmt.ExecContext(ctx, channelID(conv%sp.Channels), benchBotID(conv%sp.Channels), i+1, chatID(conv), i/sp.Conversations+1,
-					dir, chatID(conv), fmt.Sprintf("user%d", conv), fmt.Sprintf("Customer %d", conv),
-					fmt.Sprintf("Hello, this is message text number %d from a customer", i), status, at, at); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+				return nil
+			})
+		}
 		if err != nil {
 			return fmt.Errorf("bench: seed messages: %w", err)
 		}
 	}
 	return rebuild()
+}
+
+// The seeded message rows: seedMessageArgs are the arguments of message i
+// for seedMessageValues.
+const (
+	seedMessageHead = `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
+	direction, from_id, from_username, from_name, type, text, status, telegram_date, created_at) VALUES `
+	seedMessageValues = `(?, ?, ?, ?, 'private', ?, ?, ?, ?, ?, 'text', ?, ?, ?, ?)`
+)
+
+func seedMessageArgs(i int, sp seedSpec, start time.Time) []any {
+	conv := i % sp.Conversations
+	dir, status := "in", "received"
+	if i%5 == 4 {
+		dir, status = "out", "sent"
+	}
+	at := start.Add(time.Duration(i) * time.Second)
+	return []any{channelID(conv % sp.Channels), benchBotID(conv % sp.Channels), i + 1, chatID(conv), i/sp.Conversations + 1,
+		dir, chatID(conv), fmt.Sprintf("user%d", conv), fmt.Sprintf("Customer %d", conv),
+		fmt.Sprintf("Hello, this is message text number %d from a customer", i), status, at, at}
+}
+
+// seedMessagesMulti writes messages [lo, hi) in one transaction of
+// multi-row INSERTs: on PostgreSQL each statement is a round trip, and a
+// million of them would be most of the bench's time.
+func seedMessagesMulti(ctx context.Context, d benchDB, db *sql.DB, lo, hi int, sp seedSpec, start time.Time) error {
+	const perStmt = 1000 // 13 arguments a row: far below PostgreSQL's 65535
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for from := lo; from < hi; from += perStmt {
+		var m multiInsert
+		for i := from; i < min(from+perStmt, hi); i++ {
+			m.row(seedMessageArgs(i, sp, start)...)
+		}
+		if _, err := tx.ExecContext(ctx, d.q(m.sql(seedMessageHead, seedMessageValues, "")), m.args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // deferTextIndex takes the full-text index of migration 0006 off the
