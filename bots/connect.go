@@ -83,7 +83,7 @@ func (s *Service) Connect(ctx context.Context, a store.Actor, ch *models.Channel
 		return nil, false, err
 	}
 	s.cfg.Log.InfoContext(ctx, "bot connected", "channel", ch.ID, "bot_id", bot.TelegramID, "username", bot.Username)
-	s.changed(ch.ID)
+	s.changed(ctx, ch.ID)
 	s.start(ctx, bot.TelegramID)
 	return bot, true, nil
 }

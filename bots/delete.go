@@ -41,7 +41,7 @@ func (s *Service) Delete(ctx context.Context, a store.Actor, ch *models.Channel,
 		return 0, err
 	}
 	s.cfg.Log.InfoContext(ctx, "bot deleted", "channel", ch.ID, "bot_id", bot.TelegramID)
-	s.changed(ch.ID)
+	s.changed(ctx, ch.ID)
 	return chats, nil
 }
 

@@ -110,6 +110,6 @@ func (s *Service) Stop(bot *models.Bot) {
 }
 
 // changed tells open Chatbot Management panels that the bot changed.
-func (s *Service) changed(channelID string) {
-	s.cfg.Store.Hub().Publish(store.Change{Kind: "bot", ChannelID: channelID})
+func (s *Service) changed(ctx context.Context, channelID string) {
+	s.cfg.Store.Publish(ctx, store.Change{Kind: "bot", ChannelID: channelID})
 }

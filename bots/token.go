@@ -111,7 +111,7 @@ func (s *Service) UpdateToken(ctx context.Context, a store.Actor, ch *models.Cha
 		return nil, err
 	}
 	s.cfg.Log.InfoContext(ctx, "bot token updated", "channel", ch.ID, "bot_id", bot.TelegramID)
-	s.changed(ch.ID)
+	s.changed(ctx, ch.ID)
 	// Start restarts the poller, which resumes from the stored offset with
 	// the new token.
 	s.start(ctx, bot.TelegramID)

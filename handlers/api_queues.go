@@ -142,7 +142,7 @@ func waitForQueue(done, shutdown <-chan struct{}, deadline time.Time, tick <-cha
 		case <-tick:
 			return true
 		case chg := <-changes:
-			if chg.ChannelID == channelID {
+			if chg.ChannelID == channelID || chg.Kind == store.ResyncChange {
 				return true
 			}
 		}

@@ -335,9 +335,13 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 	// Bubbles already on screen that changed: status updates and edits.
 	var changed []int64
 	seen := map[int64]bool{}
+	// A resync (changes from other instances were lost) re-reads what a
+	// (re)connect reads: the recent outgoing bubbles and the header.
+	resync := false
 	headChanged := false
 	for _, ch := range batch {
-		if ch.ConversationID == conv.ID && ch.Kind == "conversation" {
+		resync = resync || ch.Kind == store.ResyncChange
+		if ch.ConversationID == conv.ID && ch.Kind == "conversation" || ch.Kind == store.ResyncChange {
 			headChanged = true
 		}
 		if ch.MessageID > 0 && ch.MessageID <= old && !seen[ch.MessageID] {
@@ -346,7 +350,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 		}
 	}
 	var rows []models.MessageRow
-	if initial && old > 0 {
+	if (initial || resync) && old > 0 {
 		if rows, err = st.s.Store.RecentOutgoing(ctx, conv, old, sseResendOutgoing); err != nil {
 			return err
 		}

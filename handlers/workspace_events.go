@@ -18,7 +18,7 @@ func (st *wbStream) sendNotes(ctx context.Context, batch []store.Change) error {
 	if batch != nil {
 		due := false
 		for _, ch := range batch {
-			due = due || (ch.Kind == "note" && ch.ConversationID == st.conv.ID)
+			due = due || (ch.Kind == "note" && ch.ConversationID == st.conv.ID) || ch.Kind == store.ResyncChange
 		}
 		if !due {
 			return nil

@@ -314,16 +314,13 @@ func (s *Store) NoteOutgoing(ctx context.Context, m *models.Message) error {
 		if err != nil {
 			return fmt.Errorf("store: note outgoing: %w", err)
 		}
+		s.publish(ctx, Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: conv.ID})
 		return nil
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	s.hub.Publish(Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: conv.ID})
-	return nil
+	return err
 }
 
 // previewText is the list preview of a message: one line, bounded.

@@ -69,6 +69,27 @@ func (h *Hub) Publish(c Change) {
 	}
 }
 
+// ResyncChange is the Kind of the Change a Hub announces when changes may
+// have been lost before it (the change feed from the other instances was
+// cut, store/feed.go): subscribers re-read what they show from the
+// database instead of trusting the changes they saw.
+const ResyncChange = "resync"
+
+// Resync tells every subscriber it may have missed changes: its missed
+// count grows and it receives a ResyncChange (unless its buffer is full,
+// when it has changes to wake it already).
+func (h *Hub) Resync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch, missed := range h.subs {
+		missed.Add(1)
+		select {
+		case ch <- Change{Kind: ResyncChange}:
+		default:
+		}
+	}
+}
+
 // Subscribers counts live subscriptions (for tests and metrics).
 func (h *Hub) Subscribers() int {
 	h.mu.Lock()

@@ -190,13 +190,13 @@ func (s *Store) ingestAlone(ctx context.Context, b IngestBatch) (IngestResult, e
 	err := s.WithTx(ctx, func(ctx context.Context) error {
 		var err error
 		res, conn, err = s.ingestTx(ctx, b, nested)
+		for _, c := range res.Changes {
+			s.publish(ctx, c)
+		}
 		return err
 	})
 	if err != nil {
 		return IngestResult{}, err
-	}
-	for _, c := range res.Changes {
-		s.hub.Publish(c)
 	}
 	if conn != nil {
 		// Outside the transaction, so the writer connection is free.

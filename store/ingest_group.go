@@ -148,9 +148,6 @@ func (c *ingestCommitter) runGroup(s *Store) {
 	c.grouped += len(live)
 	c.mu.Unlock()
 	for i, r := range live {
-		for _, ch := range results[i].Changes {
-			s.hub.Publish(ch)
-		}
 		r.res = results[i]
 		answered++
 		close(r.done)
@@ -176,6 +173,9 @@ func (s *Store) ingestShared(group []*ingestReq) ([]IngestResult, []string, erro
 			}
 			if err != nil {
 				return err
+			}
+			for _, c := range res.Changes {
+				s.publish(ctx, c)
 			}
 			results[i] = res
 		}

@@ -120,12 +120,12 @@ func (s *Store) SetConversationLabels(ctx context.Context, a Actor, conversation
 			}
 			b.WriteString(l.Name)
 		}
+		s.publish(ctx, Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: conversationID})
 		return s.Audit(ctx, a, "conversation.labels", "conversation", strconv.FormatInt(conversationID, 10), b.String())
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.hub.Publish(Change{Kind: "conversation", ChannelID: conv.ChannelID, ConversationID: conversationID})
 	return labels, nil
 }
 

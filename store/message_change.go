@@ -78,12 +78,12 @@ func (s *Store) RecordOutgoingEdit(ctx context.Context, id int64, text string, r
 			return fmt.Errorf("store: edit outgoing: %w", err)
 		}
 		msg.Text, msg.EditedAt = text, &at
+		s.publish(ctx, Change{Kind: "status", ChannelID: msg.ChannelID, MessageID: msg.ID})
 		return s.recordChange(ctx, &msg, "message.edit", rec)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.hub.Publish(Change{Kind: "status", ChannelID: msg.ChannelID, MessageID: msg.ID})
 	return &msg, nil
 }
 
@@ -100,12 +100,12 @@ func (s *Store) RecordOutgoingDelete(ctx context.Context, id int64, rec ChangeRe
 			return fmt.Errorf("store: delete outgoing: %w", err)
 		}
 		msg.DeletedAt = &at
+		s.publish(ctx, Change{Kind: "status", ChannelID: msg.ChannelID, MessageID: msg.ID})
 		return s.recordChange(ctx, &msg, "message.delete", rec)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.hub.Publish(Change{Kind: "status", ChannelID: msg.ChannelID, MessageID: msg.ID})
 	return &msg, nil
 }
 

@@ -56,12 +56,12 @@ func (s *Store) AddNote(ctx context.Context, a Actor, conversationID int64, text
 		if err := s.w(ctx).Create(n).Error; err != nil {
 			return fmt.Errorf("store: add note: %w", err)
 		}
+		s.publish(ctx, Change{Kind: "note", ChannelID: conv.ChannelID, ConversationID: conversationID})
 		return s.Audit(ctx, a, "note.create", "conversation", strconv.FormatInt(conversationID, 10), "")
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.hub.Publish(Change{Kind: "note", ChannelID: conv.ChannelID, ConversationID: conversationID})
 	return n, nil
 }
 

@@ -112,13 +112,11 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 			}
 		}
 		msg, created = out, true
+		s.publish(ctx, Change{Kind: "message", ChannelID: out.ChannelID, MessageID: out.ID})
 		return s.rollupOutgoing(ctx, out.ChannelID, conv.ID, out.SentBy, out.CreatedAt)
 	})
 	if err != nil {
 		return nil, false, err
-	}
-	if created {
-		s.hub.Publish(Change{Kind: "message", ChannelID: msg.ChannelID, MessageID: msg.ID})
 	}
 	return msg, created, nil
 }

@@ -83,12 +83,12 @@ func (s *Store) SetBotReaction(ctx context.Context, m *models.Message, emoji str
 		if err := s.setReactions(ctx, m.ID, BotActor, set); err != nil {
 			return err
 		}
+		s.publish(ctx, Change{Kind: "status", ChannelID: m.ChannelID, MessageID: m.ID})
 		return s.Audit(ctx, a, "message.react", "message", fmt.Sprint(m.ID), emoji)
 	})
 	if err != nil {
 		return err
 	}
-	s.hub.Publish(Change{Kind: "status", ChannelID: m.ChannelID, MessageID: m.ID})
 	return nil
 }
 

@@ -28,13 +28,13 @@ func (s *Store) SetRetention(ctx context.Context, a Actor, channelID string, day
 			Updates(map[string]any{"retention_days": days, "updated_at": s.now()}).Error; err != nil {
 			return fmt.Errorf("store: set retention: %w", err)
 		}
+		s.publish(ctx, Change{Kind: "channel", ChannelID: channelID})
 		return s.Audit(ctx, a, "channel.retention", "channel", channelID, fmt.Sprintf("%d → %d days", ch.RetentionDays, days))
 	})
 	if err != nil {
 		return nil, err
 	}
 	ch.RetentionDays = days
-	s.hub.Publish(Change{Kind: "channel", ChannelID: channelID})
 	return ch, nil
 }
 
@@ -98,11 +98,11 @@ func (s *Store) PruneBatch(ctx context.Context, channelID string, cutoff time.Ti
 			channelID, cutoff.UTC()).Error; err != nil {
 			return fmt.Errorf("store: prune previews: %w", err)
 		}
+		if n > 0 {
+			s.publish(ctx, Change{Kind: "channel", ChannelID: channelID})
+		}
 		return nil
 	})
-	if err == nil && n > 0 {
-		s.hub.Publish(Change{Kind: "channel", ChannelID: channelID})
-	}
 	return n, err
 }
 
@@ -189,7 +189,7 @@ func (s *Store) EraseContact(ctx context.Context, a Actor, channelID string, use
 	if err != nil {
 		return Erasure{TelegramUserID: userID}, err
 	}
-	s.hub.Publish(Change{Kind: "channel", ChannelID: channelID})
+	s.publish(ctx, Change{Kind: "channel", ChannelID: channelID})
 	return out, nil
 }
 

@@ -21,7 +21,7 @@ func (s *Store) SessionHub() *Hub { return s.sessionHub }
 // announceSessions tells live streams to re-check their session, once the
 // change is committed.
 func (s *Store) announceSessions(ctx context.Context) {
-	s.afterCommit(ctx, func() { s.sessionHub.Publish(Change{Kind: SessionChange}) })
+	s.announce(ctx, s.sessionHub, Change{Kind: SessionChange})
 }
 
 // SessionID is the stored id (hash) of a session cookie value, so a page can

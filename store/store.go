@@ -81,6 +81,9 @@ type Store struct {
 	cache *readCache
 	// instance is the id leases and claims are made under (store/leases.go).
 	instance string
+	// feed carries changes to and from the other instances; nil on SQLite
+	// (store/feed.go).
+	feed *feed
 }
 
 // DBFileName is the SQLite file inside the data dir.
@@ -145,6 +148,10 @@ func openPostgresStore(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("store: pool: %w", err)
 		}
 		s.cache = newPostgresReadCache(pool)
+	}
+	if err := s.startFeed(ctx, cfg.DatabaseURL); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -229,6 +236,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	s.feed.stop()
 	s.ingestStmts.close()
 	errs := []error{s.cache.close()}
 	pools := []*gorm.DB{s.read, s.write}
@@ -267,10 +275,15 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 
 type txKey struct{}
 
-// txHooksKey holds the outermost transaction's afterCommit functions.
+// txHooksKey holds the outermost transaction's functions to run after its
+// commit, and its changes for the other instances.
 type txHooksKey struct{}
 
-type txHooks struct{ fns []func() }
+type txHooks struct {
+	fns []func()
+	// changes go to the other instances before the commit (notifyFeed).
+	changes []Change
+}
 
 // WithTx runs fn in one write transaction. Nested calls join the outer
 // transaction, so store functions can be composed freely. On PostgreSQL a
@@ -284,7 +297,11 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) 
 	run := func() error {
 		hooks := &txHooks{}
 		err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), txHooksKey{}, hooks))
+			if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), txHooksKey{}, hooks)); err != nil {
+				return err
+			}
+			// In the transaction: delivered at its commit, never without it.
+			return s.notifyFeed(tx, hooks.changes)
 		})
 		if err == nil {
 			for _, f := range hooks.fns {
@@ -306,20 +323,31 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) 
 	return err
 }
 
-// afterCommit runs f once the outermost transaction of ctx has committed
-// (at once outside a transaction; never if it rolls back), so live views
-// told of a change can already read it.
-func (s *Store) afterCommit(ctx context.Context, f func()) {
+// publish announces c on the hub once the change is committed (at once
+// outside a transaction; never if it rolls back), so live views told of a
+// change can already read it; and to the other instances (store/feed.go).
+func (s *Store) publish(ctx context.Context, c Change) { s.announce(ctx, s.hub, c) }
+
+// Publish is publish for the other packages: called inside a WithTx, the
+// change is announced when (and if) that transaction commits; outside
+// one, at once (the change it describes must be committed already).
+func (s *Store) Publish(ctx context.Context, c Change) { s.announce(ctx, s.hub, c) }
+
+// announce publishes c on hub after the commit of ctx's transaction and
+// sends it to the other instances in that transaction (outside one: at
+// once, in a statement of its own).
+func (s *Store) announce(ctx context.Context, hub *Hub, c Change) {
 	if h, ok := ctx.Value(txHooksKey{}).(*txHooks); ok {
-		h.fns = append(h.fns, f)
+		h.fns = append(h.fns, func() { hub.Publish(c) })
+		h.changes = append(h.changes, c)
 		return
 	}
-	f()
-}
-
-// publish announces c on the hub once the change is committed (afterCommit).
-func (s *Store) publish(ctx context.Context, c Change) {
-	s.afterCommit(ctx, func() { s.hub.Publish(c) })
+	hub.Publish(c)
+	if err := s.notifyFeed(s.write.WithContext(context.WithoutCancel(ctx)), []Change{c}); err != nil {
+		// The change is committed; other instances show it at their next
+		// change or resync. Counted, nothing to hand back.
+		s.feed.notifyErrors.Add(1)
+	}
 }
 
 // savepoint runs fn inside the current transaction under a savepoint and,

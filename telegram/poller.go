@@ -241,7 +241,7 @@ func (p *poller) setState(ctx context.Context, st models.BotState, detail string
 		return
 	}
 	if prev != st {
-		p.sup.cfg.Store.Hub().Publish(store.Change{Kind: "bot", ChannelID: p.channelID})
+		p.sup.cfg.Store.Publish(ctx, store.Change{Kind: "bot", ChannelID: p.channelID})
 	}
 }
 
@@ -269,5 +269,5 @@ func (p *poller) markTokenInvalid(ctx context.Context, bot *models.Bot) {
 		p.sup.cfg.Log.Error("recording invalid token", "bot_id", p.botID, "err", err)
 	}
 	// A Change lets an open Chatbot Management panel show it at once.
-	p.sup.cfg.Store.Hub().Publish(store.Change{Kind: "bot", ChannelID: bot.ChannelID})
+	p.sup.cfg.Store.Publish(ctx, store.Change{Kind: "bot", ChannelID: bot.ChannelID})
 }

@@ -395,7 +395,6 @@ func (s *Sender) botFor(bot *models.Bot) (*sendBot, error) {
 func (s *Sender) finish(ctx context.Context, m *models.Message, o store.SendOutcome) {
 	ctx = context.WithoutCancel(ctx)
 	st := s.cfg.Store
-	var done *models.Message
 	err := st.WithTx(ctx, func(ctx context.Context) error {
 		msg, err := st.FinishOutgoing(ctx, m.ID, o)
 		if err != nil {
@@ -405,7 +404,7 @@ func (s *Sender) finish(ctx context.Context, m *models.Message, o store.SendOutc
 		if err != nil {
 			return fmt.Errorf("sender: status payload: %w", err)
 		}
-		done = msg
+		st.Publish(ctx, store.Change{Kind: "status", ChannelID: msg.ChannelID, MessageID: msg.ID})
 		return st.EnqueueEvent(ctx, msg.ChannelID, store.OutboxStatus, strconv.FormatInt(msg.ChatID, 10), payload)
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -422,7 +421,6 @@ func (s *Sender) finish(ctx context.Context, m *models.Message, o store.SendOutc
 			sm.failed++
 		}
 	})
-	st.Hub().Publish(store.Change{Kind: "status", ChannelID: done.ChannelID, MessageID: done.ID})
 }
 
 func (m *sendMetrics) add(f func(*sendMetrics)) {

@@ -301,6 +301,16 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 		}
 	}
 
+	// Live views across instances: the first bot's messages, polled by its
+	// owner, reach an agent's streams on the other instance.
+	if st, b, err := api(insts["a"], http.MethodPut, "/api/v1/channels/"+chans[bots[0]]+"/workbench", map[string]string{"mode": "all"}); err != nil || st != http.StatusOK {
+		t.Fatalf("workbench mode: %d %s %v", st, b, err)
+	}
+	poller := owners()[bots[0]]
+	viewer := map[string]string{"a": "b", "b": "a"}[poller]
+	viewed := checkStreamsAcrossInstances(t, bin, env, tg, db, insts[poller], insts[viewer], bots[0], chans[bots[0]],
+		func() string { return owners()[bots[0]] })
+
 	// Traffic through both: customers write to every bot, replies are
 	// queued through whichever instance answers.
 	var (
@@ -310,6 +320,7 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 		stop     = make(chan struct{})
 		wg       sync.WaitGroup
 	)
+	injected[bots[0]] += viewed
 	users := []int64{1001, 1002, 1003}
 	for _, id := range bots {
 		for _, u := range users { // the chats replies go to exist first
