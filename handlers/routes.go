@@ -30,6 +30,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	r.get("/static/*", public, staticHandler())
 	r.get("/favicon.ico", public, faviconHandler())
 	r.get("/healthz", public, s.healthz)
+	r.get("/readyz", public, s.readyz)
 	r.get("/metrics", asOperator, s.metrics)
 
 	// Signing in and the user's own settings.

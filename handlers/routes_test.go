@@ -32,6 +32,7 @@ var expectedAccess = map[string]string{
 	"GET /static/*":    "public",
 	"GET /favicon.ico": "public",
 	"GET /healthz":     "public",
+	"GET /readyz":      "public",
 	"GET /metrics":     "operator",
 
 	"GET /":                  "public",

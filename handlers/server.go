@@ -102,6 +102,15 @@ type Deps struct {
 	SSO *sso.Provider
 	// I18n translates the console; nil means the built-in catalogue.
 	I18n *i18n.Catalog
+	// LeaseLoop is the bot lease loop /readyz checks (telegram.Supervisor);
+	// nil means none runs, and the instance is not ready.
+	LeaseLoop LeaseLoop
+}
+
+// LeaseLoop reports whether this instance's bot lease loop runs: nil when
+// its last heartbeat is recent, else why not.
+type LeaseLoop interface {
+	LeaseLoopReady(now time.Time) error
 }
 
 // Server holds the dependencies shared by all handlers.

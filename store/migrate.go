@@ -129,6 +129,31 @@ func (s *Store) applyMigrations(db *gorm.DB, migs []migration) error {
 	return nil
 }
 
+// PendingMigrations names the migrations this binary has that the
+// database has not recorded (none once Open succeeded, unless the
+// database was replaced under a running instance).
+func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
+	migs, err := loadMigrations(migrationFiles, s.migrationDir())
+	if err != nil {
+		return nil, err
+	}
+	var applied []int
+	if err := s.r(ctx).Raw("SELECT version FROM schema_migrations").Scan(&applied).Error; err != nil {
+		return nil, fmt.Errorf("store: read schema versions: %w", err)
+	}
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		done[v] = true
+	}
+	var pending []string
+	for _, m := range migs {
+		if !done[m.version] {
+			pending = append(pending, m.name)
+		}
+	}
+	return pending, nil
+}
+
 // SchemaVersion reports the newest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int

@@ -77,6 +77,9 @@ func (s *Supervisor) leaseTurn(ctx context.Context, first bool) error {
 	if err := st.Heartbeat(ctx, s.cfg.Version, s.started, now); err != nil {
 		return err
 	}
+	if !s.isClosed() {
+		s.beat.Store(now.UnixMilli())
+	}
 	defer s.metrics.addLease(func(m *leaseMetrics) { m.turns++ })
 	s.mu.Lock()
 	fresh := first && len(s.leases) == 0 // nothing started here yet
@@ -142,6 +145,26 @@ func (s *Supervisor) leaseTurn(ctx context.Context, first bool) error {
 		_ = st.ForgetInstances(ctx, now.Add(-24*time.Hour))
 	}
 	return nil
+}
+
+// LeaseLoopReady is nil while the lease loop heartbeats: its last
+// heartbeat is younger than a lease, so the bots it holds are still its
+// own (/readyz).
+func (s *Supervisor) LeaseLoopReady(now time.Time) error {
+	at := s.beat.Load()
+	if at == 0 {
+		return errors.New("lease loop not running")
+	}
+	if age := now.Sub(time.UnixMilli(at)); age > s.cfg.LeaseTTL {
+		return fmt.Errorf("lease loop: no heartbeat for %s", age.Round(time.Second))
+	}
+	return nil
+}
+
+func (s *Supervisor) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // fairShare is the number of bots each live instance aims for.

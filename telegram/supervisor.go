@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botdesk/botdesk/metrics"
@@ -149,6 +150,9 @@ type Supervisor struct {
 	metrics pollMetrics
 	booted  chan struct{}
 	started time.Time
+	// beat is the unix ms of the lease loop's last heartbeat, 0 while it
+	// does not run (LeaseLoopReady).
+	beat atomic.Int64
 }
 
 // NewSupervisor returns a supervisor with no pollers; Run starts them.
@@ -196,6 +200,7 @@ func (s *Supervisor) Booted() <-chan struct{} { return s.booted }
 
 // shutdown stops every poller and refuses new ones.
 func (s *Supervisor) shutdown() error {
+	s.beat.Store(0)
 	s.mu.Lock()
 	s.closed = true
 	ps := make([]*poller, 0, len(s.pollers))

@@ -109,7 +109,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 		}
 	}
 	shutdown := make(chan struct{})
-	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log, Bots: sup, SSO: ssoProvider,
+	e, _ := handlers.New(handlers.Deps{Store: st, Sealer: sealer, Log: log, Bots: sup, LeaseLoop: sup, SSO: ssoProvider,
 		Metrics: []handlers.MetricsWriter{sup.WriteMetrics, sender.WriteMetrics, disp.WriteMetrics},
 		Options: handlers.Options{AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Demo: demoMode,
 			TelegramAPI: cfg.TelegramAPI, Shutdown: shutdown, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
