@@ -25,6 +25,7 @@ func (s *Server) metrics(c echo.Context) error {
 	var buf bytes.Buffer
 	s.storeMetrics(ctx, &buf)
 	s.opsMetrics(ctx, &buf)
+	s.feedMetrics(&buf)
 	for _, m := range s.Metrics {
 		m(ctx, &buf)
 	}

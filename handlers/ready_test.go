@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/botdesk/botdesk/callbacks"
+	"github.com/botdesk/botdesk/models"
 	"github.com/botdesk/botdesk/store/pgtest"
 	"github.com/botdesk/botdesk/telegram"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
@@ -46,6 +47,13 @@ func TestReadyzFollowsTheLeaseLoopMigrationsAndDatabase(t *testing.T) {
 	if r := c.get("/readyz"); !strings.Contains(r.Body, `"status":"ready"`) {
 		t.Fatalf("ready body %q", r.Body)
 	}
+
+	// The change feed shows in /metrics on PostgreSQL only.
+	m := env.api(t, env.apiKey(t, models.RoleOperator), http.MethodGet, "/metrics", nil).wantStatus(t, http.StatusOK).Body
+	if got := strings.Contains(m, "botdesk_change_feed_listening 1\n"); got != pgtest.Postgres() {
+		t.Errorf("change feed gauge listed = %v on PostgreSQL = %v:\n%s", got, pgtest.Postgres(), m)
+	}
+	wantHelp(t, m)
 
 	// A database that lost a migration this binary relies on.
 	db := pgtest.OpenDB(t, env.Store.Path())
