@@ -191,6 +191,14 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(agent, http.MethodGet, "/api/v1/labels", nil, http.StatusOK)
 	call(agent, http.MethodPut, "/api/v1/conversations/"+strconv.FormatInt(conv.ID, 10)+"/labels", map[string]any{"labels": []string{"vip"}}, http.StatusOK)
 	call(agent, http.MethodGet, "/api/v1/conversations?label=VIP&limit=5", nil, http.StatusOK)
+
+	// Instances: none has heartbeated in this test until this one does.
+	call(admin, http.MethodGet, "/api/v1/instances", nil, http.StatusOK)
+	if err := env.Store.Heartbeat(ctx, "v-test", time.Now(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	call(admin, http.MethodGet, "/api/v1/instances", nil, http.StatusOK)
+	call(op, http.MethodGet, "/api/v1/instances", nil, http.StatusForbidden)
 	call(agent, http.MethodGet, "/api/v1/search?q=", nil, http.StatusUnprocessableEntity)
 
 	// Operations: retention and erasure.

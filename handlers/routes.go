@@ -54,6 +54,13 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerAPIRoutes(r)
 	// The agent's workspace: canned responses, notes, labels, search.
 	s.registerWorkspaceRoutes(r)
+	// Several instances on one database.
+	s.registerInstanceRoutes(r)
+}
+
+func (s *Server) registerInstanceRoutes(r router) {
+	r.get("/instances", asAdmin, s.instancesPage)
+	r.get("/api/v1/instances", asAdmin, s.apiInstances)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

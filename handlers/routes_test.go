@@ -33,6 +33,9 @@ var expectedAccess = map[string]string{
 	"GET /favicon.ico": "public",
 	"GET /healthz":     "public",
 	"GET /readyz":      "public",
+
+	"GET /instances":        "admin",
+	"GET /api/v1/instances": "admin",
 	"GET /metrics":     "operator",
 
 	"GET /":                  "public",

@@ -32,6 +32,19 @@ var zhCN = map[string]string{
 	"operator":            "运营人员",
 	"agent":               "客服",
 
+	// The Instances page (views/instances.templ)
+	"Instances": "实例",
+	"Every botdesk process on this database. Each bot is polled by exactly one live instance; a lost instance's bots move to the others within 20 seconds.": "共用此数据库的所有 botdesk 进程。每个机器人只由一个在线实例轮询；实例失联后，它的机器人会在 20 秒内转移到其他实例。",
+	"No instance has reported yet.": "还没有实例上报。",
+	"Instance":                      "实例",
+	"Version":                       "版本",
+	"Started":                       "启动时间",
+	"Last heartbeat":                "最近心跳",
+	"Bots owned":                    "持有的机器人",
+	"this page":                     "当前页面",
+	"Live":                          "在线",
+	"Gone":                          "已失联",
+
 	// Errors (handlers.statusText and http.StatusText)
 	"Not Found":                "未找到",
 	"Forbidden":                "禁止访问",

@@ -37,8 +37,12 @@ type Instance struct {
 	Version     string
 	StartedAt   time.Time
 	HeartbeatAt time.Time
-	// Bots is how many bot leases the instance holds.
-	Bots int64
+	// Live is a heartbeat within the lease lifetime: the instance runs.
+	Live bool
+	// Bots is how many bots the instance holds a live lease on, and
+	// BotNames their usernames, in order.
+	Bots     int64
+	BotNames []string
 }
 
 // NewInstanceID returns a fresh instance id: the host name and 8 random
@@ -224,26 +228,50 @@ func (s *Store) LeaseCurrent(ctx context.Context, l Lease) (bool, error) {
 
 // Instances lists the instances that heartbeat on this database, newest
 // first, with the number of bots each holds.
-func (s *Store) Instances(ctx context.Context) ([]Instance, error) {
-	rows, err := s.r(ctx).Raw(`SELECT i.id, i.version, i.started_at, i.heartbeat_at,
-			(SELECT COUNT(*) FROM bot_leases l WHERE l.owner_id = i.id) AS bots
-		FROM instances i ORDER BY i.started_at DESC, i.id`).Rows()
+// An instance is live at now when it heartbeated within ttl; it owns the
+// bots whose lease it holds and that has not expired at now.
+func (s *Store) Instances(ctx context.Context, now time.Time, ttl time.Duration) ([]Instance, error) {
+	rows, err := s.r(ctx).Raw(`SELECT id, version, started_at, heartbeat_at FROM instances
+		ORDER BY started_at DESC, id`).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: instances: %w", err)
 	}
 	var out []Instance
+	at := map[string]int{}
 	err = eachRow(rows, func() error {
 		var in Instance
 		var started, beat int64
-		if err := rows.Scan(&in.ID, &in.Version, &started, &beat, &in.Bots); err != nil {
+		if err := rows.Scan(&in.ID, &in.Version, &started, &beat); err != nil {
 			return err
 		}
 		in.StartedAt, in.HeartbeatAt = time.UnixMilli(started).UTC(), time.UnixMilli(beat).UTC()
+		in.Live = !in.HeartbeatAt.Before(now.Add(-ttl))
+		at[in.ID] = len(out)
 		out = append(out, in)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: instances: %w", err)
+	}
+	rows, err = s.r(ctx).Raw(`SELECT l.owner_id, b.username FROM bot_leases l
+		JOIN bots b ON b.telegram_id = l.bot_telegram_id
+		WHERE l.expires_at > ? ORDER BY b.username, b.telegram_id`, now.UnixMilli()).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: instances: bots: %w", err)
+	}
+	err = eachRow(rows, func() error {
+		var owner, name string
+		if err := rows.Scan(&owner, &name); err != nil {
+			return err
+		}
+		if i, ok := at[owner]; ok {
+			out[i].Bots++
+			out[i].BotNames = append(out[i].BotNames, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: instances: bots: %w", err)
 	}
 	return out, nil
 }

@@ -117,16 +117,27 @@ func TestLeaseReleaseRenewAndInstances(t *testing.T) {
 	if v, _ := a.RenewLeases(ctx, later, later.Add(DefaultLeaseTTL), later.Add(-DefaultLeaseTTL), false); len(v.Mine) != 1 || v.Mine[0].Generation != 1 {
 		t.Fatalf("generation not seen: %+v", v.Mine)
 	}
-	ins, err := b.Instances(ctx)
+	ins, err := b.Instances(ctx, later, DefaultLeaseTTL)
 	if err != nil || len(ins) != 2 {
 		t.Fatalf("instances = %+v, %v", ins, err)
 	}
-	bots := map[string]int64{}
+	bots := map[string]Instance{}
 	for _, in := range ins {
-		bots[in.ID] = in.Bots
+		bots[in.ID] = in
 	}
-	if bots["a"] != 1 || bots["b"] != 0 {
-		t.Fatalf("bots per instance = %v", bots)
+	if a := bots["a"]; a.Bots != 1 || len(a.BotNames) != 1 || a.BotNames[0] != "b" || !a.Live || a.Version != "v1" || !a.StartedAt.Equal(now) {
+		t.Fatalf("instance a = %+v", a)
+	}
+	if b := bots["b"]; b.Bots != 0 || len(b.BotNames) != 0 || !b.Live {
+		t.Fatalf("instance b = %+v", b)
+	}
+	// Past a lease lifetime without heartbeats: gone, and owning nothing.
+	gone := later.Add(2 * DefaultLeaseTTL)
+	ins, _ = b.Instances(ctx, gone, DefaultLeaseTTL)
+	for _, in := range ins {
+		if in.Live || in.Bots != 0 {
+			t.Fatalf("instance %+v at %s, want gone with no bots", in, gone)
+		}
 	}
 	// Leaving hands the bot over at once, without waiting for the TTL.
 	if err := a.Leave(ctx); err != nil {
@@ -136,7 +147,7 @@ func TestLeaseReleaseRenewAndInstances(t *testing.T) {
 	if err != nil || !ok || lb.Epoch != la.Epoch+1 {
 		t.Fatalf("takeover after leave = %+v %v %v", lb, ok, err)
 	}
-	if ins, _ := b.Instances(ctx); len(ins) != 1 || ins[0].ID != "b" || ins[0].Bots != 1 {
+	if ins, _ := b.Instances(ctx, later, DefaultLeaseTTL); len(ins) != 1 || ins[0].ID != "b" || ins[0].Bots != 1 {
 		t.Fatalf("instances after leave = %+v", ins)
 	}
 	// A reused instance id starts with new epochs: its old claims are not its own.
