@@ -33,10 +33,10 @@ var expectedAccess = map[string]string{
 	"GET /favicon.ico": "public",
 	"GET /healthz":     "public",
 	"GET /readyz":      "public",
+	"GET /metrics":     "operator",
 
 	"GET /instances":        "admin",
 	"GET /api/v1/instances": "admin",
-	"GET /metrics":     "operator",
 
 	"GET /":                  "public",
 	"GET /login":             "public",
