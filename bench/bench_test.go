@@ -105,6 +105,7 @@ func TestBench(t *testing.T) {
 			figs = append(figs, Figure{Name: "PostgreSQL server of the rows marked PostgreSQL", Value: serverVersion(ctx, admin), Status: Info, Notes: how})
 			run("pg-ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, admin, sz.Ingest) })
 			run("pg-pages", func() ([]Figure, error) { return MeasurePages(ctx, root, admin, sz.Pages) })
+			run("pg-sse-across", func() ([]Figure, error) { return MeasureSSEAcross(ctx, root, admin, sz.SSE) })
 			run("pg-startup", func() ([]Figure, error) {
 				b, err := binary()
 				if err != nil {

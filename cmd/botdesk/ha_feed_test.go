@@ -102,12 +102,12 @@ func (s *sseStream) waitEvent(t *testing.T, name, text string) {
 	}
 }
 
-// signIn creates an agent with the CLI and signs it in on in like a
+// signIn creates a user with the CLI and signs it in on in like a
 // browser, returning the browser.
-func signIn(t *testing.T, bin string, env []string, in *haInstance, email string) *http.Client {
+func signIn(t *testing.T, bin string, env []string, in *haInstance, email, role string) *http.Client {
 	t.Helper()
 	const password = "a long enough password"
-	cmd := exec.Command(bin, "user", "add", "--email", email, "--role", "agent")
+	cmd := exec.Command(bin, "user", "add", "--email", email, "--role", role)
 	cmd.Env = cleanEnv(env)
 	cmd.Stdin = strings.NewReader(password + "\n")
 	var out bytes.Buffer
@@ -148,7 +148,7 @@ func signIn(t *testing.T, bin string, env []string, in *haInstance, email string
 func checkStreamsAcrossInstances(t *testing.T, bin string, env []string, tg *telegramtest.Server, db *sql.DB,
 	poller, viewer *haInstance, bot int64, channelID string, ownerOf func() string) (injected int) {
 	t.Helper()
-	hc := signIn(t, bin, env, viewer, "agent@example.test")
+	hc := signIn(t, bin, env, viewer, "agent@example.test", "agent")
 	list := openSSE(t, hc, viewer.base, "/workbench/events")
 
 	const customer = 2001
@@ -170,4 +170,97 @@ func checkStreamsAcrossInstances(t *testing.T, bin string, env []string, tg *tel
 	list.close()
 	conv.close()
 	return 2
+}
+
+// csrfOf is the browser's CSRF cookie for in (sent back as csrf_token).
+func csrfOf(hc *http.Client, in *haInstance) string {
+	u, _ := url.Parse(in.base)
+	for _, c := range hc.Jar.Cookies(u) {
+		if c.Name == "bd_csrf" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// haCluster is what checkChangesReachTheOwner needs of the running test.
+type haCluster struct {
+	bin     string
+	env     []string
+	tg      *telegramtest.Server
+	api     func(in *haInstance, method, path string, body any) (int, []byte, error)
+	waitFor func(what string, bound time.Duration, cond func() bool) time.Duration
+	count   func(q string) int64
+}
+
+// checkChangesReachTheOwner takes Switch to polling, Update Token and
+// Delete for a bot through the instance that does NOT own it, and checks
+// each takes effect on the owner: it restarts the poller (polling again,
+// with the new token), and after Delete stops polling the bot.
+func checkChangesReachTheOwner(t *testing.T, c haCluster, owner, other *haInstance, bot int64, channelID, token string, ownerOf func() string) {
+	t.Helper()
+	stored := func(text string) func() bool {
+		return func() bool {
+			return c.count(fmt.Sprintf("SELECT COUNT(*) FROM messages WHERE channel_id = '%s' AND text = '%s'", channelID, text)) == 1
+		}
+	}
+	state := func(want string) func() bool {
+		return func() bool {
+			return c.count(fmt.Sprintf("SELECT COUNT(*) FROM bots WHERE telegram_id = %d AND state = '%s'", bot, want)) == 1
+		}
+	}
+	if o := ownerOf(); o != owner.id {
+		t.Fatalf("bot %d is owned by %q, want %s", bot, o, owner.id)
+	}
+	customer := telego.User{ID: 3001, FirstName: "Owner"}
+
+	// Switch to polling: a webhook set elsewhere stops the owner's poller
+	// (conflict); the switch, taken by the other instance, deletes it there
+	// and the owner polls again.
+	c.tg.SetWebhook(bot, "https://hooks.example.test/elsewhere")
+	c.waitFor("the owner to see the webhook", 20*time.Second, state("conflict"))
+	admin := signIn(t, c.bin, c.env, other, "ops-admin@example.test", "admin")
+	resp, err := admin.PostForm(other.base+"/channels/"+channelID+"/bot/switch-polling", url.Values{"csrf_token": {csrfOf(admin, other)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("switch to polling on %s: %d", other.id, resp.StatusCode)
+	}
+	c.tg.Inject(bot, telegramtest.PrivateText(customer, "after the switch"))
+	c.waitFor("the owner to poll again after the switch", 20*time.Second, stored("after the switch"))
+	c.waitFor("the bot to show polling", 20*time.Second, state("polling"))
+
+	// Update Token on the other instance; the old token is then revoked,
+	// so only a poller restarted with the new one stores the next message.
+	fresh := c.tg.IssueToken(bot)
+	if st, b, err := c.api(other, http.MethodPost, "/api/v1/channels/"+channelID+"/bot/token", map[string]string{"token": fresh}); err != nil || st != http.StatusOK {
+		t.Fatalf("update token on %s: %d %s %v", other.id, st, b, err)
+	}
+	c.tg.RevokeToken(token)
+	c.tg.Inject(bot, telegramtest.PrivateText(customer, "after the new token"))
+	c.waitFor("the owner to poll with the new token", 20*time.Second, stored("after the new token"))
+	if !state("polling")() {
+		t.Errorf("bot %d is not polling after Update Token on the other instance", bot)
+	}
+	if o := ownerOf(); o != owner.id {
+		t.Fatalf("bot %d moved to %q during the check", bot, o)
+	}
+
+	// Delete on the other instance: the owner stops polling the bot.
+	if st, b, err := c.api(other, http.MethodDelete, "/api/v1/channels/"+channelID+"/bot", nil); err != nil || st != http.StatusOK && st != http.StatusNoContent {
+		t.Fatalf("delete on %s: %d %s %v", other.id, st, b, err)
+	}
+	c.waitFor("the deleted bot's lease to go", 20*time.Second, func() bool {
+		return c.count(fmt.Sprintf("SELECT COUNT(*) FROM bot_leases WHERE bot_telegram_id = %d", bot)) == 0
+	})
+	// Quiet for three long polls (1 s each) in a row: nobody polls it.
+	last, quiet := c.tg.BotCalls(bot, "getUpdates"), time.Now()
+	c.waitFor("the owner to stop polling the deleted bot", 30*time.Second, func() bool {
+		if n := c.tg.BotCalls(bot, "getUpdates"); n != last {
+			last, quiet = n, time.Now()
+		}
+		return time.Since(quiet) > 3*time.Second
+	})
 }

@@ -257,6 +257,7 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 	const nBots = 4
 	var bots []int64
 	chans := map[int64]string{}
+	tokens := map[int64]string{}
 	for i := 0; i < nBots; i++ {
 		id := int64(700300400 + i)
 		token := tg.AddBot(telegramtest.BotSpec{ID: id, Username: fmt.Sprintf("ha_bot_%d", i), FirstName: "HA"})
@@ -274,6 +275,7 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 		}
 		bots = append(bots, id)
 		chans[id] = ch.ID
+		tokens[id] = token
 	}
 	waitFor("a to hold every bot", 20*time.Second, func() bool {
 		o := owners()
@@ -501,4 +503,14 @@ func TestInstancesShareBotsAndFailOver(t *testing.T) {
 		t.Errorf("%d replies reached Telegram twice, but only %d sends took over a dead instance's claim", dups, reclaims)
 	}
 	t.Logf("%d updates, %d replies accepted; %d mo repeats; %d duplicate sends (%d reclaimed claims)", total, len(accepted), repeats, dups, reclaims)
+
+	// Bot changes taken by the instance that does not own the bot.
+	bot := bots[1]
+	owner := owners()[bot]
+	if owner == "" {
+		t.Fatalf("bot %d has no owner at the end", bot)
+	}
+	other := map[string]string{"a": "b", "b": "a"}[owner]
+	checkChangesReachTheOwner(t, haCluster{bin: bin, env: env, tg: tg, api: api, waitFor: waitFor, count: count},
+		insts[owner], insts[other], bot, chans[bot], tokens[bot], func() string { return owners()[bot] })
 }
