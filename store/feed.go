@@ -43,6 +43,15 @@ const (
 	feedBackoffMax = 5 * time.Second
 )
 
+// feedPingEvery is how long the listener waits for a notification before
+// it checks the connection with a query: a connection lost without a word
+// (a network cut, a failed-over server) would otherwise wait in silence,
+// missing every change, until TCP gave up minutes later.
+const (
+	feedPingEvery   = 15 * time.Second
+	feedPingTimeout = 5 * time.Second
+)
+
 // feedMsg is one NOTIFY payload: the sending instance and its changes, or
 // a request to resync.
 type feedMsg struct {
@@ -130,12 +139,14 @@ type feed struct {
 	hub, sessions *Hub
 	cancel        context.CancelFunc
 	done          chan struct{}
+	// pingEvery is feedPingEvery in nanoseconds (shorter in tests).
+	pingEvery atomic.Int64
 
 	mu   sync.Mutex
 	conn *pgx.Conn // the listening connection, nil while reconnecting
 
 	// Counters for /metrics and tests.
-	received, reconnects, notifyErrors atomic.Uint64
+	received, reconnects, notifyErrors, pings atomic.Uint64
 }
 
 // FeedStats is the change feed's state, for /readyz and /metrics.
@@ -174,6 +185,7 @@ func (s *Store) startFeed(ctx context.Context, databaseURL string) error {
 	// Operators see the listener apart from the pool in pg_stat_activity.
 	cfg.RuntimeParams["application_name"] = cfg.RuntimeParams["application_name"] + " feed"
 	f := &feed{cfg: cfg, self: s.instance, hub: s.hub, sessions: s.sessionHub, done: make(chan struct{})}
+	f.pingEvery.Store(int64(feedPingEvery))
 	conn, err := f.connect(ctx)
 	if err != nil {
 		return err
@@ -242,13 +254,28 @@ func (f *feed) run(ctx context.Context) {
 }
 
 // listen delivers notifications until the connection fails or ctx ends.
+// After pingEvery without one it checks the connection answers.
 func (f *feed) listen(ctx context.Context, conn *pgx.Conn) {
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		wctx, cancel := context.WithTimeout(ctx, time.Duration(f.pingEvery.Load()))
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			f.deliver(n.Payload)
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			pctx, cancel := context.WithTimeout(ctx, feedPingTimeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return
+			}
+			f.pings.Add(1)
+		default:
 			return
 		}
-		f.deliver(n.Payload)
 	}
 }
 

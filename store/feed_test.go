@@ -175,3 +175,29 @@ func TestReadCacheSeesOtherInstancesWrites(t *testing.T) {
 		t.Fatalf("B's cached read after A's commit: n=%d runs=%d", n, runs)
 	}
 }
+
+func TestFeedChecksAQuietConnection(t *testing.T) {
+	if !pgtest.Postgres() {
+		t.Skip("PostgreSQL only: SQLite has one instance and no feed")
+	}
+	a, b, ch := twoInstances(t)
+	ctx := context.Background()
+	changes, cancel := b.Hub().Subscribe()
+	defer cancel()
+	// Nothing happens for many ping intervals: each check finds the
+	// connection well, nobody is told to resync, and changes still arrive.
+	b.feed.pingEvery.Store(int64(10 * time.Millisecond))
+	for deadline := time.Now().Add(20 * time.Second); b.feed.pings.Load() < 5; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pings", b.feed.pings.Load())
+		}
+	}
+	if st := b.FeedStats(); st.Reconnects != 0 || !st.Listening {
+		t.Fatalf("feed after quiet pings: %+v", st)
+	}
+	if len(changes) != 0 {
+		t.Fatalf("changes without a write: %+v", <-changes)
+	}
+	a.Publish(ctx, Change{Kind: "bot", ChannelID: ch.ID})
+	nextChange(t, changes, kind("bot", ch.ID))
+}
