@@ -61,11 +61,15 @@ type feedMsg struct {
 }
 
 // feedChange is a Change with short field names: payloads stay small.
+// It converts to and from Change, so a field added there and not here
+// does not compile.
 type feedChange struct {
 	Kind           string `json:"k"`
 	ChannelID      string `json:"ch,omitempty"`
 	ConversationID int64  `json:"cv,omitempty"`
 	MessageID      int64  `json:"m,omitempty"`
+	UserID         int64  `json:"u,omitempty"`
+	Incoming       bool   `json:"in,omitempty"`
 }
 
 // feedPayloads encodes changes (duplicates dropped) as NOTIFY payloads
@@ -81,7 +85,7 @@ func feedPayloads(instance string, changes []Change) []string {
 			continue
 		}
 		seen[c] = true
-		item := mustJSON(feedChange{Kind: c.Kind, ChannelID: c.ChannelID, ConversationID: c.ConversationID, MessageID: c.MessageID})
+		item := mustJSON(feedChange(c))
 		if n > 0 && buf.Len()+len(item)+3 > feedPayloadMax {
 			buf.WriteString("]}")
 			out = append(out, buf.String())
@@ -312,7 +316,7 @@ func (f *feed) deliver(payload string) {
 	}
 	for _, c := range m.Changes {
 		f.received.Add(1)
-		ch := Change{Kind: c.Kind, ChannelID: c.ChannelID, ConversationID: c.ConversationID, MessageID: c.MessageID}
+		ch := Change(c)
 		if ch.Kind == SessionChange {
 			f.sessions.Publish(ch)
 		} else {

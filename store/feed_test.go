@@ -113,7 +113,8 @@ func TestFeedCarriesChangesToOtherInstances(t *testing.T) {
 func TestFeedPayloadsStayBelowTheNotifyLimit(t *testing.T) {
 	var changes []Change
 	for i := range 400 {
-		changes = append(changes, Change{Kind: "message", ChannelID: "ch_0123456789abcdef", ConversationID: int64(i), MessageID: 1_000_000_000 + int64(i)})
+		changes = append(changes, Change{Kind: "message", ChannelID: "ch_0123456789abcdef", ConversationID: int64(i), MessageID: 1_000_000_000 + int64(i),
+			UserID: int64(i % 3), Incoming: i%2 == 0})
 	}
 	changes = append(changes, changes[0]) // a duplicate is sent once
 	payloads := feedPayloads("host-0123456789abcdef", changes)
@@ -130,7 +131,7 @@ func TestFeedPayloadsStayBelowTheNotifyLimit(t *testing.T) {
 			t.Fatalf("payload %q: %+v, %v", p, m, err)
 		}
 		for _, c := range m.Changes {
-			got = append(got, Change{Kind: c.Kind, ChannelID: c.ChannelID, ConversationID: c.ConversationID, MessageID: c.MessageID})
+			got = append(got, Change(c))
 		}
 	}
 	if len(got) != 400 {
