@@ -34,7 +34,8 @@ func (s *Server) workbenchReply(c echo.Context) error {
 	text := c.FormValue("text")
 	out, err := readReply(c)
 	if err == nil {
-		out.ChannelID, out.ChatID, out.Text, out.SentBy = conv.ChannelID, conv.ChatID, text, &u.ID
+		out.Into(&conv.Conversation)
+		out.Text, out.SentBy = text, &u.ID
 		var msg *models.Message
 		if msg, _, err = s.Store.QueueOutgoing(ctx, out); err == nil {
 			s.noteReply(c, conv, msg)

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/telegram"
 )
 
 // typingEvery is how long Telegram shows a chat action.
@@ -64,7 +65,7 @@ func (s *Server) workbenchTyping(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := client.SendTyping(ctx, conv.ChatID, 0); err != nil {
+	if err := client.SendTyping(ctx, conv.ChatID, telegram.SendOptions{ThreadID: conv.ThreadID, BusinessConnectionID: conv.BusinessConnectionID}); err != nil {
 		// A courtesy: a failure is logged, never shown.
 		s.Log.Info("workbench: typing action", "conversation", conv.ID, "err", err)
 	}

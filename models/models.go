@@ -197,6 +197,36 @@ type Conversation struct {
 	Unread          int64
 	LastMessageAt   time.Time
 	LastMessageText string
+	// ThreadID is the forum topic the conversation is (0: the whole chat,
+	// or a forum's General topic).
+	ThreadID int64
+	// BusinessConnectionID is set for a chat of a connected business
+	// account ("" for the bot's own chats).
+	BusinessConnectionID string
+}
+
+// Key is what the conversation is found by within its channel.
+func (c *Conversation) Key() ConversationKey {
+	return ConversationKey{ChatID: c.ChatID, ThreadID: c.ThreadID, BusinessConnectionID: c.BusinessConnectionID}
+}
+
+// ConversationKey identifies a conversation within a channel: the chat,
+// the forum topic (0 for none) and the business connection ("" for none).
+// It is the one rule mapping a message to its conversation.
+type ConversationKey struct {
+	ChatID               int64
+	ThreadID             int64
+	BusinessConnectionID string
+}
+
+// KeyOf is the conversation key of a message in the chat, in the forum
+// topic thread (nil outside one), through the business connection bc.
+func KeyOf(chatID int64, thread *int64, bc string) ConversationKey {
+	k := ConversationKey{ChatID: chatID, BusinessConnectionID: bc}
+	if thread != nil {
+		k.ThreadID = *thread
+	}
+	return k
 }
 
 // Message is one stored Telegram message, incoming or outgoing.
@@ -230,6 +260,14 @@ type Message struct {
 	MessageThreadID *int64
 	// DeletedAt is set once a sent message was deleted in Telegram.
 	DeletedAt *time.Time
+	// BusinessConnectionID is the business connection the message came
+	// through or is sent through ("" for the bot's own chats).
+	BusinessConnectionID string
+}
+
+// ConversationKey is the key of the conversation the message belongs to.
+func (m *Message) ConversationKey() ConversationKey {
+	return KeyOf(m.ChatID, m.MessageThreadID, m.BusinessConnectionID)
 }
 
 // MessageEdit keeps the earlier text of an edited message.

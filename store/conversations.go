@@ -65,7 +65,7 @@ type ConversationPage struct {
 // The %s is the unread count of the reader (readerUnread).
 const conversationCols = `c.id, c.channel_id, c.chat_id, c.chat_type, c.title, c.status, c.in_workbench, c.assigned_to,
 	%s, c.last_message_at, c.last_message_text, ch.name AS channel_name, u.email AS assigned_email,
-	CAST(c.last_message_at AS TEXT) AS sort_key`
+	CAST(c.last_message_at AS TEXT) AS sort_key, c.thread_id, c.business_connection_id`
 
 // scanConversationRows runs q and reads every row of conversationCols.
 func scanConversationRows(q *gorm.DB) ([]models.ConversationRow, error) {
@@ -82,7 +82,8 @@ func scanConversationRows(q *gorm.DB) ([]models.ConversationRow, error) {
 		)
 		c := &r.Conversation
 		if err := rows.Scan(&c.ID, &c.ChannelID, &c.ChatID, &c.ChatType, &c.Title, &c.Status, &c.InWorkbench, &assigned,
-			&c.Unread, &c.LastMessageAt, &c.LastMessageText, &r.ChannelName, &email, &r.SortKey); err != nil {
+			&c.Unread, &c.LastMessageAt, &c.LastMessageText, &r.ChannelName, &email, &r.SortKey,
+			&c.ThreadID, &c.BusinessConnectionID); err != nil {
 			return err
 		}
 		if assigned.Valid {
@@ -197,7 +198,7 @@ func (s *Store) filteredConversations(ctx context.Context, f ConversationFilter)
 		// messages_chat (channel_id, chat_id, id) narrows the EXISTS to one chat.
 		l := s.like()
 		q = q.Where(`c.title `+l+` ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m
-			WHERE m.channel_id = c.channel_id AND m.chat_id = c.chat_id AND m.text `+l+` ? ESCAPE '\')`, like, like)
+			WHERE `+sameConversationSQL+` AND m.text `+l+` ? ESCAPE '\')`, like, like)
 	}
 	return q, nil
 }
@@ -301,7 +302,8 @@ func (s *Store) AssignConversation(ctx context.Context, id int64, userID *int64)
 func (s *Store) NoteOutgoing(ctx context.Context, m *models.Message) error {
 	var conv models.Conversation
 	err := s.WithTx(ctx, func(ctx context.Context) error {
-		err := s.w(ctx).Take(&conv, "channel_id = ? AND chat_id = ?", m.ChannelID, m.ChatID).Error
+		where, args := conversationKeyWhere("", m.ChannelID, m.ConversationKey())
+		err := s.w(ctx).Where(where, args...).Take(&conv).Error
 		if err != nil {
 			return notFound("conversation of reply", err)
 		}
@@ -350,7 +352,8 @@ func (s *Store) ConversationMessages(ctx context.Context, conv *models.Conversat
 	if limit <= 0 || limit > MaxMessagePage {
 		limit = 50
 	}
-	q := s.messageQuery(shortRead(ctx)).Where("m.channel_id = ? AND m.chat_id = ?", conv.ChannelID, conv.ChatID)
+	where, args := messageKeyWhere("m.", conv.ChannelID, conv.Key())
+	q := s.messageQuery(shortRead(ctx)).Where(where, args...)
 	if beforeID > 0 {
 		q = q.Where("m.id < ?", beforeID)
 	}
@@ -376,7 +379,8 @@ func (s *Store) ConversationMessagesAfter(ctx context.Context, conv *models.Conv
 	if limit <= 0 || limit > MaxMessagePage {
 		limit = 100
 	}
-	q := s.messageQuery(ctx).Where("m.channel_id = ? AND m.chat_id = ? AND m.id > ?", conv.ChannelID, conv.ChatID, afterID)
+	where, args := messageKeyWhere("m.", conv.ChannelID, conv.Key())
+	q := s.messageQuery(ctx).Where(where, args...).Where("m.id > ?", afterID)
 	q = q.Where("m.id <= ?", uptoID)
 	var rows []models.MessageRow
 	if err := q.Order("m.id").Limit(limit).Scan(&rows).Error; err != nil {
@@ -390,7 +394,8 @@ func (s *Store) ConversationMessagesAfter(ctx context.Context, conv *models.Conv
 // bubbles, so sent/failed changes made while it was away are not lost.
 func (s *Store) RecentOutgoing(ctx context.Context, conv *models.Conversation, uptoID int64, n int) ([]models.MessageRow, error) {
 	var rows []models.MessageRow
-	err := s.messageQuery(ctx).Where("m.channel_id = ? AND m.chat_id = ? AND m.id <= ? AND m.direction = 'out'", conv.ChannelID, conv.ChatID, uptoID).
+	where, args := messageKeyWhere("m.", conv.ChannelID, conv.Key())
+	err := s.messageQuery(ctx).Where(where, args...).Where("m.id <= ? AND m.direction = 'out'", uptoID).
 		Order("m.id DESC").Limit(n).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: recent outgoing: %w", err)

@@ -34,11 +34,42 @@ type IngestMessage struct {
 	Media             string // JSON object, see models.Media; "" when none
 	ReplyToMessageID  *int64 // Telegram message id of the quoted message
 	MessageThreadID   *int64 // forum topic, nil outside one
+	// TopicName is the forum topic's name when the message tells it (it
+	// created or renamed the topic, or it quotes the topic's creation).
+	TopicName string
+	// BusinessConnectionID is set for a business_message: the chat is one
+	// of that connected business account.
+	BusinessConnectionID string
 	Date              time.Time
 	// Edited marks an edited_message / edited_channel_post: the stored
 	// message with the same chat and Telegram id gets the new text.
 	Edited   bool
 	EditDate time.Time
+}
+
+// ConversationKey is the conversation the message belongs to.
+func (m *IngestMessage) ConversationKey() models.ConversationKey {
+	return models.KeyOf(m.ChatID, m.MessageThreadID, m.BusinessConnectionID)
+}
+
+// conversationTitle is the title the message gives its conversation, ""
+// to keep the stored one: a forum topic is titled by its name (the
+// group's title says nothing about the topic), any other chat by its
+// title.
+func (m *IngestMessage) conversationTitle() string {
+	if m.MessageThreadID != nil {
+		return m.TopicName
+	}
+	return m.ChatTitle
+}
+
+// newConversationTitle is the title of a conversation the message
+// creates: a topic whose name no message told yet is "<group> #<topic>".
+func (m *IngestMessage) newConversationTitle() string {
+	if t := m.conversationTitle(); t != "" || m.MessageThreadID == nil {
+		return t
+	}
+	return m.ChatTitle + " #" + strconv.FormatInt(*m.MessageThreadID, 10)
 }
 
 // IngestMember is a my_chat_member update: the bot's own membership in a chat
@@ -127,6 +158,7 @@ func incomingMessage(t ingestTarget, bot, updateID int64, m *IngestMessage, date
 		TelegramMessageID: &tgID, Direction: "in", FromID: m.FromID, FromUsername: m.FromUsername, FromName: m.FromName,
 		FromLanguage: m.FromLanguage, Type: m.Type, Text: m.Text, Entities: m.Entities, Media: m.Media, ReplyToMessageID: m.ReplyToMessageID,
 		Status: "received", TelegramDate: &date, CreatedAt: now, MessageThreadID: m.MessageThreadID,
+		BusinessConnectionID: m.BusinessConnectionID,
 	}
 	if msg.Type == "" {
 		msg.Type = "text"
@@ -314,8 +346,8 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 // false, with nothing written, when no such message is stored.
 func (s *Store) ingestEdit(ctx context.Context, t ingestTarget, b IngestBatch, updateID int64, m *IngestMessage, now time.Time) (ch Change, found bool, err error) {
 	var prev models.Message
-	err = s.w(ctx).Where("channel_id = ? AND chat_id = ? AND telegram_message_id = ? AND direction = 'in'",
-		t.ChannelID, m.ChatID, m.TelegramMessageID).Order("id DESC").Take(&prev).Error
+	err = s.w(ctx).Where("channel_id = ? AND chat_id = ? AND telegram_message_id = ? AND business_connection_id = ? AND direction = 'in'",
+		t.ChannelID, m.ChatID, m.TelegramMessageID, m.BusinessConnectionID).Order("id DESC").Take(&prev).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Change{}, false, nil
 	}
@@ -363,7 +395,9 @@ func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Me
 		return Change{}, fmt.Errorf("store: ingest: apply edit: %w", err)
 	}
 	var convID int64
-	_ = db.Raw("SELECT id FROM conversations WHERE channel_id = ? AND chat_id = ?", channelID, prev.ChatID).Scan(&convID).Error
+	where, args := conversationKeyWhere("", channelID, prev.ConversationKey())
+	_ = db.Raw("SELECT id FROM conversations WHERE "+where, args...).Scan(&convID).Error
+
 	return Change{Kind: "message", ChannelID: channelID, ConversationID: convID, MessageID: prev.ID}, nil
 }
 

@@ -144,7 +144,7 @@ func (ib *ingestBuffer) rollup(ctx context.Context) error {
 }
 
 // messageCols are the columns of a new incoming message, in insert order.
-const messageCols = 21
+const messageCols = 22
 
 func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 	t, b := ib.t, ib.b
@@ -165,12 +165,12 @@ func (ib *ingestBuffer) insertMessages(ctx context.Context) error {
 				thread = *r.MessageThreadID
 			}
 			args = append(args, r.ChannelID, r.BotTelegramID, bm.updateID, r.ChatID, r.ChatType, *r.TelegramMessageID, r.Direction, r.FromID,
-				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt, r.EditedAt, thread, r.FromLanguage)
+				r.FromUsername, r.FromName, r.Type, r.Text, r.Entities, r.Media, reply, r.Status, bm.date, r.CreatedAt, r.EditedAt, thread, r.FromLanguage, r.BusinessConnectionID)
 			byUpdate[bm.updateID] = bm
 		}
 		q := `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id, direction,
 			from_id, from_username, from_name, type, text, entities, media, reply_to_message_id, status, telegram_date, created_at, edited_at,
-			message_thread_id, from_language)
+			message_thread_id, from_language, business_connection_id)
 			VALUES ` + valuesList(len(chunk), messageCols) + ` RETURNING id, update_id`
 		n := 0
 		rows, err := ib.conn.QueryContext(ctx, q, args...)
@@ -268,24 +268,32 @@ type convState struct {
 // stays in, whatever later messages say, until an agent resolves it.
 func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 	t := ib.t
-	var order []int64
-	convs := map[int64]*convState{}
+	var order []models.ConversationKey
+	var chats []int64
+	convs := map[models.ConversationKey]*convState{}
+	seenChat := map[int64]bool{}
 	for i := range ib.msgs {
-		if _, ok := convs[ib.msgs[i].m.ChatID]; !ok {
-			convs[ib.msgs[i].m.ChatID] = nil
-			order = append(order, ib.msgs[i].m.ChatID)
+		m := ib.msgs[i].m
+		if k := m.ConversationKey(); !hasKey(convs, k) {
+			convs[k] = nil
+			order = append(order, k)
+		}
+		if !seenChat[m.ChatID] {
+			seenChat[m.ChatID] = true
+			chats = append(chats, m.ChatID)
 		}
 	}
-	if err := ib.loadConversations(ctx, order, convs); err != nil {
+	if err := ib.loadConversations(ctx, chats, convs); err != nil {
 		return err
 	}
 	for i := range ib.msgs {
 		m, date := ib.msgs[i].m, ib.msgs[i].date
 		enter := t.entersWorkbench(m)
 		preview := messagePreview(m)
-		c := convs[m.ChatID]
+		k := m.ConversationKey()
+		c := convs[k]
 		if c == nil {
-			convs[m.ChatID] = &convState{chatType: m.ChatType, title: m.ChatTitle, enter: enter, unread: 1, last: date, lastText: preview, openAt: date}
+			convs[k] = &convState{chatType: m.ChatType, title: m.newConversationTitle(), enter: enter, unread: 1, last: date, lastText: preview, openAt: date}
 			continue
 		}
 		if enter && c.resolved && c.openAt.IsZero() {
@@ -293,8 +301,8 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 		}
 		c.unread++
 		c.chatType = m.ChatType
-		if m.ChatTitle != "" {
-			c.title = m.ChatTitle
+		if title := m.conversationTitle(); title != "" {
+			c.title = title
 		}
 		// A replayed or late update must not move the list position backwards.
 		if !date.Before(c.last) {
@@ -302,12 +310,12 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 		}
 		c.enter = c.enter || enter
 	}
-	var created, updated []int64
-	for _, chat := range order {
-		if convs[chat].exists {
-			updated = append(updated, chat)
+	var created, updated []models.ConversationKey
+	for _, k := range order {
+		if convs[k].exists {
+			updated = append(updated, k)
 		} else {
-			created = append(created, chat)
+			created = append(created, k)
 		}
 	}
 	if err := ib.createConversations(ctx, created, convs); err != nil {
@@ -317,19 +325,25 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 		return err
 	}
 	for i := range ib.msgs {
-		ib.res.Changes[ib.msgs[i].change].ConversationID = convs[ib.msgs[i].m.ChatID].id
+		ib.res.Changes[ib.msgs[i].change].ConversationID = convs[ib.msgs[i].m.ConversationKey()].id
 	}
-	for _, chat := range order {
-		if c := convs[chat]; !c.openAt.IsZero() {
+	for _, k := range order {
+		if c := convs[k]; !c.openAt.IsZero() {
 			ib.opens = append(ib.opens, spanOpen{convID: c.id, at: c.openAt})
 		}
 	}
 	return nil
 }
 
-// loadConversations reads id, last_message_at and status of the chats' existing
-// conversations into convs; chats without one stay nil.
-func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+func hasKey(convs map[models.ConversationKey]*convState, k models.ConversationKey) bool {
+	_, ok := convs[k]
+	return ok
+}
+
+// loadConversations reads id, last_message_at and status of the existing
+// conversations of the keys in convs (all those of their chats are read,
+// only the keys asked for are kept); keys without one stay nil.
+func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, convs map[models.ConversationKey]*convState) error {
 	step := rowsPerChunk(1) - 1
 	for lo := 0; lo < len(chats); lo += step {
 		chunk := chats[lo:min(lo+step, len(chats))]
@@ -338,18 +352,21 @@ func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, co
 		for _, c := range chunk {
 			args = append(args, c)
 		}
-		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, last_message_at, status FROM conversations WHERE channel_id = ? AND chat_id IN ("+
+		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, thread_id, business_connection_id, last_message_at, status FROM conversations WHERE channel_id = ? AND chat_id IN ("+
 			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")", args...)
 		if err == nil {
 			err = eachRow(rows, func() error {
 				c := &convState{exists: true}
-				var chat int64
+				var k models.ConversationKey
 				var status string
-				if err := rows.Scan(&c.id, &chat, &c.last, &status); err != nil {
+				if err := rows.Scan(&c.id, &k.ChatID, &k.ThreadID, &k.BusinessConnectionID, &c.last, &status); err != nil {
 					return err
 				}
+				if !hasKey(convs, k) {
+					return nil // another topic or business chat of the chat
+				}
 				c.resolved = status == ConversationResolved
-				convs[chat] = c
+				convs[k] = c
 				return nil
 			})
 		}
@@ -360,26 +377,28 @@ func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, co
 	return nil
 }
 
-const newConvCols = 8
+const newConvCols = 10
 
-func (ib *ingestBuffer) createConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+func (ib *ingestBuffer) createConversations(ctx context.Context, keys []models.ConversationKey, convs map[models.ConversationKey]*convState) error {
 	step := rowsPerChunk(newConvCols)
-	for lo := 0; lo < len(chats); lo += step {
-		chunk := chats[lo:min(lo+step, len(chats))]
+	for lo := 0; lo < len(keys); lo += step {
+		chunk := keys[lo:min(lo+step, len(keys))]
 		args := make([]any, 0, newConvCols*len(chunk))
-		for _, chat := range chunk {
-			c := convs[chat]
-			args = append(args, ib.t.ChannelID, chat, c.chatType, c.title, c.enter, c.unread, c.last, c.lastText)
+		for _, k := range chunk {
+			c := convs[k]
+			args = append(args, ib.t.ChannelID, k.ChatID, k.ThreadID, k.BusinessConnectionID, c.chatType, c.title, c.enter, c.unread, c.last, c.lastText)
 		}
-		rows, err := ib.conn.QueryContext(ctx, `INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread,
-			last_message_at, last_message_text) VALUES `+valuesList(len(chunk), newConvCols)+` RETURNING id, chat_id`, args...)
+		rows, err := ib.conn.QueryContext(ctx, `INSERT INTO conversations (channel_id, chat_id, thread_id, business_connection_id, chat_type, title,
+			in_workbench, unread, last_message_at, last_message_text) VALUES `+valuesList(len(chunk), newConvCols)+`
+			RETURNING id, chat_id, thread_id, business_connection_id`, args...)
 		if err == nil {
 			err = eachRow(rows, func() error {
-				var id, chat int64
-				if err := rows.Scan(&id, &chat); err != nil {
+				var id int64
+				var k models.ConversationKey
+				if err := rows.Scan(&id, &k.ChatID, &k.ThreadID, &k.BusinessConnectionID); err != nil {
 					return err
 				}
-				if c := convs[chat]; c != nil {
+				if c := convs[k]; c != nil {
 					c.id = id
 				}
 				return nil
@@ -401,13 +420,13 @@ var convUpdateTypes = []string{"bigint", "bigint", "text", "text", "timestamptz"
 // updateConversations writes every existing conversation of the buffer in
 // one UPDATE … FROM (VALUES …) per chunk. Columns whose value did not
 // change are kept by the CASEs, never rewritten from what was read.
-func (ib *ingestBuffer) updateConversations(ctx context.Context, chats []int64, convs map[int64]*convState) error {
+func (ib *ingestBuffer) updateConversations(ctx context.Context, keys []models.ConversationKey, convs map[models.ConversationKey]*convState) error {
 	step := rowsPerChunk(convUpdateCols)
-	for lo := 0; lo < len(chats); lo += step {
-		chunk := chats[lo:min(lo+step, len(chats))]
+	for lo := 0; lo < len(keys); lo += step {
+		chunk := keys[lo:min(lo+step, len(keys))]
 		args := make([]any, 0, convUpdateCols*len(chunk))
-		for _, chat := range chunk {
-			c := convs[chat]
+		for _, k := range chunk {
+			c := convs[k]
 			var last, text any
 			if c.moved {
 				last, text = c.last, c.lastText

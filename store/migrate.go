@@ -109,7 +109,23 @@ func (s *Store) applyMigrations(db *gorm.DB, migs []migration) error {
 		if done[m.version] {
 			continue
 		}
-		err := db.Transaction(func(tx *gorm.DB) error {
+		if err := s.applyMigration(db, m); err != nil {
+			return fmt.Errorf("store: apply migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// applyMigration runs one migration in its own transaction with its
+// version row; a SQLite table rebuild (sqliteRebuilds) runs in the same
+// transaction, on one connection with foreign keys off around it.
+func (s *Store) applyMigration(db *gorm.DB, m migration) error {
+	rebuild := sqliteRebuilds[m.version]
+	if s.pg {
+		rebuild = nil
+	}
+	apply := func(db *gorm.DB) error {
+		return db.Transaction(func(tx *gorm.DB) error {
 			var n int64
 			if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n).Error; err != nil {
 				return err
@@ -120,13 +136,26 @@ func (s *Store) applyMigrations(db *gorm.DB, migs []migration) error {
 			if err := tx.Exec(m.sql).Error; err != nil {
 				return err
 			}
+			if rebuild != nil {
+				if err := rebuild(tx); err != nil {
+					return err
+				}
+			}
 			return tx.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, s.now()).Error
 		})
-		if err != nil {
-			return fmt.Errorf("store: apply migration %s: %w", m.name, err)
-		}
 	}
-	return nil
+	if rebuild == nil {
+		return apply(db)
+	}
+	// PRAGMA foreign_keys is a no-op inside a transaction: set it on the
+	// connection first, and back on whatever happens.
+	return db.Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("PRAGMA foreign_keys = OFF").Error; err != nil {
+			return err
+		}
+		defer conn.Exec("PRAGMA foreign_keys = ON")
+		return apply(conn)
+	})
 }
 
 // PendingMigrations names the migrations this binary has that the

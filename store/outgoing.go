@@ -29,6 +29,18 @@ type OutgoingMessage struct {
 	MessageThreadID *int64
 	// File makes the message a photo or document with Text as caption.
 	File *OutgoingFile
+	// BusinessConnectionID sends on behalf of a connected business account.
+	BusinessConnectionID string
+}
+
+// Into addresses the message to the conversation: its chat, its forum
+// topic and its business connection.
+func (m *OutgoingMessage) Into(conv *models.Conversation) {
+	m.ChannelID, m.ChatID, m.BusinessConnectionID = conv.ChannelID, conv.ChatID, conv.BusinessConnectionID
+	if conv.ThreadID != 0 {
+		t := conv.ThreadID
+		m.MessageThreadID = &t
+	}
 }
 
 // ErrNoBot means the channel has no connected bot to send through.
@@ -85,14 +97,9 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 		if err != nil {
 			return err
 		}
-		var conv struct {
-			ID       int64
-			ChatType string
-		}
-		_ = s.w(ctx).Raw("SELECT id, chat_type FROM conversations WHERE channel_id = ? AND chat_id = ?", m.ChannelID, m.ChatID).Scan(&conv).Error
-		out := &models.Message{ChannelID: m.ChannelID, BotTelegramID: bot.TelegramID, ChatID: m.ChatID, ChatType: conv.ChatType,
+		out := &models.Message{ChannelID: m.ChannelID, BotTelegramID: bot.TelegramID, ChatID: m.ChatID,
 			Direction: "out", Type: typ, Text: text, Status: "pending", SentBy: m.SentBy, CreatedAt: s.now(),
-			ReplyToMessageID: m.ReplyToMessageID, MessageThreadID: m.MessageThreadID}
+			ReplyToMessageID: m.ReplyToMessageID, MessageThreadID: m.MessageThreadID, BusinessConnectionID: m.BusinessConnectionID}
 		if m.IdempotencyKey != "" {
 			k := m.IdempotencyKey
 			out.IdempotencyKey = &k
@@ -100,6 +107,17 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 		if err := s.resolveQuote(ctx, out); err != nil {
 			return err
 		}
+		// After the quote, which may have chosen the topic.
+		var conv struct {
+			ID       int64
+			ChatType string
+		}
+		where, args := conversationKeyWhere("", m.ChannelID, out.ConversationKey())
+		_ = s.w(ctx).Raw("SELECT id, chat_type FROM conversations WHERE "+where, args...).Scan(&conv).Error
+		if conv.ID == 0 { // a topic or chat without a conversation yet: the chat's type
+			_ = s.w(ctx).Raw("SELECT chat_type FROM conversations WHERE channel_id = ? AND chat_id = ? LIMIT 1", m.ChannelID, m.ChatID).Scan(&conv).Error
+		}
+		out.ChatType = conv.ChatType
 		if m.File != nil {
 			out.Media = m.File.mediaJSON()
 		}

@@ -120,7 +120,8 @@ func (s *Store) resolveQuote(ctx context.Context, out *models.Message) error {
 		return nil
 	}
 	var q models.Message
-	err := s.w(ctx).Where("channel_id = ? AND chat_id = ? AND telegram_message_id = ?", out.ChannelID, out.ChatID, *out.ReplyToMessageID).
+	err := s.w(ctx).Where("channel_id = ? AND chat_id = ? AND telegram_message_id = ? AND business_connection_id = ?",
+		out.ChannelID, out.ChatID, *out.ReplyToMessageID, out.BusinessConnectionID).
 		Order("id DESC").Take(&q).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return models.Invalid("reply_to_message_id", "The quoted message is not a message of this chat.")

@@ -7,11 +7,13 @@ import (
 	"github.com/mymmrac/telego"
 )
 
-// SendOptions are the optional parts of a send: the quoted message and the
-// forum topic (0 = none).
+// SendOptions are the optional parts of a send: the quoted message, the
+// forum topic (0 = none) and the business connection to send on behalf of
+// ("" = the bot itself).
 type SendOptions struct {
-	ReplyTo  int64
-	ThreadID int64
+	ReplyTo              int64
+	ThreadID             int64
+	BusinessConnectionID string
 }
 
 func (o SendOptions) reply() *telego.ReplyParameters {
@@ -24,7 +26,7 @@ func (o SendOptions) reply() *telego.ReplyParameters {
 // SendText is SendMessage with a quote and a topic.
 func (c *Client) SendText(ctx context.Context, chatID int64, text string, o SendOptions) (telego.Message, error) {
 	m, err := c.bot.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: chatID}, Text: text,
-		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID)})
+		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID), BusinessConnectionID: o.BusinessConnectionID})
 	if err != nil {
 		return telego.Message{}, c.fail(ctx, "sendMessage", err)
 	}
@@ -43,7 +45,7 @@ func (n namedBytes) Name() string { return n.name }
 func (c *Client) SendPhoto(ctx context.Context, chatID int64, name string, data []byte, caption string, o SendOptions) (telego.Message, error) {
 	m, err := c.bot.SendPhoto(ctx, &telego.SendPhotoParams{ChatID: telego.ChatID{ID: chatID},
 		Photo: telego.InputFile{File: namedBytes{bytes.NewReader(data), name}}, Caption: caption,
-		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID)})
+		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID), BusinessConnectionID: o.BusinessConnectionID})
 	if err != nil {
 		return telego.Message{}, c.fail(ctx, "sendPhoto", err)
 	}
@@ -54,7 +56,7 @@ func (c *Client) SendPhoto(ctx context.Context, chatID int64, name string, data 
 func (c *Client) SendDocument(ctx context.Context, chatID int64, name string, data []byte, caption string, o SendOptions) (telego.Message, error) {
 	m, err := c.bot.SendDocument(ctx, &telego.SendDocumentParams{ChatID: telego.ChatID{ID: chatID},
 		Document: telego.InputFile{File: namedBytes{bytes.NewReader(data), name}}, Caption: caption,
-		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID)})
+		ReplyParameters: o.reply(), MessageThreadID: int(o.ThreadID), BusinessConnectionID: o.BusinessConnectionID})
 	if err != nil {
 		return telego.Message{}, c.fail(ctx, "sendDocument", err)
 	}
@@ -95,10 +97,11 @@ func (c *Client) SetMessageReaction(ctx context.Context, chatID, messageID int64
 	return nil
 }
 
-// SendTyping shows "typing…" in the chat for about 5 seconds.
-func (c *Client) SendTyping(ctx context.Context, chatID int64, threadID int64) error {
+// SendTyping shows "typing…" in the chat (its topic, its business chat)
+// for about 5 seconds.
+func (c *Client) SendTyping(ctx context.Context, chatID int64, o SendOptions) error {
 	if err := c.bot.SendChatAction(ctx, &telego.SendChatActionParams{ChatID: telego.ChatID{ID: chatID},
-		Action: telego.ChatActionTyping, MessageThreadID: int(threadID)}); err != nil {
+		Action: telego.ChatActionTyping, MessageThreadID: int(o.ThreadID), BusinessConnectionID: o.BusinessConnectionID}); err != nil {
 		return c.fail(ctx, "sendChatAction", err)
 	}
 	return nil

@@ -110,7 +110,7 @@ func TestClientRichMethods(t *testing.T) {
 	})
 
 	t.Run("sendChatAction", func(t *testing.T) {
-		if err := f.client.SendTyping(ctx, user.ID, 0); err != nil {
+		if err := f.client.SendTyping(ctx, user.ID, telegram.SendOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.srv.ChatActions(botID, user.ID); len(got) != 1 || got[0] != "typing" {

@@ -200,7 +200,9 @@ func mapMessage(m *telego.Message, edited bool) *store.IngestMessage {
 	if m.IsTopicMessage && m.MessageThreadID != 0 {
 		t := int64(m.MessageThreadID)
 		im.MessageThreadID = &t
+		im.TopicName = topicName(m)
 	}
+	im.BusinessConnectionID = m.BusinessConnectionID
 	ents := m.Entities
 	if im.Text == "" {
 		im.Text = m.Caption
@@ -334,6 +336,11 @@ type looseMessage struct {
 	ReplyTo    *struct {
 		MessageID int64 `json:"message_id"`
 	} `json:"reply_to_message"`
+	// The conversation key's other parts, so even a message read this way
+	// lands in its topic or business chat.
+	MessageThreadID      int64  `json:"message_thread_id"`
+	IsTopicMessage       bool   `json:"is_topic_message"`
+	BusinessConnectionID string `json:"business_connection_id"`
 }
 
 type looseChat struct {
@@ -379,6 +386,11 @@ func (lm *looseMessage) ingest(edited bool) *store.IngestMessage {
 		id := lm.ReplyTo.MessageID
 		im.ReplyToMessageID = &id
 	}
+	if lm.IsTopicMessage && lm.MessageThreadID != 0 {
+		t := lm.MessageThreadID
+		im.MessageThreadID = &t
+	}
+	im.BusinessConnectionID = lm.BusinessConnectionID
 	return im
 }
 

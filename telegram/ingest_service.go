@@ -35,6 +35,25 @@ func serviceText(m *telego.Message) (string, bool) {
 		return actor + " changed the title to “" + m.NewChatTitle + "”", true
 	case m.PinnedMessage != nil:
 		return actor + " pinned a message", true
+	case m.ForumTopicCreated != nil:
+		return actor + " created the topic “" + m.ForumTopicCreated.Name + "”", true
+	case m.ForumTopicEdited != nil && m.ForumTopicEdited.Name != "":
+		return actor + " renamed the topic to “" + m.ForumTopicEdited.Name + "”", true
 	}
 	return "", false
+}
+
+// topicName is the forum topic's name as far as the message tells it: it
+// created or renamed the topic, or (as every message in a topic that
+// quotes nothing else does) it replies to the topic's creation.
+func topicName(m *telego.Message) string {
+	switch {
+	case m.ForumTopicCreated != nil:
+		return m.ForumTopicCreated.Name
+	case m.ForumTopicEdited != nil:
+		return m.ForumTopicEdited.Name
+	case m.ReplyToMessage != nil && m.ReplyToMessage.ForumTopicCreated != nil:
+		return m.ReplyToMessage.ForumTopicCreated.Name
+	}
+	return ""
 }

@@ -13,7 +13,7 @@ import (
 // send makes the Bot API call that fits the message: sendPhoto or
 // sendDocument for a file kept by store.QueueOutgoing, sendMessage for text.
 func (s *Sender) send(ctx context.Context, c *Client, m *models.Message, f *store.OutgoingFile) (telego.Message, error) {
-	o := SendOptions{}
+	o := SendOptions{BusinessConnectionID: m.BusinessConnectionID}
 	if m.ReplyToMessageID != nil {
 		o.ReplyTo = *m.ReplyToMessageID
 	}
