@@ -45,8 +45,11 @@ type apiMessage struct {
 	EditedAt          *time.Time      `json:"edited_at"`
 	MessageThreadID   *int64          `json:"message_thread_id,omitempty"`
 	DeletedAt         *time.Time      `json:"deleted_at,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
-	Timestamp         int64           `json:"timestamp"` // ms, Telegram's date for incoming
+	// BusinessConnectionID: the message came or went through a connected
+	// business account; absent otherwise.
+	BusinessConnectionID string    `json:"business_connection_id,omitempty"`
+	CreatedAt            time.Time `json:"created_at"`
+	Timestamp            int64     `json:"timestamp"` // ms, Telegram's date for incoming
 }
 
 type apiFrom struct {
@@ -92,7 +95,7 @@ func (s *Server) apiMessageList(c echo.Context) error {
 			TelegramMessageID: m.TelegramMessageID, Type: m.Type, Text: m.Text, Entities: rawJSON(m.Entities), Media: rawJSON(m.Media),
 			ReplyToMessageID: m.ReplyToMessageID, Status: m.Status, ErrorCode: m.ErrorCode, ErrorDescription: m.ErrorDescription,
 			EditedAt: m.EditedAt, CreatedAt: m.CreatedAt, Timestamp: m.CreatedAt.UnixMilli(),
-			MessageThreadID: m.MessageThreadID, DeletedAt: m.DeletedAt}
+			MessageThreadID: m.MessageThreadID, DeletedAt: m.DeletedAt, BusinessConnectionID: m.BusinessConnectionID}
 		if m.TelegramDate != nil {
 			am.Timestamp = m.TelegramDate.UnixMilli()
 		}

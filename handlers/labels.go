@@ -153,6 +153,10 @@ type apiConversation struct {
 	Labels        []string `json:"labels"`
 	Unread        int64    `json:"unread"`
 	LastMessageAt string   `json:"last_message_at"`
+	// The forum topic and the business connection of the conversation,
+	// absent for a plain chat of the bot.
+	MessageThreadID      int64  `json:"message_thread_id,omitempty"`
+	BusinessConnectionID string `json:"business_connection_id,omitempty"`
 }
 
 // apiConversationList: GET /api/v1/conversations, the workbench list.
@@ -185,7 +189,8 @@ func (s *Server) apiConversationList(c echo.Context) error {
 	out := make([]apiConversation, 0, len(page.Rows))
 	for _, r := range page.Rows {
 		out = append(out, apiConversation{ID: r.ID, ChannelID: r.ChannelID, ChatID: r.ChatID, Title: r.Title, Status: r.Status,
-			Assignee: r.AssignedEmail, Labels: labelNames(r.Labels), Unread: r.Unread, LastMessageAt: r.LastMessageAt.UTC().Format("2006-01-02T15:04:05Z07:00")})
+			Assignee: r.AssignedEmail, Labels: labelNames(r.Labels), Unread: r.Unread, LastMessageAt: r.LastMessageAt.UTC().Format("2006-01-02T15:04:05Z07:00"),
+			MessageThreadID: r.ThreadID, BusinessConnectionID: r.BusinessConnectionID})
 	}
 	var next *string
 	if page.Next != "" {

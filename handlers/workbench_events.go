@@ -360,7 +360,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 		if err != nil {
 			continue // deleted meanwhile
 		}
-		if r.ChannelID == conv.ChannelID && r.ChatID == conv.ChatID {
+		if r.ChannelID == conv.ChannelID && r.ConversationKey() == conv.Key() {
 			rows = append(rows, *r)
 		}
 	}

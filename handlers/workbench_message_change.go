@@ -32,7 +32,7 @@ func (s *Server) wbMessage(c echo.Context) (*models.ConversationRow, *models.Mes
 	if err != nil {
 		return nil, nil, err
 	}
-	if row.ChannelID != conv.ChannelID || row.ChatID != conv.ChatID {
+	if row.ChannelID != conv.ChannelID || row.ConversationKey() != conv.Key() {
 		return nil, nil, store.ErrNotFound
 	}
 	return conv, row, nil

@@ -184,6 +184,14 @@ func updateKind(u telego.Update) string {
 		return "message_reaction_count"
 	case u.InlineQuery != nil:
 		return "inline_query"
+	case u.BusinessConnection != nil:
+		return "business_connection"
+	case u.BusinessMessage != nil:
+		return "business_message"
+	case u.EditedBusinessMessage != nil:
+		return "edited_business_message"
+	case u.DeletedBusinessMessages != nil:
+		return "deleted_business_messages"
 	default:
 		return "other"
 	}

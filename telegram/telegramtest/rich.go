@@ -50,9 +50,13 @@ type fakeMessage struct {
 	reactions []string // the bot's current reaction emoji
 }
 
+// msgKey names a message: a business account's chats number their
+// messages apart from the bot's own chats (bc is the connection, "" for
+// the bot's chats).
 type msgKey struct {
 	chat int64
 	id   int
+	bc   string
 }
 
 // remember records a message the bot sent or received; s.mu must be held.
@@ -60,11 +64,14 @@ func (b *fakeBot) remember(m telego.Message, fromBot bool) {
 	if b.msgs == nil {
 		b.msgs = map[msgKey]*fakeMessage{}
 	}
-	b.msgs[msgKey{m.Chat.ID, m.MessageID}] = &fakeMessage{msg: m, fromBot: fromBot}
+	b.msgs[msgKey{m.Chat.ID, m.MessageID, m.BusinessConnectionID}] = &fakeMessage{msg: m, fromBot: fromBot}
 }
 
-func (b *fakeBot) lookup(chat int64, id int) *fakeMessage {
-	fm := b.msgs[msgKey{chat, id}]
+func (b *fakeBot) lookup(chat int64, id int) *fakeMessage { return b.lookupIn("", chat, id) }
+
+// lookupIn finds a message of a chat of the business connection bc.
+func (b *fakeBot) lookupIn(bc string, chat int64, id int) *fakeMessage {
+	fm := b.msgs[msgKey{chat, id, bc}]
 	if fm == nil || fm.deleted {
 		return nil
 	}
@@ -126,13 +133,16 @@ func (s *Server) outgoing(w http.ResponseWriter, b *fakeBot, p url.Values) (tele
 	}
 	from := b.user()
 	msg := telego.Message{From: &from, Chat: chat, Date: time.Now().Unix()}
+	if !b.businessSend(w, p, &msg) {
+		return telego.Message{}, false
+	}
 	if raw := p.Get("reply_parameters"); raw != "" {
 		var rp telego.ReplyParameters
 		if err := json.Unmarshal([]byte(raw), &rp); err != nil || rp.MessageID == 0 {
 			writeError(w, http.StatusBadRequest, "Bad Request: can't parse reply parameters JSON object", nil)
 			return telego.Message{}, false
 		}
-		q := b.lookup(chat.ID, rp.MessageID)
+		q := b.lookupIn(msg.BusinessConnectionID, chat.ID, rp.MessageID)
 		if q == nil {
 			if !rp.AllowSendingWithoutReply {
 				writeError(w, http.StatusBadRequest, DescReplyNotFound, nil)
@@ -145,6 +155,10 @@ func (s *Server) outgoing(w http.ResponseWriter, b *fakeBot, p url.Values) (tele
 		}
 	}
 	if t, _ := strconv.Atoi(p.Get("message_thread_id")); t != 0 {
+		if chat.IsForum && !b.topics[topicKey{chat.ID, t}] {
+			writeError(w, http.StatusBadRequest, DescThreadNotFound, nil)
+			return telego.Message{}, false
+		}
 		msg.MessageThreadID = t
 		msg.IsTopicMessage = true
 	}
@@ -158,8 +172,7 @@ func (s *Server) outgoing(w http.ResponseWriter, b *fakeBot, p url.Values) (tele
 
 // commit gives msg the chat's next id and records it as sent; s.mu held.
 func (b *fakeBot) commit(msg *telego.Message) {
-	b.nextMsgID[msg.Chat.ID]++
-	msg.MessageID = b.nextMsgID[msg.Chat.ID]
+	msg.MessageID = b.nextID(msg.BusinessConnectionID, msg.Chat.ID)
 	b.sent = append(b.sent, *msg)
 	b.remember(*msg, true)
 }

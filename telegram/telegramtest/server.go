@@ -76,6 +76,13 @@ type fakeBot struct {
 	calls    map[string]int
 	msgs     map[msgKey]*fakeMessage // sent and received, for edits and deletes
 	actions  map[int64][]string      // chat actions per chat
+	// topics are the forum topics created (by TopicCreated updates).
+	topics map[topicKey]bool
+	// business are the business connections, by id, as last announced.
+	business map[string]telego.BusinessConnection
+	// nextBizMsgID numbers the messages of business chats, per
+	// connection and chat.
+	nextBizMsgID map[msgKey]int
 }
 
 // pollWait lets a newer getUpdates (or setWebhook) terminate an older one the
@@ -152,6 +159,9 @@ func (s *Server) AddBot(spec BotSpec) string {
 			chats:        make(map[int64]telego.Chat),
 			wake:         make(chan struct{}),
 			calls:        make(map[string]int),
+			topics:       make(map[topicKey]bool),
+			business:     make(map[string]telego.BusinessConnection),
+			nextBizMsgID: make(map[msgKey]int),
 		}
 	}
 	s.mu.Unlock()

@@ -27,22 +27,35 @@ func (s *Server) Inject(botID int64, u telego.Update) telego.Update {
 	u.UpdateID = b.nextUpdateID
 	b.nextUpdateID++
 	now := time.Now().Unix()
-	for _, m := range []*telego.Message{u.Message, u.EditedMessage, u.ChannelPost, u.EditedChannelPost} {
+	for _, m := range []*telego.Message{u.Message, u.EditedMessage, u.ChannelPost, u.EditedChannelPost, u.BusinessMessage, u.EditedBusinessMessage} {
 		if m == nil {
 			continue
 		}
 		if m.MessageID == 0 {
-			b.nextMsgID[m.Chat.ID]++
-			m.MessageID = b.nextMsgID[m.Chat.ID]
-		} else if m.MessageID > b.nextMsgID[m.Chat.ID] {
-			b.nextMsgID[m.Chat.ID] = m.MessageID
+			m.MessageID = b.nextID(m.BusinessConnectionID, m.Chat.ID)
+		} else {
+			b.seenID(m.BusinessConnectionID, m.Chat.ID, m.MessageID)
 		}
 		if m.Date == 0 {
 			m.Date = now
 		}
+		b.injectTopic(m)
 		b.chats[m.Chat.ID] = m.Chat
 		s.registerFiles(m)
 		b.remember(*m, false)
+	}
+	if bc := u.BusinessConnection; bc != nil {
+		if bc.Date == 0 {
+			bc.Date = now
+		}
+		b.business[bc.ID] = *bc
+	}
+	if d := u.DeletedBusinessMessages; d != nil {
+		for _, id := range d.MessageIDs {
+			if fm := b.lookupIn(d.BusinessConnectionID, d.Chat.ID, id); fm != nil {
+				fm.deleted = true
+			}
+		}
 	}
 	if cm := u.MyChatMember; cm != nil {
 		if cm.Date == 0 {
