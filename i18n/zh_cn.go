@@ -537,6 +537,11 @@ var zhCN = map[string]string{
 	"Choose one of the offered reactions.": "请选择提供的回应之一。",
 	"This message is not in Telegram, so it cannot get a reaction.": "此消息不在 Telegram 中，因此无法回应。",
 
+	// Forum topics and Telegram Business (views/workbench.templ, views/bot_business.templ)
+	"Forum topic":  "论坛话题",
+	"Business":     "企业账号",
+	"Business: %s": "企业账号：%s",
+
 	// Two-factor sign-in and password switch (issue 20)
 	"Set up two-factor sign-in": "设置两步验证",
 	"Your administrator requires two-factor sign-in for admins. Set it up to use the console.": "管理员要求所有管理员使用两步验证。请先完成设置，再使用控制台。",

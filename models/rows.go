@@ -20,6 +20,9 @@ type ConversationRow struct {
 	SortKey string
 	// Labels are the conversation's labels by name (store/labels.go).
 	Labels []Label
+	// BusinessName is the business account's owner for a chat of a
+	// connected business account ("" otherwise).
+	BusinessName string
 }
 
 // MessageRow is a message with what its bubble shows beside it.

@@ -65,7 +65,7 @@ type ConversationPage struct {
 // The %s is the unread count of the reader (readerUnread).
 const conversationCols = `c.id, c.channel_id, c.chat_id, c.chat_type, c.title, c.status, c.in_workbench, c.assigned_to,
 	%s, c.last_message_at, c.last_message_text, ch.name AS channel_name, u.email AS assigned_email,
-	CAST(c.last_message_at AS TEXT) AS sort_key, c.thread_id, c.business_connection_id`
+	CAST(c.last_message_at AS TEXT) AS sort_key, c.thread_id, c.business_connection_id, COALESCE(bc.user_name, '') AS business_name`
 
 // scanConversationRows runs q and reads every row of conversationCols.
 func scanConversationRows(q *gorm.DB) ([]models.ConversationRow, error) {
@@ -83,7 +83,7 @@ func scanConversationRows(q *gorm.DB) ([]models.ConversationRow, error) {
 		c := &r.Conversation
 		if err := rows.Scan(&c.ID, &c.ChannelID, &c.ChatID, &c.ChatType, &c.Title, &c.Status, &c.InWorkbench, &assigned,
 			&c.Unread, &c.LastMessageAt, &c.LastMessageText, &r.ChannelName, &email, &r.SortKey,
-			&c.ThreadID, &c.BusinessConnectionID); err != nil {
+			&c.ThreadID, &c.BusinessConnectionID, &r.BusinessName); err != nil {
 			return err
 		}
 		if assigned.Valid {
@@ -116,7 +116,8 @@ func shortRead(ctx context.Context) context.Context { return context.WithoutCanc
 func (s *Store) conversationQuery(ctx context.Context, reader int64) *gorm.DB {
 	q := s.r(ctx).Table("conversations AS c").
 		Joins("JOIN channels ch ON ch.id = c.channel_id").
-		Joins("LEFT JOIN users u ON u.id = c.assigned_to")
+		Joins("LEFT JOIN users u ON u.id = c.assigned_to").
+		Joins("LEFT JOIN business_connections bc ON bc.id = c.business_connection_id")
 	if reader > 0 {
 		q = q.Joins("LEFT JOIN conversation_reads rs ON rs.user_id = ? AND rs.conversation_id = c.id", reader)
 	}
