@@ -52,7 +52,7 @@ func sameRowsBaseline(ctx context.Context, d benchDB, sz IngestSizes) (float64, 
 		baselineMessageSQL,
 		`INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread, last_message_at, last_message_text)
 			VALUES (?, ?, 'private', ?, TRUE, 1, ?, ?)
-			ON CONFLICT (channel_id, chat_id) DO UPDATE SET unread = conversations.unread + 1, last_message_at = excluded.last_message_at,
+			ON CONFLICT (channel_id, chat_id, thread_id, business_connection_id) DO UPDATE SET unread = conversations.unread + 1, last_message_at = excluded.last_message_at,
 			last_message_text = excluded.last_message_text`,
 		`INSERT INTO outbox (event_id, channel_id, kind, ordering_key, payload, next_attempt_at, created_at) VALUES (?, ?, 'mo', ?, ?, ?, ?)`,
 		`UPDATE bots SET update_offset = ?, last_update_at = ?, updated_at = ? WHERE telegram_id = ?`,

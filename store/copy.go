@@ -140,8 +140,8 @@ func checkSourceVersion(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// sourceTables lists the tables in creation order, which is an order in
-// which every foreign key points to a table already copied. The FTS4
+// sourceTables lists the tables in an order in which every foreign key
+// points to a table already copied (creation order, referenced first). The FTS4
 // tables of the search index are SQLite's own: PostgreSQL indexes the
 // copied messages itself (migrations/postgres/0006).
 func sourceTables(ctx context.Context, tx *sql.Tx) ([]string, error) {
@@ -150,14 +150,64 @@ func sourceTables(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: copy: list tables: %w", err)
 	}
-	var out []string
+	var names []string
 	err = eachRow(rows, func() error {
 		var n string
 		err := rows.Scan(&n)
-		out = append(out, n)
+		names = append(names, n)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return referencedFirst(ctx, tx, names)
+}
+
+// referencedFirst orders tables (given in creation order) so that every
+// table comes after the tables its foreign keys point to: a table rebuilt
+// by a later migration (migrate_rebuild.go) is last in creation order but
+// still referenced by older ones.
+func referencedFirst(ctx context.Context, tx *sql.Tx, names []string) ([]string, error) {
+	refs := map[string][]string{}
+	for _, n := range names {
+		rows, err := tx.QueryContext(ctx, `SELECT "table" FROM pragma_foreign_key_list(?)`, n)
+		if err == nil {
+			err = eachRow(rows, func() error {
+				var r string
+				err := rows.Scan(&r)
+				refs[n] = append(refs[n], r)
+				return err
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: copy: foreign keys of %s: %w", n, err)
+		}
+	}
+	out := make([]string, 0, len(names))
+	listed := make(map[string]bool, len(names))
+	for _, n := range names {
+		listed[n] = true
+	}
+	placed := map[string]bool{}
+	var place func(n string, depth int)
+	place = func(n string, depth int) {
+		if placed[n] || !listed[n] || depth > len(names) {
+			return
+		}
+		for _, r := range refs[n] {
+			if r != n {
+				place(r, depth+1)
+			}
+		}
+		if !placed[n] {
+			placed[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		place(n, 0)
+	}
+	return out, nil
 }
 
 // targetColumns returns the table's columns on PostgreSQL and their types.

@@ -40,7 +40,7 @@ type IngestMessage struct {
 	// BusinessConnectionID is set for a business_message: the chat is one
 	// of that connected business account.
 	BusinessConnectionID string
-	Date              time.Time
+	Date                 time.Time
 	// Edited marks an edited_message / edited_channel_post: the stored
 	// message with the same chat and Telegram id gets the new text.
 	Edited   bool
