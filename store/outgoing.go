@@ -155,7 +155,13 @@ func (s *Store) ChatAccessOf(ctx context.Context, channelID string, chatID int64
 		return ChatAccess{}, fmt.Errorf("store: chat access: %w", err)
 	}
 	if len(rows) > 0 {
-		return ChatAccess{Known: true, InWorkbench: rows[0].InWorkbench}, nil
+		// A forum has a conversation per topic: the chat is shown when
+		// one of them is.
+		a := ChatAccess{Known: true}
+		for _, r := range rows {
+			a.InWorkbench = a.InWorkbench || r.InWorkbench
+		}
+		return a, nil
 	}
 	var n int64
 	if err := s.r(ctx).Raw("SELECT COUNT(*) FROM chats WHERE channel_id = ? AND chat_id = ?", channelID, chatID).Scan(&n).Error; err != nil {
