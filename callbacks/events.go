@@ -103,6 +103,11 @@ type MOEvent struct {
 	// message_id, new text); EditDate is when it was edited (ms).
 	Edited   bool  `json:"edited,omitempty"`
 	EditDate int64 `json:"edit_date,omitempty"`
+	// MessageThreadID is the forum topic, BusinessConnectionID the
+	// connected business account the message came through; both absent
+	// otherwise.
+	MessageThreadID      int64  `json:"message_thread_id,omitempty"`
+	BusinessConnectionID string `json:"business_connection_id,omitempty"`
 }
 
 // NotifyEvent tells the business about a change of the bot's connection.

@@ -20,7 +20,10 @@ type Payloads struct{}
 func (Payloads) MO(m *models.Message) ([]byte, error) {
 	ev := MOEvent{
 		MessageID: strconv.FormatInt(m.ID, 10), ChannelID: m.ChannelID, ChatID: m.ChatID, ChatType: m.ChatType,
-		MessageType: m.Type, Text: m.Text,
+		MessageType: m.Type, Text: m.Text, BusinessConnectionID: m.BusinessConnectionID,
+	}
+	if m.MessageThreadID != nil {
+		ev.MessageThreadID = *m.MessageThreadID
 	}
 	if m.FromID != 0 {
 		ev.From = &Sender{ID: m.FromID, Username: m.FromUsername, DisplayName: m.FromName}

@@ -95,6 +95,10 @@ type IngestUpdate struct {
 	Message  *IngestMessage
 	Member   *IngestMember
 	Reaction *IngestReaction
+	// Business is a business_connection update, Deleted a
+	// deleted_business_messages one (store/business.go).
+	Business *IngestBusinessConnection
+	Deleted  *IngestDeletedMessages
 }
 
 // IngestBatch is one getUpdates answer for one bot.
@@ -310,6 +314,20 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 			if err := s.ingestMember(ctx, t.ChannelID, u.Member, now); err != nil {
 				return res, conn, err
 			}
+		case u.Business != nil:
+			if err := s.ingestBusinessConnection(ctx, t.ChannelID, b.BotTelegramID, u.Business, now); err != nil {
+				return res, conn, err
+			}
+		case u.Deleted != nil:
+			// The deleted messages may be in the buffer: write them first.
+			if err := buf.flush(ctx); err != nil {
+				return res, conn, err
+			}
+			chs, err := s.ingestDeletedMessages(ctx, t.ChannelID, u.Deleted, now)
+			if err != nil {
+				return res, conn, err
+			}
+			res.Changes = append(res.Changes, chs...)
 		case u.Reaction != nil:
 			// The reacted-to message may be in the buffer: write it first.
 			if err := buf.flush(ctx); err != nil {

@@ -35,6 +35,8 @@ func AllowedUpdates() []string {
 		telego.MessageUpdates, telego.EditedMessageUpdates,
 		telego.ChannelPostUpdates, telego.EditedChannelPostUpdates,
 		telego.MyChatMemberUpdates, telego.MessageReactionUpdates,
+		telego.BusinessConnectionUpdates, telego.BusinessMessageUpdates,
+		telego.EditedBusinessMessageUpdates, telego.DeletedBusinessMessagesUpdates,
 	}
 }
 

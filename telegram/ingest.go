@@ -60,6 +60,11 @@ type updateEnvelope struct {
 	EditedChannelPost json.RawMessage `json:"edited_channel_post"`
 	MyChatMember      json.RawMessage `json:"my_chat_member"`
 	MessageReaction   json.RawMessage `json:"message_reaction"`
+	// Telegram Business (ingest_business.go).
+	BusinessConnection      json.RawMessage `json:"business_connection"`
+	BusinessMessage         json.RawMessage `json:"business_message"`
+	EditedBusinessMessage   json.RawMessage `json:"edited_business_message"`
+	DeletedBusinessMessages json.RawMessage `json:"deleted_business_messages"`
 }
 
 // decodeUpdate reads one update. A non-nil error other than errNoUpdateID
@@ -84,6 +89,8 @@ func decodeUpdate(raw json.RawMessage) (store.IngestUpdate, error) {
 		{kindMessage, env.Message}, {kindEditedMessage, env.EditedMessage}, {kindChannelPost, env.ChannelPost},
 		{kindEditedChannelPost, env.EditedChannelPost}, {kindMyChatMember, env.MyChatMember},
 		{kindMessageReaction, env.MessageReaction},
+		{kindBusinessConnection, env.BusinessConnection}, {kindBusinessMessage, env.BusinessMessage},
+		{kindEditedBusinessMessage, env.EditedBusinessMessage}, {kindDeletedBusinessMessages, env.DeletedBusinessMessages},
 	} {
 		if k.body == nil {
 			continue
@@ -110,7 +117,8 @@ func decodeUpdateSlow(raw json.RawMessage) (store.IngestUpdate, error) {
 		return store.IngestUpdate{}, errNoUpdateID
 	}
 	u := store.IngestUpdate{UpdateID: id, Kind: "unknown"}
-	for _, k := range []string{kindMessage, kindEditedMessage, kindChannelPost, kindEditedChannelPost, kindMyChatMember, kindMessageReaction} {
+	for _, k := range []string{kindMessage, kindEditedMessage, kindChannelPost, kindEditedChannelPost, kindMyChatMember, kindMessageReaction,
+		kindBusinessConnection, kindBusinessMessage, kindEditedBusinessMessage, kindDeletedBusinessMessages} {
 		body, present := fields[k]
 		if !present {
 			continue
@@ -136,8 +144,13 @@ func decodeBody(u store.IngestUpdate, body json.RawMessage) (store.IngestUpdate,
 		u.Member, err = decodeMember(body)
 	case kindMessageReaction:
 		u.Reaction, err = decodeReaction(body)
+	case kindBusinessConnection:
+		u.Business, err = decodeBusinessConnection(body)
+	case kindDeletedBusinessMessages:
+		u.Deleted, err = decodeDeletedBusinessMessages(body)
 	default:
-		u.Message, err = decodeMessage(body, u.Kind == kindEditedMessage || u.Kind == kindEditedChannelPost)
+		u.Message, err = decodeMessage(body, u.Kind == kindEditedMessage || u.Kind == kindEditedChannelPost ||
+			u.Kind == kindEditedBusinessMessage)
 	}
 	if err != nil {
 		return u, fmt.Errorf("update %d (%s): %w", u.UpdateID, u.Kind, err)
