@@ -28,8 +28,14 @@ func (s *Server) botPanelView(c echo.Context, ch *models.Channel, bot *models.Bo
 		return views.BotPanelView{}, err
 	}
 	role := currentRole(c)
-	return views.BotPanelView{Channel: *ch, Bot: bot, Stats: st, CSRF: csrfToken(c),
-		CanEdit: role.AtLeast(models.RoleOperator), CanDelete: role.AtLeast(models.RoleAdmin)}, nil
+	v := views.BotPanelView{Channel: *ch, Bot: bot, Stats: st, CSRF: csrfToken(c),
+		CanEdit: role.AtLeast(models.RoleOperator), CanDelete: role.AtLeast(models.RoleAdmin)}
+	if bot != nil {
+		if v.Business, err = s.Store.BusinessConnections(c.Request().Context(), ch.ID); err != nil {
+			return views.BotPanelView{}, err
+		}
+	}
+	return v, nil
 }
 
 // botState is the connection-state fragment the tab polls.
