@@ -30,7 +30,7 @@ func TestBusinessConnectionsPanelAndConversation(t *testing.T) {
 		}
 	}
 	op := env.userClient(t, models.RoleOperator)
-	doc := op.get("/channels/" + f.ch.ID + "/chatbot").wantStatus(t, http.StatusOK).doc(t)
+	doc := op.get("/channels/"+f.ch.ID+"/chatbot").wantStatus(t, http.StatusOK).doc(t)
 	rows := doc.Find(`[data-testid="business-connection"]`)
 	if rows.Length() != 2 {
 		t.Fatalf("%d business connections listed, want 2", rows.Length())
