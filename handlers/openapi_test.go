@@ -120,6 +120,12 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(op, http.MethodPost, cp+"/bot/token", map[string]string{"token": tg.IssueToken(777001)}, http.StatusOK)
 	call(op, http.MethodPut, cp+"/workbench", map[string]any{"mode": "keyword", "keywords": []string{"help", "refund"}}, http.StatusOK)
 	call(op, http.MethodPut, cp+"/workbench", map[string]any{"mode": "all"}, http.StatusOK)
+	// Auto-assignment.
+	call(op, http.MethodGet, cp+"/assignment", nil, http.StatusOK)
+	call(op, http.MethodPut, cp+"/assignment", map[string]any{"mode": "round_robin", "capacity": 4, "agents": []string{}}, http.StatusOK)
+	call(op, http.MethodPut, cp+"/assignment", map[string]any{"mode": "round_robin", "capacity": 0}, http.StatusUnprocessableEntity)
+	call(agent, http.MethodGet, cp+"/assignment", nil, http.StatusForbidden)
+	call(op, http.MethodPut, cp+"/assignment", map[string]any{"mode": "off", "capacity": 4, "agents": []string{}}, http.StatusOK)
 
 	// Messages: an incoming one with media, an outgoing one.
 	f := newWBFixture(t, env, "Fixture")

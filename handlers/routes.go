@@ -56,11 +56,23 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerWorkspaceRoutes(r)
 	// Several instances on one database.
 	s.registerInstanceRoutes(r)
+	// Attention: notifications, availability and auto-assignment.
+	s.registerAttentionRoutes(r)
 }
 
 func (s *Server) registerInstanceRoutes(r router) {
 	r.get("/instances", asAdmin, s.instancesPage)
 	r.get("/api/v1/instances", asAdmin, s.apiInstances)
+}
+
+// registerAttentionRoutes: the user's own notification and availability
+// settings, and a channel's auto-assignment (operators).
+func (s *Server) registerAttentionRoutes(r router) {
+	r.post("/account/notifications", asAgent, s.accountNotifications)
+	r.post("/account/availability", asAgent, s.accountAvailability)
+	r.post("/channels/:id/auto-assign", asOperator, s.channelAutoAssign)
+	r.get("/api/v1/channels/:id/assignment", asOperator, s.apiGetAssignment)
+	r.put("/api/v1/channels/:id/assignment", asOperator, s.apiPutAssignment)
 }
 
 func (s *Server) registerAuthRoutes(r router) {

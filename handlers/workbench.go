@@ -71,7 +71,10 @@ func (s *Server) workbenchView(c echo.Context, before string, current int64) (vi
 	// Before the (cached) frame: every list update after this position is
 	// then either in the list below or sent by the stream (live.Broker.Pos).
 	pos := s.live.Pos()
-	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != "", ListPos: pos.String()}
+	v := views.WorkbenchView{Filter: workbenchFilter(c), Older: before != "", ListPos: pos.String(), CSRF: csrfToken(c)}
+	if u := currentUser(c); u != nil {
+		v.Away, v.Notify = u.Away, u.NotifyMessages
+	}
 	f := v.Filter
 	// The rows carry the user's unread counts: one frame per user.
 	reader := userID(c)

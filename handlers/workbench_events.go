@@ -89,7 +89,7 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	st := &wbStream{s: s, c: c, filter: workbenchFilter(c)}
 	viewer := live.Viewer{Filter: st.filter, Lang: i18n.From(ctx).Lang()}
 	if u := currentUser(c); u != nil {
-		st.me, viewer.Role, viewer.UserID = u.ID, u.Role, u.ID
+		st.me, viewer.Role, viewer.UserID, viewer.Notify = u.ID, u.Role, u.ID, u.NotifyMessages
 	}
 	st.cursor, st.pos, _ = parseStreamCursor(c.QueryParam("after"))
 	// EventSource sends Last-Event-ID when it reconnects: it wins over the
@@ -152,6 +152,9 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	}
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
+	// The open stream is the agent's presence (store/presence.go).
+	touched := time.Now()
+	st.touchPresence(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -173,6 +176,10 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			}
 			if err := st.write([]byte(": ping\n\n")); err != nil {
 				return nil
+			}
+			if time.Since(touched) >= store.PresenceBeat {
+				touched = time.Now()
+				st.touchPresence(ctx)
 			}
 		case <-sub.Lagged():
 			// Whatever was queued is dropped: the reconnect's Last-Event-ID
@@ -435,6 +442,17 @@ func (st *wbStream) write(b []byte) error {
 	}
 	st.c.Response().Flush()
 	return nil
+}
+
+// touchPresence records the stream's heartbeat; a failure only delays
+// the agent's availability, so the stream goes on.
+func (st *wbStream) touchPresence(ctx context.Context) {
+	if st.me == 0 {
+		return
+	}
+	if err := st.s.Store.TouchPresence(ctx, st.me); err != nil && ctx.Err() == nil {
+		st.s.Log.WarnContext(ctx, "workbench stream: presence", "err", err)
+	}
 }
 
 func sameUser(a, b *int64) bool {

@@ -107,6 +107,10 @@ type Viewer struct {
 	Lang i18n.Lang
 	// UserID is whose unread counts the rows show (0: the team's).
 	UserID int64
+	// Notify: the user wants a browser notification for new messages
+	// in conversations assigned to them or to nobody (models.User
+	// NotifyMessages); their updates then carry them (views.MessageNotify).
+	Notify bool
 }
 
 // mayList is the role rule of the list: agents and above see every
@@ -236,7 +240,11 @@ func (b *Broker) ChangedBetween(from, to Pos) (ids []int64, ok bool) {
 // RowsEvent renders the "rows" event that brings v's list up to date for
 // the conversations ids (a resuming stream's catch-up).
 func (b *Broker) RowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, error) {
-	return b.rowsEvent(ctx, v, ids)
+	html, err := b.rowsHTML(ctx, v, ids)
+	if err != nil {
+		return nil, err
+	}
+	return AppendEvent(nil, "rows", "", html), nil
 }
 
 // Streams counts the subscribed streams (for tests and metrics).
@@ -315,6 +323,11 @@ type touched struct {
 	all    []int64
 	byUser map[int64][]int64
 	ids    []int64 // all and byUser together, for the history
+	// assigned: the conversations auto-assigned to each user (their
+	// "assigned to you" notice); incoming: those with new incoming
+	// messages (notifications).
+	assigned map[int64][]int64
+	incoming []int64
 }
 
 func touchedBy(batch []store.Change) touched {
@@ -328,6 +341,15 @@ func touchedBy(batch []store.Change) touched {
 		if !seenAny[id] {
 			seenAny[id] = true
 			t.ids = append(t.ids, id)
+		}
+		if c.Kind == "assigned" && c.UserID > 0 {
+			if t.assigned == nil {
+				t.assigned = map[int64][]int64{}
+			}
+			t.assigned[c.UserID] = append(t.assigned[c.UserID], id)
+		}
+		if c.Incoming && !slices.Contains(t.incoming, id) {
+			t.incoming = append(t.incoming, id)
 		}
 		if c.Kind == "read" {
 			if t.byUser == nil {
@@ -388,7 +410,13 @@ func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) 
 			skip[v] = true
 			continue
 		}
-		ev, err := b.rowsEvent(ctx, v, vids)
+		html, err := b.rowsHTML(ctx, v, vids)
+		if err == nil {
+			var own string
+			if own, err = b.personalHTML(ctx, v, t); err == nil {
+				events[v] = AppendEvent(nil, "rows", "", html+own)
+			}
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				b.log.Warn("live list update", "err", err)
@@ -396,7 +424,6 @@ func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) 
 			fresh = true
 			break
 		}
-		events[v] = ev
 	}
 
 	b.mu.Lock()
@@ -433,11 +460,11 @@ func (b *Broker) dropLocked(s *Sub) {
 	b.dropped.Add(1)
 }
 
-// rowsEvent renders the update of v's list for the changed conversations
+// rowsHTML renders the update of v's list for the changed conversations
 // ids: the ones the list no longer shows are taken out, the others placed
 // below their new upper neighbour, newest first, so each neighbour is
 // already in place when the next row is placed below it.
-func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, error) {
+func (b *Broker) rowsHTML(ctx context.Context, v Viewer, ids []int64) (string, error) {
 	ctx = i18n.WithLocalizer(ctx, b.i18n.Localizer(v.Lang))
 	f := v.Filter
 	sf := f.Store("", 0)
@@ -446,7 +473,7 @@ func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, 
 	if v.mayList() {
 		var err error
 		if rows, err = b.store.ListedAmong(ctx, sf, ids); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	var html bytes.Buffer
@@ -457,30 +484,71 @@ func (b *Broker) rowsEvent(ctx context.Context, v Viewer, ids []int64) ([]byte, 
 	for _, id := range ids {
 		if !listed[id] {
 			if err := views.RowRemoved(id).Render(ctx, &html); err != nil {
-				return nil, fmt.Errorf("live: render removed row: %w", err)
+				return "", fmt.Errorf("live: render removed row: %w", err)
 			}
 		}
 	}
 	for _, r := range rows {
 		above, err := b.store.ConversationAbove(ctx, sf, r)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		if err := views.ConversationRow(views.RowView{Row: r, Filter: f, Live: true, After: above}).Render(ctx, &html); err != nil {
-			return nil, fmt.Errorf("live: render row: %w", err)
+			return "", fmt.Errorf("live: render row: %w", err)
 		}
 	}
 	if v.mayList() && v.UserID > 0 {
 		// The total of the title and the navigation moves with the rows.
 		total, err := b.store.UnreadTotal(ctx, v.UserID)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		if err := views.UnreadTotal(total, true).Render(ctx, &html); err != nil {
-			return nil, fmt.Errorf("live: render unread total: %w", err)
+			return "", fmt.Errorf("live: render unread total: %w", err)
 		}
 	}
-	return AppendEvent(nil, "rows", "", html.String()), nil
+	return html.String(), nil
+}
+
+// personalHTML is what v's rows event carries for v's user alone: the
+// "assigned to you" notice and, when they asked for them, the new
+// messages to notify (in conversations assigned to them or to nobody).
+// Both are rare next to the rows, so they are read only when present.
+func (b *Broker) personalHTML(ctx context.Context, v Viewer, t touched) (string, error) {
+	if v.UserID == 0 || !v.mayList() {
+		return "", nil
+	}
+	ctx = i18n.WithLocalizer(ctx, b.i18n.Localizer(v.Lang))
+	var html bytes.Buffer
+	if ids := t.assigned[v.UserID]; len(ids) > 0 {
+		rows, err := b.store.ListedAmong(ctx, store.ConversationFilter{Reader: v.UserID}, ids)
+		if err != nil {
+			return "", err
+		}
+		if len(rows) > 0 {
+			if err := views.AssignedNotice(rows, v.Filter).Render(ctx, &html); err != nil {
+				return "", fmt.Errorf("live: render assigned notice: %w", err)
+			}
+		}
+	}
+	if v.Notify && len(t.incoming) > 0 {
+		rows, err := b.store.ListedAmong(ctx, store.ConversationFilter{Status: store.ConversationOpen, Reader: v.UserID}, t.incoming)
+		if err != nil {
+			return "", err
+		}
+		mine := rows[:0]
+		for _, r := range rows {
+			if r.AssignedTo == nil || *r.AssignedTo == v.UserID {
+				mine = append(mine, r)
+			}
+		}
+		if len(mine) > 0 {
+			if err := views.MessageNotify(mine, v.Filter).Render(ctx, &html); err != nil {
+				return "", fmt.Errorf("live: render notification: %w", err)
+			}
+		}
+	}
+	return html.String(), nil
 }
 
 // AppendEvent appends one SSE event to buf. Every line of the payload

@@ -29,7 +29,7 @@ import (
 // Prefix is the URL path under which Handler expects to be mounted.
 const Prefix = "/static/"
 
-//go:embed css/*.css js/*.js img/*.svg vendor/htmx.min.js vendor/sse.min.js
+//go:embed css/*.css js/*.js img/*.svg audio/*.wav vendor/htmx.min.js vendor/sse.min.js
 var files embed.FS
 
 // axe is kept out of files so it can never be served to users.
@@ -80,6 +80,8 @@ func contentType(name string) string {
 		return "text/css; charset=utf-8"
 	case ".js":
 		return "text/javascript; charset=utf-8"
+	case ".wav": // not in every system's MIME table
+		return "audio/wav"
 	}
 	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
 		return t

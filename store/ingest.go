@@ -138,6 +138,10 @@ type ingestTarget struct {
 	WorkbenchMode models.WorkbenchMode
 	Keywords      models.Keywords `gorm:"serializer:json"`
 	QueueEnabled  bool
+	// AutoAssign and AssignCapacity: the channel's auto-assignment
+	// (store/assign.go).
+	AutoAssign     models.AutoAssign
+	AssignCapacity int
 }
 
 // entersWorkbench is the channel's workbench rule for an incoming message:
@@ -255,7 +259,8 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 		}
 	}
 	var t ingestTarget
-	err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords, channels.queue_enabled
+	err := db.Raw(`SELECT bots.channel_id, channels.workbench_mode, channels.keywords, channels.queue_enabled,
+		channels.auto_assign, channels.assign_capacity
 		FROM bots JOIN channels ON channels.id = bots.channel_id WHERE bots.telegram_id = ?`, b.BotTelegramID).Scan(&t).Error
 	if err != nil {
 		return res, nil, fmt.Errorf("store: ingest: load bot: %w", err)
@@ -344,6 +349,13 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 	}
 	if err := buf.flush(ctx); err != nil {
 		return res, conn, err
+	}
+	if len(buf.entered) > 0 {
+		assigned, err := s.autoAssign(ctx, t.ChannelID, t.AssignCapacity, buf.entered, now)
+		if err != nil {
+			return res, conn, err
+		}
+		res.Changes = append(res.Changes, assigned...)
 	}
 	// The poller health report: a batch means polling; note the change
 	// if the bot was in another state.

@@ -97,6 +97,9 @@ type ingestBuffer struct {
 	// opens are the conversations the flush created or reopened, for the
 	// report rollup.
 	opens []spanOpen
+	// entered are the conversations the batch brought into the open
+	// workbench, for auto-assignment; kept only when the channel has it on.
+	entered []int64
 }
 
 type bufferedMessage struct {
@@ -255,6 +258,7 @@ type convState struct {
 	lastText string
 	moved    bool // existing row: last_message_at/text changed
 	resolved bool // existing row: status resolved as loaded
+	wasIn    bool // existing row: in the workbench as loaded
 	// openAt is when the buffer opened the conversation (created it, or
 	// reopened a resolved one): the date of that message; zero if it did not.
 	openAt time.Time
@@ -332,6 +336,13 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 			ib.opens = append(ib.opens, spanOpen{convID: c.id, at: c.openAt})
 		}
 	}
+	if t.AutoAssign == models.AutoAssignRoundRobin {
+		for _, chat := range order {
+			if c := convs[chat]; c.enter && (!c.exists || c.resolved || !c.wasIn) {
+				ib.entered = append(ib.entered, c.id)
+			}
+		}
+	}
 	return nil
 }
 
@@ -352,14 +363,14 @@ func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, co
 		for _, c := range chunk {
 			args = append(args, c)
 		}
-		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, thread_id, business_connection_id, last_message_at, status FROM conversations WHERE channel_id = ? AND chat_id IN ("+
+		rows, err := ib.conn.QueryContext(ctx, "SELECT id, chat_id, thread_id, business_connection_id, last_message_at, status, in_workbench FROM conversations WHERE channel_id = ? AND chat_id IN ("+
 			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+")", args...)
 		if err == nil {
 			err = eachRow(rows, func() error {
 				c := &convState{exists: true}
 				var k models.ConversationKey
 				var status string
-				if err := rows.Scan(&c.id, &k.ChatID, &k.ThreadID, &k.BusinessConnectionID, &c.last, &status); err != nil {
+				if err := rows.Scan(&c.id, &k.ChatID, &k.ThreadID, &k.BusinessConnectionID, &c.last, &status, &c.wasIn); err != nil {
 					return err
 				}
 				if !hasKey(convs, k) {

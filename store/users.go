@@ -201,7 +201,8 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, ua string) 
 // request, so it is one prepared statement scanned by hand rather than two
 // GORM queries with reflection.
 const sessionUserSQL = `SELECT s.expires_at, s.last_seen_at, s.created_at,
-	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at, u.language, u.password_login, u.totp_enabled
+	u.id, u.email, u.password_hash, u.role, u.active, u.created_at, u.updated_at, u.last_login_at, u.language, u.password_login, u.totp_enabled,
+	u.notify_messages, u.away
 	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`
 
 // sessionRow is what sessionUserSQL reads; cached per data version, so
@@ -256,7 +257,8 @@ func (s *Store) sessionRow(ctx context.Context, id string) (sessionRow, error) {
 	}
 	u := &out.user
 	var lastLogin sql.NullTime
-	if err := rows.Scan(&out.expires, &out.lastSeen, &out.created, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Language, &u.PasswordLogin, &u.TOTPEnabled); err != nil {
+	if err := rows.Scan(&out.expires, &out.lastSeen, &out.created, &u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Active, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Language, &u.PasswordLogin, &u.TOTPEnabled,
+		&u.NotifyMessages, &u.Away); err != nil {
 		return out, fmt.Errorf("store: session: %w", err)
 	}
 	if err := rows.Close(); err != nil {
