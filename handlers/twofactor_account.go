@@ -118,7 +118,7 @@ func (s *Server) twoFactorEnable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.showRecoveryCodes(c, "Recovery codes", codes, false)
+	return s.showRecoveryCodes(c, codes, false)
 }
 
 // twoFactorDisable turns two-factor off after the password and a code (or
@@ -154,7 +154,7 @@ func (s *Server) twoFactorRecoveryCodes(c echo.Context) error {
 	if done || err != nil {
 		return err
 	}
-	return s.showRecoveryCodes(c, "New recovery codes", codes, true)
+	return s.showRecoveryCodes(c, codes, true)
 }
 
 // confirmTwoFactorChange runs change (in one transaction with the use of
@@ -217,8 +217,13 @@ func newRecoveryCodes() (codes, hashes []string, err error) {
 	return codes, hashes, nil
 }
 
-// showRecoveryCodes is the page that shows recovery codes, once.
-func (s *Server) showRecoveryCodes(c echo.Context, title string, codes []string, renewed bool) error {
+// showRecoveryCodes is the page that shows recovery codes, once: after
+// enrolment, or renewed.
+func (s *Server) showRecoveryCodes(c echo.Context, codes []string, renewed bool) error {
+	title := "Recovery codes"
+	if renewed {
+		title = "New recovery codes"
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	crumbs := []views.Crumb{{Label: "Account", Href: "/account"}, {Label: "Recovery codes"}}
 	return s.render(c, http.StatusOK, views.RecoveryCodesPage(s.page(c, title, "account", crumbs...), codes, renewed))
