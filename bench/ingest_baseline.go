@@ -106,10 +106,14 @@ func openBaseline(ctx context.Context, d benchDB) (*sql.DB, error) {
 }
 
 // baselineMessageSQL inserts the message row of a private text update;
-// both ingest baselines write it through execBaselineMessage.
-const baselineMessageSQL = `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
-	direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at)
-	VALUES (?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)`
+// both ingest baselines write it through execBaselineMessage, and the
+// multi-row baseline repeats baselineMessageValues once per row.
+const (
+	baselineMessageHead = `INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
+	direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at) VALUES `
+	baselineMessageValues = `(?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)`
+	baselineMessageSQL    = baselineMessageHead + baselineMessageValues
+)
 
 // execBaselineMessage writes update i's message row (text, received at
 // at) with stmt, prepared from baselineMessageSQL.
@@ -206,9 +210,7 @@ func sameRowsBatchMulti(ctx context.Context, d benchDB, db *sql.DB, lo, hi int, 
 		m                  *multiInsert
 	}{
 		{`INSERT INTO ingested_updates (bot_telegram_id, update_id) VALUES `, "", "", &upd},
-		{`INSERT INTO messages (channel_id, bot_telegram_id, update_id, chat_id, chat_type, telegram_message_id,
-			direction, from_id, from_username, from_name, type, text, entities, media, status, telegram_date, created_at) VALUES `,
-			"(?, ?, ?, ?, 'private', ?, 'in', ?, ?, ?, 'text', ?, '', '', 'received', ?, ?)", "", &msg},
+		{baselineMessageHead, baselineMessageValues, "", &msg},
 		{`INSERT INTO conversations (channel_id, chat_id, chat_type, title, in_workbench, unread, last_message_at, last_message_text) VALUES `,
 			"(?, ?, 'private', ?, TRUE, ?, ?, ?)",
 			` ON CONFLICT (channel_id, chat_id, thread_id, business_connection_id) DO UPDATE SET unread = conversations.unread + excluded.unread,
