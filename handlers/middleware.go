@@ -120,6 +120,10 @@ func (s *Server) loadIdentity(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return next(c)
 		}
+		// A console page's cached reads share one version probe
+		// (store.WithPageScope); streams drop it (workbenchEvents).
+		ctx = store.WithPageScope(ctx)
+		c.SetRequest(c.Request().WithContext(ctx))
 		if v := readCookie(c, sessionCookie); v != "" {
 			u, err := s.Store.SessionUser(ctx, v)
 			switch {

@@ -85,7 +85,10 @@ func parseStreamCursor(v string) (msg int64, pos live.Pos, ok bool) {
 }
 
 func (s *Server) workbenchEvents(c echo.Context) error {
-	ctx := c.Request().Context()
+	// Every event reads the state after its change, not the one the
+	// stream started with.
+	ctx := store.WithoutPageScope(c.Request().Context())
+	c.SetRequest(c.Request().WithContext(ctx))
 	st := &wbStream{s: s, c: c, filter: workbenchFilter(c)}
 	viewer := live.Viewer{Filter: st.filter, Lang: i18n.From(ctx).Lang()}
 	if u := currentUser(c); u != nil {

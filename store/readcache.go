@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
@@ -41,9 +40,9 @@ type readCache struct {
 	conn    driver.Conn
 	probe   driver.StmtQueryContext
 	row     []driver.Value
-	// pgProbe, on PostgreSQL, is the pool the snapshot is asked from
-	// (conn and probe are nil then).
-	pgProbe *sql.DB
+	// pgProbe, on PostgreSQL, asks the pool for the snapshot (conn and
+	// probe are nil then).
+	pgProbe *snapshotProbe
 
 	mu      sync.Mutex
 	version cacheVersion
@@ -87,7 +86,7 @@ func newReadCache(dsn string) (*readCache, error) {
 
 // newPostgresReadCache probes the snapshot through pool.
 func newPostgresReadCache(pool *sql.DB) *readCache {
-	return &readCache{pgProbe: pool, items: map[string]any{}, loading: map[string]*loading{}}
+	return &readCache{pgProbe: &snapshotProbe{pool: pool}, items: map[string]any{}, loading: map[string]*loading{}}
 }
 
 // pgSnapshotSQL is the PostgreSQL version probe (see readCache).
@@ -97,13 +96,7 @@ const pgSnapshotSQL = "SELECT pg_current_snapshot()::text"
 // could not, and the caller then reads without the cache.
 func (c *readCache) currentVersion() (cacheVersion, bool) {
 	if c.pgProbe != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var v cacheVersion
-		if err := c.pgProbe.QueryRowContext(ctx, pgSnapshotSQL).Scan(&v.s); err != nil {
-			return cacheVersion{}, false
-		}
-		return v, true
+		return c.pgProbe.current()
 	}
 	c.probeMu.Lock()
 	defer c.probeMu.Unlock()
@@ -197,7 +190,7 @@ func Cached[T any](ctx context.Context, s *Store, key string, load func() (T, er
 	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); inTx || s.cache == nil {
 		return load()
 	}
-	version, ok := s.cache.currentVersion()
+	version, ok := s.cacheVersion(ctx)
 	if !ok {
 		return load()
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -79,6 +80,8 @@ type Store struct {
 	rebound sync.Map
 	// cache memoises page-load reads per data version (store/readcache.go).
 	cache *readCache
+	// writes counts the writes started (store/pagescope.go).
+	writes atomic.Uint64
 	// instance is the id leases and claims are made under (store/leases.go).
 	instance string
 	// feed carries changes to and from the other instances; nil on SQLite
@@ -295,6 +298,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) 
 		return fn(ctx)
 	}
 	run := func() error {
+		s.writeStarted()
 		hooks := &txHooks{}
 		err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), txHooksKey{}, hooks)); err != nil {
@@ -343,6 +347,7 @@ func (s *Store) announce(ctx context.Context, hub *Hub, c Change) {
 		return
 	}
 	hub.Publish(c)
+	s.writeStarted()
 	if err := s.notifyFeed(s.write.WithContext(context.WithoutCancel(ctx)), []Change{c}); err != nil {
 		// The change is committed; other instances show it at their next
 		// change or resync. Counted, nothing to hand back.
@@ -378,6 +383,7 @@ func (s *Store) w(ctx context.Context) *gorm.DB {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return tx
 	}
+	s.writeStarted()
 	return s.write.WithContext(ctx)
 }
 
