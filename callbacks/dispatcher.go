@@ -190,12 +190,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		for id := range inflight {
 			exclude = append(exclude, id) // rows being recorded now included
 		}
-		rows := d.turn(ctx, done, limit, exclude)
+		rows, chans := d.turn(ctx, done, limit, exclude)
 		for _, f := range done {
 			delete(inflight, f.id)
 		}
 		done = done[:0]
-		d.start(ctx, rows, fin, &wg)
+		d.start(ctx, rows, chans, fin, &wg)
 		for _, ev := range rows {
 			inflight[ev.ID] = struct{}{}
 		}
@@ -241,7 +241,7 @@ type finished struct {
 // up to limit due rows. If it fails, the attempts are recorded one by one
 // (so one bad row cannot hold back the others) and nothing is claimed
 // this turn.
-func (d *Dispatcher) turn(ctx context.Context, done []finished, limit int, exclude []int64) []models.OutboxEvent {
+func (d *Dispatcher) turn(ctx context.Context, done []finished, limit int, exclude []int64) ([]models.OutboxEvent, map[string]channelLoad) {
 	recs := make([]store.AttemptRecord, 0, len(done))
 	for _, f := range done {
 		if f.rec != nil {
@@ -249,10 +249,11 @@ func (d *Dispatcher) turn(ctx context.Context, done []finished, limit int, exclu
 		}
 	}
 	if len(recs) == 0 && limit <= 0 {
-		return nil
+		return nil, nil
 	}
 	wctx := context.WithoutCancel(ctx) // outcomes are recorded even while stopping
 	var rows []models.OutboxEvent
+	var chans map[string]channelLoad
 	err := d.store.WithTx(wctx, func(tx context.Context) error {
 		if err := d.store.FinishAttempts(tx, recs); err != nil {
 			return err
@@ -260,8 +261,11 @@ func (d *Dispatcher) turn(ctx context.Context, done []finished, limit int, exclu
 		if limit <= 0 {
 			return nil
 		}
-		var err error
-		rows, err = d.store.ClaimDueOutbox(tx, d.now(), d.opt.Lease, limit, exclude)
+		claimed, err := d.store.ClaimDueOutbox(tx, d.now(), d.opt.Lease, limit, exclude)
+		if err != nil {
+			return err
+		}
+		rows, chans, err = d.skipUndeliverable(tx, claimed)
 		return err
 	})
 	if err == nil {
@@ -271,7 +275,7 @@ func (d *Dispatcher) turn(ctx context.Context, done []finished, limit int, exclu
 				break
 			}
 		}
-		return rows
+		return rows, chans
 	}
 	d.log.Error("callbacks: record attempts and claim outbox", "err", err)
 	for _, f := range done {
@@ -286,19 +290,54 @@ func (d *Dispatcher) turn(ctx context.Context, done []finished, limit int, exclu
 			d.Wake()
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-// start begins the deliveries of claimed rows. Each channel is read once
-// per claimed batch (read pool, outside any transaction), not once per event.
-func (d *Dispatcher) start(ctx context.Context, rows []models.OutboxEvent, fin chan<- finished, wg *sync.WaitGroup) {
+// skipUndeliverable reads the channels of the rows just claimed (once per
+// channel, in the claiming transaction) and marks "skipped" the rows that
+// have nowhere to go (skipReason) in that same transaction; it returns the
+// rows left to deliver and the channels read.
+func (d *Dispatcher) skipUndeliverable(tx context.Context, claimed []models.OutboxEvent) ([]models.OutboxEvent, map[string]channelLoad, error) {
 	chans := map[string]channelLoad{}
-	for _, ev := range rows {
+	rows := claimed[:0]
+	var skips []store.OutboxSkip
+	for _, ev := range claimed {
 		cl, ok := chans[ev.ChannelID]
 		if !ok {
-			cl.ch, cl.err = d.store.Channel(context.WithoutCancel(ctx), ev.ChannelID)
+			cl.ch, cl.err = d.store.Channel(tx, ev.ChannelID)
+			if cl.err != nil && !errors.Is(cl.err, store.ErrNotFound) {
+				return nil, nil, cl.err // the transaction is failing; nothing is claimed
+			}
 			chans[ev.ChannelID] = cl
 		}
+		if cl.err == nil {
+			if reason := skipReason(cl.ch, ev.Kind); reason != "" {
+				skips = append(skips, store.OutboxSkip{ID: ev.ID, Reason: reason})
+				continue
+			}
+		}
+		rows = append(rows, ev)
+	}
+	return rows, chans, d.store.SkipOutbox(tx, skips)
+}
+
+// skipReason is why an event of kind cannot be POSTed for ch ("" when it
+// can): HTTP Protocol is off, or no URL is set for its kind.
+func skipReason(ch *models.Channel, kind string) string {
+	switch {
+	case !ch.HTTPEnabled:
+		return "HTTP Protocol is off for this channel"
+	case URLFor(ch, kind) == "":
+		return "no callback URL is set for " + kind + " events"
+	}
+	return ""
+}
+
+// start begins the deliveries of claimed rows, with the channels the
+// claim read.
+func (d *Dispatcher) start(ctx context.Context, rows []models.OutboxEvent, chans map[string]channelLoad, fin chan<- finished, wg *sync.WaitGroup) {
+	for _, ev := range rows {
+		cl := chans[ev.ChannelID]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -354,15 +393,7 @@ func (d *Dispatcher) deliver(runCtx context.Context, ev models.OutboxEvent, cl c
 		}
 		return nil
 	}
-	endpoint := URLFor(ch, ev.Kind)
-	switch {
-	case !ch.HTTPEnabled:
-		d.skip(ctx, ev, "HTTP Protocol is off for this channel")
-		return nil
-	case endpoint == "":
-		d.skip(ctx, ev, "no callback URL is set for "+ev.Kind+" events")
-		return nil
-	}
+	endpoint := URLFor(ch, ev.Kind) // skipUndeliverable kept only rows that have one
 	sem := d.hostSlot(hostOf(endpoint))
 	select {
 	case sem <- struct{}{}:
@@ -400,12 +431,6 @@ func (d *Dispatcher) secret(ch *models.Channel) (string, error) {
 		return "", errors.New("the signing secret could not be decrypted (wrong BOTDESK_SECRET_KEY?)")
 	}
 	return string(raw), nil
-}
-
-func (d *Dispatcher) skip(ctx context.Context, ev models.OutboxEvent, reason string) {
-	if err := d.store.SkipOutbox(ctx, ev.ID, reason); err != nil {
-		d.log.Error("callbacks: skip event", "event", ev.EventID, "err", err)
-	}
 }
 
 // record builds the attempt and the row's next state; Run's loop writes it.

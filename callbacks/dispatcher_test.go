@@ -561,3 +561,26 @@ func TestStoreQueueNameMatches(t *testing.T) {
 		}
 	}
 }
+
+// An event whose kind has no URL is skipped in the claim itself, with the
+// reason in the log, while the other kinds of the same batch are sent.
+func TestDispatcherSkipsKindWithoutURLInTheSameBatch(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	cfg := store.WebhookConfig{HTTPEnabled: true, StatusURL: e.srv.URL + "/status"}
+	if _, err := e.st.SaveWebhook(ctx, e.ch.ID, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	mo := e.enqueue("mo", "1", callbacks.MOEvent{ChannelID: e.ch.ID, ChatID: 1})
+	status := e.enqueue("status", "", statusEvent(e.ch.ID))
+	e.start()
+	waitFor(t, "status delivered", func() bool { return e.entry(status).Event.State == store.OutboxStateDelivered })
+	waitFor(t, "mo skipped", func() bool { return e.entry(mo).Event.State == store.OutboxStateSkipped })
+	en := e.entry(mo)
+	if en.Event.LastError != "no callback URL is set for mo events" || len(en.Attempts) != 0 {
+		t.Fatalf("skipped mo: last_error %q, attempts %+v", en.Event.LastError, en.Attempts)
+	}
+	if got := e.rc.delivered(); len(got) != 1 || got[0] != status {
+		t.Fatalf("receiver got %v, want only the status event", got)
+	}
+}

@@ -195,21 +195,36 @@ func (s *Store) finishAttempt(ctx context.Context, rec AttemptRecord) (attemptOu
 	return out, nil
 }
 
-// SkipOutbox marks a leased row "skipped": HTTP Protocol is off (or the
-// URL for its kind is empty), so there is nowhere to POST it. The event is
-// kept and can be resent; queues are fed at enqueue time, independently.
-func (s *Store) SkipOutbox(ctx context.Context, id int64, reason string) error {
+// OutboxSkip is a leased row with nowhere to POST it, and why.
+type OutboxSkip struct {
+	ID     int64
+	Reason string
+}
+
+// SkipOutbox marks leased rows "skipped": HTTP Protocol is off (or the
+// URL for their kind is empty), so there is nowhere to POST them. The
+// events are kept and can be resent; queues are fed at enqueue time,
+// independently. The dispatcher skips the rows it claims in the claiming
+// transaction itself, so an event nobody receives costs no commit of its
+// own.
+func (s *Store) SkipOutbox(ctx context.Context, skips []OutboxSkip) error {
+	if len(skips) == 0 {
+		return nil
+	}
 	return s.WithTx(ctx, func(ctx context.Context) error {
-		var channelID string
-		err := s.w(ctx).Raw("UPDATE outbox SET state = ?, last_error = ? WHERE id = ? AND state = ? RETURNING channel_id",
-			OutboxStateSkipped, reason, id, OutboxStateDelivering).Scan(&channelID).Error
-		if err != nil {
-			return fmt.Errorf("store: skip outbox: %w", err)
+		outs := make([]attemptOutcome, 0, len(skips))
+		for _, sk := range skips {
+			var channelID string
+			err := s.w(ctx).Raw("UPDATE outbox SET state = ?, last_error = ? WHERE id = ? AND state = ? RETURNING channel_id",
+				OutboxStateSkipped, sk.Reason, sk.ID, OutboxStateDelivering).Scan(&channelID).Error
+			if err != nil {
+				return fmt.Errorf("store: skip outbox: %w", err)
+			}
+			if channelID != "" {
+				outs = append(outs, attemptOutcome{channelID: channelID, at: s.now(), state: OutboxStateSkipped})
+			}
 		}
-		if channelID == "" {
-			return nil
-		}
-		return rollupAttempts(ctx, gormExec{s.w(ctx)}, []attemptOutcome{{channelID: channelID, at: s.now(), state: OutboxStateSkipped}})
+		return rollupAttempts(ctx, gormExec{s.w(ctx)}, outs)
 	})
 }
 
