@@ -117,7 +117,7 @@ func (s *Server) editOutgoing(c echo.Context, m *models.Message, text string) (*
 	if err != nil {
 		return nil, err
 	}
-	if _, err := client.EditMessageText(ctx, m.ChatID, *m.TelegramMessageID, text); err != nil {
+	if _, err := client.EditMessageText(ctx, telegram.TargetOf(m), text); err != nil {
 		return nil, telegramChangeError(err)
 	}
 	// Telegram has the new text: record it even if the caller went away.
@@ -133,7 +133,7 @@ func (s *Server) deleteOutgoing(c echo.Context, m *models.Message) (*models.Mess
 	if err != nil {
 		return nil, err
 	}
-	if err := client.DeleteMessage(ctx, m.ChatID, *m.TelegramMessageID); err != nil {
+	if err := client.DeleteMessage(ctx, telegram.TargetOf(m)); err != nil {
 		return nil, telegramChangeError(err)
 	}
 	return s.Store.RecordOutgoingDelete(context.WithoutCancel(ctx), m.ID,

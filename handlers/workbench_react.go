@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/telegram"
 	"github.com/botdesk/botdesk/views"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) workbenchReact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := client.SetMessageReaction(ctx, row.ChatID, *row.TelegramMessageID, emoji); err != nil {
+	if err := client.SetMessageReaction(ctx, telegram.TargetOf(&row.Message), emoji); err != nil {
 		err = telegramChangeError(err)
 		if !isHTMX(c) {
 			if he, ok := err.(*echo.HTTPError); ok {

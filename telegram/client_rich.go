@@ -3,8 +3,11 @@ package telegram
 import (
 	"bytes"
 	"context"
+	"errors"
 
 	"github.com/mymmrac/telego"
+
+	"github.com/botdesk/botdesk/models"
 )
 
 // SendOptions are the optional parts of a send: the quoted message, the
@@ -63,10 +66,33 @@ func (c *Client) SendDocument(ctx context.Context, chatID int64, name string, da
 	return *m, nil
 }
 
-// EditMessageText replaces the text of a message the bot sent.
-func (c *Client) EditMessageText(ctx context.Context, chatID, messageID int64, text string) (telego.Message, error) {
-	m, err := c.bot.EditMessageText(ctx, &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: chatID},
-		MessageID: int(messageID), Text: text})
+// Target names a message to change: its chat, its Telegram id and, for
+// a chat of a business account, the connection it went through.
+type Target struct {
+	ChatID               int64
+	MessageID            int64
+	BusinessConnectionID string
+}
+
+// TargetOf is the Telegram address of a stored message.
+func TargetOf(m *models.Message) Target {
+	t := Target{ChatID: m.ChatID, BusinessConnectionID: m.BusinessConnectionID}
+	if m.TelegramMessageID != nil {
+		t.MessageID = *m.TelegramMessageID
+	}
+	return t
+}
+
+// ErrBusinessReaction means a reaction was asked for in a business
+// account's chat: setMessageReaction takes no business_connection_id, so
+// Telegram offers bots no way to react there.
+var ErrBusinessReaction = errors.New("telegram: bots cannot react in business chats")
+
+// EditMessageText replaces the text of a message the bot sent (on behalf
+// of the business account, through its connection, in a business chat).
+func (c *Client) EditMessageText(ctx context.Context, t Target, text string) (telego.Message, error) {
+	m, err := c.bot.EditMessageText(ctx, &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: t.ChatID},
+		MessageID: int(t.MessageID), Text: text, BusinessConnectionID: t.BusinessConnectionID})
 	if err != nil {
 		return telego.Message{}, c.fail(ctx, "editMessageText", err)
 	}
@@ -76,18 +102,31 @@ func (c *Client) EditMessageText(ctx context.Context, chatID, messageID int64, t
 	return *m, nil
 }
 
-// DeleteMessage deletes a message for everyone.
-func (c *Client) DeleteMessage(ctx context.Context, chatID, messageID int64) error {
-	if err := c.bot.DeleteMessage(ctx, &telego.DeleteMessageParams{ChatID: telego.ChatID{ID: chatID}, MessageID: int(messageID)}); err != nil {
+// DeleteMessage deletes a message for everyone. deleteMessage does not
+// reach a business account's chats: those go through
+// deleteBusinessMessages, which needs the connection's right to delete.
+func (c *Client) DeleteMessage(ctx context.Context, t Target) error {
+	if t.BusinessConnectionID != "" {
+		if err := c.bot.DeleteBusinessMessages(ctx, &telego.DeleteBusinessMessagesParams{
+			BusinessConnectionID: t.BusinessConnectionID, MessageIDs: []int{int(t.MessageID)}}); err != nil {
+			return c.fail(ctx, "deleteBusinessMessages", err)
+		}
+		return nil
+	}
+	if err := c.bot.DeleteMessage(ctx, &telego.DeleteMessageParams{ChatID: telego.ChatID{ID: t.ChatID}, MessageID: int(t.MessageID)}); err != nil {
 		return c.fail(ctx, "deleteMessage", err)
 	}
 	return nil
 }
 
 // SetMessageReaction sets the bot's reaction on a message; no emoji
-// removes it.
-func (c *Client) SetMessageReaction(ctx context.Context, chatID, messageID int64, emoji string) error {
-	p := &telego.SetMessageReactionParams{ChatID: telego.ChatID{ID: chatID}, MessageID: int(messageID)}
+// removes it. In a business chat it is ErrBusinessReaction, without a
+// call.
+func (c *Client) SetMessageReaction(ctx context.Context, t Target, emoji string) error {
+	if t.BusinessConnectionID != "" {
+		return ErrBusinessReaction
+	}
+	p := &telego.SetMessageReactionParams{ChatID: telego.ChatID{ID: t.ChatID}, MessageID: int(t.MessageID)}
 	if emoji != "" {
 		p.Reaction = []telego.ReactionType{&telego.ReactionTypeEmoji{Type: telego.ReactionEmoji, Emoji: emoji}}
 	}

@@ -59,54 +59,54 @@ func TestClientRichMethods(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := int64(sent.MessageID)
-		m, err := f.client.EditMessageText(ctx, user.ID, id, "second")
+		m, err := f.client.EditMessageText(ctx, telegram.Target{ChatID: user.ID, MessageID: id}, "second")
 		if err != nil || m.Text != "second" || m.EditDate == 0 {
 			t.Fatalf("edit: %+v, %v", m, err)
 		}
 		if got, _ := f.srv.Message(botID, user.ID, int(id)); got.Text != "second" {
 			t.Fatalf("fake holds %q", got.Text)
 		}
-		_, err = f.client.EditMessageText(ctx, user.ID, id, "second")
+		_, err = f.client.EditMessageText(ctx, telegram.Target{ChatID: user.ID, MessageID: id}, "second")
 		wantAPIError(t, "same text", err, 400, telegramtest.DescNotModified)
-		_, err = f.client.EditMessageText(ctx, user.ID, inID, "not mine")
+		_, err = f.client.EditMessageText(ctx, telegram.Target{ChatID: user.ID, MessageID: inID}, "not mine")
 		wantAPIError(t, "someone else's message", err, 400, telegramtest.DescCantEdit)
-		_, err = f.client.EditMessageText(ctx, user.ID, 99999, "x")
+		_, err = f.client.EditMessageText(ctx, telegram.Target{ChatID: user.ID, MessageID: 99999}, "x")
 		wantAPIError(t, "unknown message", err, 400, telegramtest.DescEditNotFound)
 		doc, _ := f.client.SendDocument(ctx, user.ID, "d.txt", []byte("x"), "", telegram.SendOptions{})
-		_, err = f.client.EditMessageText(ctx, user.ID, int64(doc.MessageID), "x")
+		_, err = f.client.EditMessageText(ctx, telegram.Target{ChatID: user.ID, MessageID: int64(doc.MessageID)}, "x")
 		wantAPIError(t, "a file without text", err, 400, telegramtest.DescNoText)
 	})
 
 	t.Run("deleteMessage", func(t *testing.T) {
 		sent, _ := f.client.SendText(ctx, user.ID, "oops", telegram.SendOptions{})
 		id := int64(sent.MessageID)
-		if err := f.client.DeleteMessage(ctx, user.ID, id); err != nil {
+		if err := f.client.DeleteMessage(ctx, telegram.Target{ChatID: user.ID, MessageID: id}); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := f.srv.Message(botID, user.ID, int(id)); ok {
 			t.Fatal("the fake still has the deleted message")
 		}
-		wantAPIError(t, "deleted twice", f.client.DeleteMessage(ctx, user.ID, id), 400, telegramtest.DescDeleteNotFound)
+		wantAPIError(t, "deleted twice", f.client.DeleteMessage(ctx, telegram.Target{ChatID: user.ID, MessageID: id}), 400, telegramtest.DescDeleteNotFound)
 		old, _ := f.client.SendText(ctx, user.ID, "old", telegram.SendOptions{})
 		f.srv.SetMessageDate(botID, user.ID, old.MessageID, time.Now().Add(-telegramtest.DeleteWindow-time.Minute))
-		wantAPIError(t, "older than 48 h", f.client.DeleteMessage(ctx, user.ID, int64(old.MessageID)), 400, telegramtest.DescCantDelete)
+		wantAPIError(t, "older than 48 h", f.client.DeleteMessage(ctx, telegram.Target{ChatID: user.ID, MessageID: int64(old.MessageID)}), 400, telegramtest.DescCantDelete)
 	})
 
 	t.Run("setMessageReaction", func(t *testing.T) {
-		if err := f.client.SetMessageReaction(ctx, user.ID, inID, "👍"); err != nil {
+		if err := f.client.SetMessageReaction(ctx, telegram.Target{ChatID: user.ID, MessageID: inID}, "👍"); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.srv.Reactions(botID, user.ID, int(inID)); len(got) != 1 || got[0] != "👍" {
 			t.Fatalf("reactions %v", got)
 		}
-		if err := f.client.SetMessageReaction(ctx, user.ID, inID, ""); err != nil {
+		if err := f.client.SetMessageReaction(ctx, telegram.Target{ChatID: user.ID, MessageID: inID}, ""); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.srv.Reactions(botID, user.ID, int(inID)); len(got) != 0 {
 			t.Fatalf("reactions after removing: %v", got)
 		}
-		wantAPIError(t, "not a reaction emoji", f.client.SetMessageReaction(ctx, user.ID, inID, "🦖"), 400, telegramtest.DescReactionInvalid)
-		wantAPIError(t, "unknown message", f.client.SetMessageReaction(ctx, user.ID, 99999, "👍"), 400, telegramtest.DescReactionNotFound)
+		wantAPIError(t, "not a reaction emoji", f.client.SetMessageReaction(ctx, telegram.Target{ChatID: user.ID, MessageID: inID}, "🦖"), 400, telegramtest.DescReactionInvalid)
+		wantAPIError(t, "unknown message", f.client.SetMessageReaction(ctx, telegram.Target{ChatID: user.ID, MessageID: 99999}, "👍"), 400, telegramtest.DescReactionNotFound)
 	})
 
 	t.Run("sendChatAction", func(t *testing.T) {

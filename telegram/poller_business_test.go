@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/botdesk/botdesk/models"
-	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
@@ -28,8 +27,7 @@ func TestPollerTelegramBusiness(t *testing.T) {
 	f.Inject(testBotID, telegramtest.BusinessEdited(*first, "Do you ship to Bergen?"))
 	f.Inject(testBotID, telegramtest.BusinessDeleted("bc-shop", second.Chat, second.MessageID))
 	last := f.Inject(testBotID, telegramtest.BusinessText("bc-readonly", alice, "Hello Bob's shop")).UpdateID
-	e.runSupervisor()
-	e.caughtUp(last)
+	e.pollAll(last)
 
 	var conns []models.BusinessConnection
 	if err := e.db.Order("id").Find(&conns).Error; err != nil {
@@ -43,18 +41,12 @@ func TestPollerTelegramBusiness(t *testing.T) {
 		t.Fatalf("rights %v", r)
 	}
 
-	var convs []models.Conversation
-	if err := e.db.Where("chat_id = ?", alice.ID).Order("business_connection_id").Find(&convs).Error; err != nil {
-		t.Fatal(err)
-	}
+	convs := e.conversationsOf(alice.ID, "business_connection_id")
 	if len(convs) != 3 || convs[0].BusinessConnectionID != "" || convs[1].BusinessConnectionID != "bc-readonly" || convs[2].BusinessConnectionID != "bc-shop" {
 		t.Fatalf("Alice's conversations %+v", convs)
 	}
 	shop := convs[2]
-	rows, _, err := e.st.ConversationMessages(ctx, &shop, 0, store.Latest, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := e.history(&shop)
 	if len(rows) != 2 || rows[0].Text != "Do you ship to Bergen?" || rows[0].EditedAt == nil || rows[1].DeletedAt == nil {
 		t.Fatalf("business chat history %+v", rows)
 	}
@@ -66,22 +58,11 @@ func TestPollerTelegramBusiness(t *testing.T) {
 		t.Fatalf("conversation row %+v %v", row, err)
 	}
 
-	send := func(c *models.Conversation, text string) int64 {
-		out := store.OutgoingMessage{Text: text}
-		out.Into(c)
-		m, _, err := e.st.QueueOutgoing(ctx, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m.ID
-	}
-	ok := send(&shop, "Yes, to Bergen too")
-	refused := send(&convs[1], "Hello Alice")
-	e.runSender().Wake()
-	if m := e.waitFinal(ok); m.Status != "sent" || m.BusinessConnectionID != "bc-shop" {
+	done := e.sendAll(e.replyInto(&shop, "Yes, to Bergen too"), e.replyInto(&convs[1], "Hello Alice"))
+	if m := done[0]; m.Status != "sent" || m.BusinessConnectionID != "bc-shop" {
 		t.Fatalf("business reply %+v", m)
 	}
-	if m := e.waitFinal(refused); m.Status != "failed" || m.ErrorDescription != telegramtest.DescBusinessNoReply {
+	if m := done[1]; m.Status != "failed" || m.ErrorDescription != telegramtest.DescBusinessNoReply {
 		t.Fatalf("reply without the right to reply %+v", m)
 	}
 	var sent []string

@@ -1,11 +1,8 @@
 package telegram
 
 import (
-	"context"
 	"testing"
 
-	"github.com/botdesk/botdesk/models"
-	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
@@ -14,7 +11,6 @@ import (
 // A reply addressed to a topic conversation lands in that topic.
 func TestPollerForumTopics(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
 	f := e.fake
 	forum := telegramtest.Forum(-1001000000077, "Acme Support")
 	billing := f.Inject(testBotID, telegramtest.TopicCreated(forum, alice, "Billing")).Message
@@ -24,13 +20,9 @@ func TestPollerForumTopics(t *testing.T) {
 	f.Inject(testBotID, telegramtest.GeneralText(forum, alice, "Hello everyone"))
 	f.Inject(testBotID, telegramtest.TopicRenamed(*billing, alice, "Billing & refunds"))
 	last := f.Inject(testBotID, telegramtest.Edited(*late, "Where is my parcel? Order 42")).UpdateID
-	e.runSupervisor()
-	e.caughtUp(last)
+	e.pollAll(last)
 
-	var convs []models.Conversation
-	if err := e.db.Where("chat_id = ?", forum.ID).Order("thread_id").Find(&convs).Error; err != nil {
-		t.Fatal(err)
-	}
+	convs := e.conversationsOf(forum.ID, "thread_id")
 	want := []struct {
 		thread int64
 		title  string
@@ -49,12 +41,8 @@ func TestPollerForumTopics(t *testing.T) {
 		if c.ThreadID != w.thread || c.Title != w.title {
 			t.Errorf("conversation %d: thread %d title %q, want %d %q", i, c.ThreadID, c.Title, w.thread, w.title)
 		}
-		rows, _, err := e.st.ConversationMessages(ctx, &c, 0, store.Latest, 50)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var got []string
-		for _, r := range rows {
+		for _, r := range e.history(&c) {
 			got = append(got, r.Text)
 		}
 		if len(got) != len(w.texts) {
@@ -69,21 +57,11 @@ func TestPollerForumTopics(t *testing.T) {
 
 	// A reply to the Shipping conversation goes into the Shipping topic;
 	// one to the General conversation has no thread.
-	send := func(c *models.Conversation, text string) int64 {
-		out := store.OutgoingMessage{Text: text}
-		out.Into(c)
-		m, _, err := e.st.QueueOutgoing(ctx, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m.ID
-	}
-	inTopic := send(&convs[2], "It left our warehouse today")
-	inGeneral := send(&convs[0], "Welcome!")
-	e.runSender().Wake()
-	for _, id := range []int64{inTopic, inGeneral} {
-		if m := e.waitFinal(id); m.Status != "sent" {
-			t.Fatalf("reply %d: %+v", id, m)
+	inTopic := e.replyInto(&convs[2], "It left our warehouse today")
+	inGeneral := e.replyInto(&convs[0], "Welcome!")
+	for _, m := range e.sendAll(inTopic, inGeneral) {
+		if m.Status != "sent" {
+			t.Fatalf("reply %d: %+v", m.ID, m)
 		}
 	}
 	threads := map[string]int{}
@@ -94,10 +72,7 @@ func TestPollerForumTopics(t *testing.T) {
 		t.Fatalf("sent into threads %v, want Shipping = %d and General = 0", threads, shipping.MessageID)
 	}
 	// The reply is in the topic conversation's history, not in General's.
-	rows, _, err := e.st.ConversationMessages(ctx, &convs[2], 0, store.Latest, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := e.history(&convs[2])
 	if n := len(rows); n != 3 || rows[n-1].Text != "It left our warehouse today" {
 		t.Fatalf("Shipping history after the reply: %+v", rows)
 	}

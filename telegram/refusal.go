@@ -20,12 +20,23 @@ var refusals = []struct{ match, plain string }{
 	{"reactions_too_many", "A bot may set only one reaction per message."},
 	{"bot was blocked by the user", "The customer has blocked the bot, so Telegram refuses any change."},
 	{"chat not found", "Telegram does not know this chat any more (the bot was removed or the chat deleted)."},
+	// Business chats: the account's owner decides what the bot may do.
+	{"business_connection_invalid", "The business account has disconnected the bot (or paused it), so Telegram refuses changes in its chats."},
+	{"bot_business_missing", "The business account does not let the bot reply, so Telegram refuses to edit messages in its chats."},
+	{"message_delete_forbidden", "The business account does not let the bot delete messages; its owner can allow it in Telegram's business settings (Chatbots)."},
 }
 
-// Refusal says in plain words why Telegram refused a change to a message.
+// businessReaction is ErrBusinessReaction in plain words.
+const businessReaction = "Telegram does not let bots react to messages in a business account's chats."
+
+// Refusal says in plain words why Telegram refused (or does not offer) a
+// change to a message.
 // ok is false when err is not a refusal by Telegram (unreachable, token
 // rejected, …): those keep their own handling.
 func Refusal(err error) (plain string, ok bool) {
+	if errors.Is(err, ErrBusinessReaction) {
+		return businessReaction, true
+	}
 	var api *APIError
 	if !errors.As(err, &api) {
 		return "", false

@@ -90,6 +90,17 @@ func (s *Server) Message(botID, chatID int64, messageID int) (telego.Message, bo
 	return fm.msg, true
 }
 
+// BusinessMessage is Message for a chat of business connection bc.
+func (s *Server) BusinessMessage(botID int64, bc string, chatID int64, messageID int) (telego.Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fm := s.mustBot(botID).lookupIn(bc, chatID, messageID)
+	if fm == nil {
+		return telego.Message{}, false
+	}
+	return fm.msg, true
+}
+
 // Reactions returns the bot's current reaction emoji on a message.
 func (s *Server) Reactions(botID, chatID int64, messageID int) []string {
 	s.mu.Lock()
@@ -277,15 +288,23 @@ func (s *Server) Uploads(fileID string) ([]byte, bool) {
 	return slices.Clone(f.data), true
 }
 
-// target reads chat_id and message_id; s.mu must be held.
+// target reads chat_id and message_id of a message of the bot's own
+// chats (a message of a business chat is not found: the methods that
+// take business_connection_id look there); s.mu must be held.
 func (b *fakeBot) target(w http.ResponseWriter, p url.Values, notFound string) (*fakeMessage, bool) {
+	return b.targetIn(w, "", p, notFound)
+}
+
+// targetIn is target in the chats of business connection bc ("" = the
+// bot's own chats).
+func (b *fakeBot) targetIn(w http.ResponseWriter, bc string, p url.Values, notFound string) (*fakeMessage, bool) {
 	chat, ok := b.resolveChat(p.Get("chat_id"))
 	id, err := strconv.Atoi(p.Get("message_id"))
 	if !ok || err != nil || id <= 0 {
 		writeError(w, http.StatusBadRequest, "Bad Request: message identifier is not specified", nil)
 		return nil, false
 	}
-	fm := b.lookup(chat.ID, id)
+	fm := b.lookupIn(bc, chat.ID, id)
 	if fm == nil {
 		writeError(w, http.StatusBadRequest, notFound, nil)
 		return nil, false
@@ -305,7 +324,21 @@ func (s *Server) editMessageText(w http.ResponseWriter, b *fakeBot, p url.Values
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fm, ok := b.target(w, p, DescEditNotFound)
+	// A message sent on behalf of a business account is edited through
+	// its connection, with the right to reply; without the id Telegram
+	// looks in the bot's own chats and does not find it.
+	bc := p.Get("business_connection_id")
+	if bc != "" {
+		conn, ok := b.businessConnection(w, bc)
+		if !ok {
+			return
+		}
+		if conn.Rights == nil || !conn.Rights.CanReply {
+			writeError(w, http.StatusForbidden, DescBusinessNoReply, nil)
+			return
+		}
+	}
+	fm, ok := b.targetIn(w, bc, p, DescEditNotFound)
 	if !ok {
 		return
 	}
@@ -337,6 +370,60 @@ func (s *Server) deleteMessage(w http.ResponseWriter, b *fakeBot, p url.Values) 
 		return
 	}
 	fm.deleted = true
+	writeOK(w, true)
+}
+
+// deleteBusinessMessages deletes messages on behalf of a business
+// account: 1–100 ids of one chat, the bot's own with the right to delete
+// sent messages, any message with the right to delete all, each within
+// deleteMessage's limits.
+func (s *Server) deleteBusinessMessages(w http.ResponseWriter, b *fakeBot, p url.Values) {
+	var ids []int
+	if err := json.Unmarshal([]byte(p.Get("message_ids")), &ids); err != nil {
+		writeError(w, http.StatusBadRequest, "Bad Request: can't parse message identifiers JSON object", nil)
+		return
+	}
+	if len(ids) == 0 || len(ids) > 100 {
+		writeError(w, http.StatusBadRequest, "Bad Request: too many message identifiers specified", nil)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conn, ok := b.businessConnection(w, p.Get("business_connection_id"))
+	if !ok {
+		return
+	}
+	var rights telego.BusinessBotRights
+	if conn.Rights != nil {
+		rights = *conn.Rights
+	}
+	var found []*fakeMessage
+	for _, id := range ids {
+		var fm *fakeMessage
+		for k, m := range b.msgs {
+			if k.bc == conn.ID && k.id == id && !m.deleted {
+				fm = m
+			}
+		}
+		switch {
+		case fm == nil:
+			writeError(w, http.StatusBadRequest, DescDeleteNotFound, nil)
+			return
+		case len(found) > 0 && found[0].msg.Chat.ID != fm.msg.Chat.ID:
+			writeError(w, http.StatusBadRequest, "Bad Request: messages must be from the same chat", nil)
+			return
+		case !rights.CanDeleteAllMessages && !(fm.fromBot && rights.CanDeleteSentMessages):
+			writeError(w, http.StatusForbidden, DescBusinessNoDelete, nil)
+			return
+		case time.Since(time.Unix(fm.msg.Date, 0)) > DeleteWindow:
+			writeError(w, http.StatusBadRequest, DescCantDelete, nil)
+			return
+		}
+		found = append(found, fm)
+	}
+	for _, fm := range found {
+		fm.deleted = true
+	}
 	writeOK(w, true)
 }
 

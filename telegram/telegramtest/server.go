@@ -372,6 +372,8 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, token, meth
 		s.editMessageText(w, b, params)
 	case "deletemessage":
 		s.deleteMessage(w, b, params)
+	case "deletebusinessmessages":
+		s.deleteBusinessMessages(w, b, params)
 	case "setmessagereaction":
 		s.setMessageReaction(w, b, params)
 	case "sendchataction":

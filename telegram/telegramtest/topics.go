@@ -21,6 +21,9 @@ const (
 	// DescBusinessNoReply answers a send through a connection whose
 	// rights do not include replying.
 	DescBusinessNoReply = "Forbidden: BOT_BUSINESS_MISSING"
+	// DescBusinessNoDelete answers deleteBusinessMessages without the
+	// connection's right to delete those messages.
+	DescBusinessNoDelete = "Forbidden: MESSAGE_DELETE_FORBIDDEN"
 )
 
 type topicKey struct {
@@ -28,14 +31,16 @@ type topicKey struct {
 	thread int
 }
 
-// nextID gives the next message id of a chat (of a business connection's
-// chats when bc is set); s.mu must be held.
+// nextID gives the next message id of a chat; s.mu must be held. A
+// business account is a user account, whose messages are numbered across
+// all its chats: with bc set the id is the connection's next one, which
+// is why deleteBusinessMessages needs no chat_id.
 func (b *fakeBot) nextID(bc string, chat int64) int {
 	if bc == "" {
 		b.nextMsgID[chat]++
 		return b.nextMsgID[chat]
 	}
-	k := msgKey{chat: chat, bc: bc}
+	k := msgKey{bc: bc}
 	b.nextBizMsgID[k]++
 	return b.nextBizMsgID[k]
 }
@@ -46,7 +51,7 @@ func (b *fakeBot) seenID(bc string, chat int64, id int) {
 		b.nextMsgID[chat] = max(b.nextMsgID[chat], id)
 		return
 	}
-	k := msgKey{chat: chat, bc: bc}
+	k := msgKey{bc: bc}
 	b.nextBizMsgID[k] = max(b.nextBizMsgID[k], id)
 }
 
@@ -68,9 +73,8 @@ func (b *fakeBot) businessSend(w http.ResponseWriter, p url.Values, msg *telego.
 	if id == "" {
 		return true
 	}
-	bc, ok := b.business[id]
-	if !ok || !bc.IsEnabled {
-		writeError(w, http.StatusBadRequest, DescBusinessInvalid, nil)
+	bc, ok := b.businessConnection(w, id)
+	if !ok {
 		return false
 	}
 	if bc.Rights == nil || !bc.Rights.CanReply {
@@ -80,6 +84,17 @@ func (b *fakeBot) businessSend(w http.ResponseWriter, p url.Values, msg *telego.
 	owner, bot := bc.User, b.user()
 	msg.From, msg.SenderBusinessBot, msg.BusinessConnectionID = &owner, &bot, id
 	return true
+}
+
+// businessConnection is the enabled connection id; it answers Telegram's
+// error itself when the bot has no such connection (or it was disabled).
+func (b *fakeBot) businessConnection(w http.ResponseWriter, id string) (telego.BusinessConnection, bool) {
+	bc, ok := b.business[id]
+	if !ok || !bc.IsEnabled {
+		writeError(w, http.StatusBadRequest, DescBusinessInvalid, nil)
+		return telego.BusinessConnection{}, false
+	}
+	return bc, true
 }
 
 // Forum builds a supergroup with topics enabled.
@@ -127,9 +142,14 @@ func GeneralText(forum telego.Chat, from telego.User, text string) telego.Update
 // the bot to their business account (enabled false: disconnecting it),
 // with or without the right to reply.
 func BusinessConnected(id string, owner telego.User, canReply, enabled bool) telego.Update {
+	return BusinessConnectedWith(id, owner, telego.BusinessBotRights{CanReply: canReply, CanReadMessages: true}, enabled)
+}
+
+// BusinessConnectedWith is BusinessConnected with the given rights (to
+// delete messages, say).
+func BusinessConnectedWith(id string, owner telego.User, rights telego.BusinessBotRights, enabled bool) telego.Update {
 	return telego.Update{BusinessConnection: &telego.BusinessConnection{
-		ID: id, User: owner, UserChatID: owner.ID, Date: time.Now().Unix(), IsEnabled: enabled,
-		Rights: &telego.BusinessBotRights{CanReply: canReply, CanReadMessages: true},
+		ID: id, User: owner, UserChatID: owner.ID, Date: time.Now().Unix(), IsEnabled: enabled, Rights: &rights,
 	}}
 }
 
