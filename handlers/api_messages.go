@@ -120,7 +120,13 @@ func (s *Server) apiMessageSend(c echo.Context) error {
 		return err
 	}
 	out.ChannelID = ch.ID
-	if err := s.checkSendAccess(c, ch.ID, out.ChatID); err != nil {
+	if out.BusinessConnectionID != "" {
+		// The connection first: an unusable one is the clearer answer.
+		if err := s.Store.CheckBusinessSend(ctx, ch.ID, out.BusinessConnectionID); err != nil && !errors.Is(err, store.ErrNoBot) {
+			return err
+		}
+	}
+	if err := s.checkSendAccess(c, ch.ID, out.ChatID, out.BusinessConnectionID); err != nil {
 		return err
 	}
 	key := strings.TrimSpace(c.Request().Header.Get("Idempotency-Key"))
@@ -147,12 +153,15 @@ func (s *Server) apiMessageSend(c echo.Context) error {
 // for everyone (the key would otherwise send as the bot to any id), and an
 // agent sends only into conversations the workbench shows them, like the
 // console's reply box; for an agent the others do not exist either.
-func (s *Server) checkSendAccess(c echo.Context, channelID string, chatID int64) error {
-	acc, err := s.Store.ChatAccessOf(c.Request().Context(), channelID, chatID)
+func (s *Server) checkSendAccess(c echo.Context, channelID string, chatID int64, bc string) error {
+	acc, err := s.Store.ChatAccessOf(c.Request().Context(), channelID, chatID, bc)
 	if err != nil {
 		return err
 	}
 	if !acc.Known || (!acc.InWorkbench && !currentRole(c).AtLeast(models.RoleOperator)) {
+		if bc != "" {
+			return echo.NewHTTPError(http.StatusNotFound, "No customer with that chat_id wrote to this business account that you may send to.")
+		}
 		return echo.NewHTTPError(http.StatusNotFound, "This bot has no conversation with that chat_id that you may send to.")
 	}
 	return nil

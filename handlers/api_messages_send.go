@@ -42,8 +42,9 @@ func isUploadRoute(c echo.Context) bool {
 }
 
 // readSendRequest reads a send from JSON ({chat_id, text,
-// reply_to_message_id, message_thread_id}) or from a multipart form
-// (chat_id, file, caption, reply_to_message_id, message_thread_id).
+// reply_to_message_id, message_thread_id, business_connection_id}) or
+// from a multipart form (chat_id, file, caption, reply_to_message_id,
+// message_thread_id, business_connection_id).
 func readSendRequest(c echo.Context) (store.OutgoingMessage, error) {
 	var out store.OutgoingMessage
 	ct, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
@@ -65,6 +66,7 @@ func readSendRequest(c echo.Context) (store.OutgoingMessage, error) {
 		if out.ReplyToMessageID, err = optionalID(form.value("reply_to_message_id"), "reply_to_message_id"); err != nil {
 			return out, err
 		}
+		out.BusinessConnectionID = strings.TrimSpace(form.value("business_connection_id"))
 		out.MessageThreadID, err = optionalID(form.value("message_thread_id"), "message_thread_id")
 		return out, err
 	}
@@ -73,6 +75,9 @@ func readSendRequest(c echo.Context) (store.OutgoingMessage, error) {
 		Text             string      `json:"text"`
 		ReplyToMessageID json.Number `json:"reply_to_message_id"`
 		MessageThreadID  json.Number `json:"message_thread_id"`
+		// BusinessConnectionID sends on behalf of a connected business
+		// account, into a chat of its customer.
+		BusinessConnectionID string `json:"business_connection_id"`
 	}
 	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<20))
 	dec.UseNumber()
@@ -83,7 +88,7 @@ func readSendRequest(c echo.Context) (store.OutgoingMessage, error) {
 	if out.ChatID, err = parseID(in.ChatID.String(), "chat_id", true); err != nil {
 		return out, err
 	}
-	out.Text = in.Text
+	out.Text, out.BusinessConnectionID = in.Text, strings.TrimSpace(in.BusinessConnectionID)
 	if out.ReplyToMessageID, err = optionalID(in.ReplyToMessageID.String(), "reply_to_message_id"); err != nil {
 		return out, err
 	}

@@ -158,3 +158,73 @@ func TestBusinessChatEditDeleteReact(t *testing.T) {
 		}
 	})
 }
+
+// POST /api/v1/channels/{id}/messages with business_connection_id sends
+// on behalf of the business account into its customer's chat; a
+// connection the bot does not have, a disabled one or one without the
+// right to reply is a 422 on that field, and nothing is queued.
+func TestAPISendIntoBusinessChat(t *testing.T) {
+	t.Parallel()
+	bf := newBusinessFixture(t, telego.BusinessBotRights{CanReply: true, CanReadMessages: true})
+	be, f := bf.be, bf.f
+	key := be.apiKey(t, models.RoleAgent)
+	path := "/api/v1/channels/" + f.ch.ID + "/messages"
+	send := func(body map[string]any) *testResponse {
+		return be.api(t, key, http.MethodPost, path, body)
+	}
+	var out struct {
+		MessageID int64  `json:"message_id"`
+		Status    string `json:"status"`
+	}
+	send(map[string]any{"chat_id": bf.chatID, "text": "Your parcel left today", "business_connection_id": "bc-shop"}).
+		wantStatus(t, http.StatusAccepted).json(t, &out)
+	if got := f.message(t, out.MessageID); got.BusinessConnectionID != "bc-shop" || got.ChatID != bf.chatID || got.Status != "pending" {
+		t.Fatalf("queued %+v", got)
+	}
+	queued := be.count(t, "SELECT count(*) FROM messages WHERE direction = 'out'")
+
+	other := newWBFixture(t, be.testEnv, "Other shop")
+	now := time.Now().UTC()
+	if err := f.db.Create(&models.BusinessConnection{ID: "bc-other", ChannelID: other.ch.ID, BotTelegramID: 7100000002,
+		UserID: 1, UserChatID: 1, CanReply: true, Enabled: true, ConnectedAt: now, UpdatedAt: now}).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, bc string
+		setup    func()
+		status   int
+		want     string
+	}{
+		{name: "unknown connection", bc: "bc-nope", status: http.StatusUnprocessableEntity, want: "no business connection with this id"},
+		{name: "another channel's connection", bc: "bc-other", status: http.StatusUnprocessableEntity, want: "no business connection with this id"},
+		{name: "chat not of the account", bc: "bc-shop", status: http.StatusNotFound, want: "No customer with that chat_id"},
+		{name: "no right to reply", bc: "bc-shop", status: http.StatusUnprocessableEntity, want: "does not let the bot reply",
+			setup: func() { bf.connect(t, telego.BusinessBotRights{CanReadMessages: true}, true) }},
+		{name: "disconnected", bc: "bc-shop", status: http.StatusUnprocessableEntity, want: "disconnected the bot",
+			setup: func() { bf.connect(t, telego.BusinessBotRights{CanReply: true}, false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.setup != nil {
+				tc.setup()
+			}
+			chat := bf.chatID
+			if tc.name == "chat not of the account" {
+				chat = 999000111
+				f.conv(t, chat, "Bob, a customer of the bot itself")
+			}
+			r := send(map[string]any{"chat_id": chat, "text": "x", "business_connection_id": tc.bc}).wantStatus(t, tc.status)
+			code, msg := r.apiError(t)
+			if !strings.Contains(msg, tc.want) {
+				t.Fatalf("answer %s %q, want %q", code, msg, tc.want)
+			}
+			var body struct{ Error struct{ Field string } }
+			r.json(t, &body)
+			if tc.status == http.StatusUnprocessableEntity && body.Error.Field != "business_connection_id" {
+				t.Fatalf("field %q", body.Error.Field)
+			}
+		})
+	}
+	if n := be.count(t, "SELECT count(*) FROM messages WHERE direction = 'out'"); n != queued {
+		t.Fatalf("%d messages queued by refused sends", n-queued)
+	}
+}

@@ -97,6 +97,11 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 		if err != nil {
 			return err
 		}
+		if m.BusinessConnectionID != "" {
+			if err := s.checkBusinessSend(ctx, m.ChannelID, bot.TelegramID, m.BusinessConnectionID); err != nil {
+				return err
+			}
+		}
 		out := &models.Message{ChannelID: m.ChannelID, BotTelegramID: bot.TelegramID, ChatID: m.ChatID,
 			Direction: "out", Type: typ, Text: text, Status: "pending", SentBy: m.SentBy, CreatedAt: s.now(),
 			ReplyToMessageID: m.ReplyToMessageID, MessageThreadID: m.MessageThreadID, BusinessConnectionID: m.BusinessConnectionID}
@@ -149,9 +154,16 @@ type ChatAccess struct {
 // ChatAccessOf looks a chat up for the send rules of docs/api.md: nobody
 // sends into a chat the bot never saw, agents only into conversations the
 // workbench shows them.
-func (s *Store) ChatAccessOf(ctx context.Context, channelID string, chatID int64) (ChatAccess, error) {
+//
+// With a business connection (bc) the chat is one of that business
+// account: known only when the account's customer wrote through it.
+func (s *Store) ChatAccessOf(ctx context.Context, channelID string, chatID int64, bc string) (ChatAccess, error) {
 	var rows []struct{ InWorkbench bool }
-	if err := s.r(ctx).Raw("SELECT in_workbench FROM conversations WHERE channel_id = ? AND chat_id = ?", channelID, chatID).Scan(&rows).Error; err != nil {
+	q, args := "SELECT in_workbench FROM conversations WHERE channel_id = ? AND chat_id = ?", []any{channelID, chatID}
+	if bc != "" {
+		q, args = q+" AND business_connection_id = ?", append(args, bc)
+	}
+	if err := s.r(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return ChatAccess{}, fmt.Errorf("store: chat access: %w", err)
 	}
 	if len(rows) > 0 {
@@ -162,6 +174,9 @@ func (s *Store) ChatAccessOf(ctx context.Context, channelID string, chatID int64
 			a.InWorkbench = a.InWorkbench || r.InWorkbench
 		}
 		return a, nil
+	}
+	if bc != "" {
+		return ChatAccess{}, nil
 	}
 	var n int64
 	if err := s.r(ctx).Raw("SELECT COUNT(*) FROM chats WHERE channel_id = ? AND chat_id = ?", channelID, chatID).Scan(&n).Error; err != nil {

@@ -64,3 +64,9 @@ func (e *env) sendAll(ids ...int64) []models.Message {
 	}
 	return out
 }
+
+// invalidField says err is a validation error of that field.
+func invalidField(err error, field string) bool {
+	v, ok := models.AsValidation(err)
+	return ok && v.Field == field
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
 
@@ -13,7 +14,8 @@ import (
 // business account is a conversation of its own (apart from their chat
 // with the bot), edited and deleted as Telegram says. Replies from it go
 // out through the connection, and Telegram's refusal when the account did
-// not let the bot reply is the message's failure.
+// not let the bot reply is the message's failure (or, when botdesk already
+// knows, a refusal before anything is queued).
 func TestPollerTelegramBusiness(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -58,11 +60,20 @@ func TestPollerTelegramBusiness(t *testing.T) {
 		t.Fatalf("conversation row %+v %v", row, err)
 	}
 
-	done := e.sendAll(e.replyInto(&shop, "Yes, to Bergen too"), e.replyInto(&convs[1], "Hello Alice"))
-	if m := done[0]; m.Status != "sent" || m.BusinessConnectionID != "bc-shop" {
+	if m := e.sendAll(e.replyInto(&shop, "Yes, to Bergen too"))[0]; m.Status != "sent" || m.BusinessConnectionID != "bc-shop" {
 		t.Fatalf("business reply %+v", m)
 	}
-	if m := done[1]; m.Status != "failed" || m.ErrorDescription != telegramtest.DescBusinessNoReply {
+	// A connection that does not let the bot reply takes no reply.
+	refused := store.OutgoingMessage{Text: "Hello Alice"}
+	refused.Into(&convs[1])
+	if _, _, err := e.st.QueueOutgoing(ctx, refused); !invalidField(err, "business_connection_id") {
+		t.Fatalf("reply through a read-only connection: %v", err)
+	}
+	// The owner takes the right away after a reply was queued: Telegram's
+	// refusal is the message's failure.
+	late := e.replyInto(&shop, "And to Oslo")
+	f.Inject(testBotID, telegramtest.BusinessConnected("bc-shop", owner, false, true))
+	if m := e.sendAll(late)[0]; m.Status != "failed" || m.ErrorDescription != telegramtest.DescBusinessNoReply {
 		t.Fatalf("reply without the right to reply %+v", m)
 	}
 	var sent []string
