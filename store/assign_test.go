@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/botdesk/botdesk/models"
 )
@@ -163,5 +164,44 @@ func TestNextInRound(t *testing.T) {
 	}
 	if got := nextInRound(round, 3, func(int64) bool { return false }); got != 0 {
 		t.Errorf("nobody has room: %d", got)
+	}
+}
+
+// The streams of one user share their heartbeat: a second tab's beat
+// within half a PresenceBeat writes nothing, a later one does.
+func TestTouchPresenceOncePerHalfBeatPerUser(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, "tabs@example.test", models.RoleAgent, "long-enough-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s.now = func() time.Time { return now }
+	seen := func() time.Time {
+		t.Helper()
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil || got.SeenAt == nil {
+			t.Fatalf("user %+v, %v", got, err)
+		}
+		return got.SeenAt.UTC()
+	}
+	if err := s.TouchPresence(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	first := seen()
+	now = now.Add(PresenceBeat/2 - time.Second)
+	if err := s.TouchPresence(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(); !got.Equal(first) {
+		t.Fatalf("a second tab's beat within half a beat wrote seen_at: %s, was %s", got, first)
+	}
+	now = now.Add(2 * time.Second)
+	if err := s.TouchPresence(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(); !got.Equal(now) {
+		t.Fatalf("a beat after half a beat: seen_at %s, want %s", got, now)
 	}
 }

@@ -24,9 +24,30 @@ const (
 	PresenceBeat = time.Minute
 )
 
-// TouchPresence records a heartbeat of one of the user's streams.
+// TouchPresence records a heartbeat of one of the user's streams. The
+// streams of one user on this instance share their heartbeat: seen_at is
+// written at most once per half PresenceBeat per user, however many tabs
+// they keep open (a support centre's wall of tabs would otherwise write
+// once per tab).
 func (s *Store) TouchPresence(ctx context.Context, userID int64) error {
-	if err := s.w(ctx).Exec("UPDATE users SET seen_at = ? WHERE id = ?", s.now(), userID).Error; err != nil {
+	now := s.now()
+	s.presenceMu.Lock()
+	last, ok := s.presenceAt[userID]
+	fresh := ok && now.Sub(last) >= 0 && now.Sub(last) < PresenceBeat/2
+	if !fresh {
+		if s.presenceAt == nil {
+			s.presenceAt = map[int64]time.Time{}
+		}
+		s.presenceAt[userID] = now
+	}
+	s.presenceMu.Unlock()
+	if fresh {
+		return nil
+	}
+	if err := s.w(ctx).Exec("UPDATE users SET seen_at = ? WHERE id = ?", now, userID).Error; err != nil {
+		s.presenceMu.Lock()
+		delete(s.presenceAt, userID) // the next stream's beat writes it
+		s.presenceMu.Unlock()
 		return fmt.Errorf("store: touch presence: %w", err)
 	}
 	return nil

@@ -82,6 +82,10 @@ type Store struct {
 	cache *readCache
 	// writes counts the writes started (store/pagescope.go).
 	writes atomic.Uint64
+	// presenceAt is when this instance last wrote each user's seen_at
+	// (store/presence.go).
+	presenceMu sync.Mutex
+	presenceAt map[int64]time.Time
 	// instance is the id leases and claims are made under (store/leases.go).
 	instance string
 	// feed carries changes to and from the other instances; nil on SQLite
