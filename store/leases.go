@@ -105,8 +105,8 @@ func (s *Store) RenewLeases(ctx context.Context, now, expires, liveSince time.Ti
 		if err := db.Exec("DELETE FROM bot_leases WHERE bot_telegram_id NOT IN (SELECT telegram_id FROM bots)").Error; err != nil {
 			return fmt.Errorf("store: renew leases: drop stale: %w", err)
 		}
-		if err := db.Exec("UPDATE bot_leases SET expires_at = ? WHERE owner_id = ?", expires.UnixMilli(), s.instance).Error; err != nil {
-			return fmt.Errorf("store: renew leases: %w", err)
+		if err := s.renewMine(ctx, now, expires); err != nil {
+			return err
 		}
 		var n int64
 		if err := db.Raw("SELECT COUNT(*) FROM bots").Scan(&n).Error; err != nil {
@@ -211,6 +211,35 @@ func (s *Store) fence(ctx context.Context, l *Lease) error {
 	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("store: bot %d epoch %d: %w", l.BotTelegramID, l.Epoch, ErrFenced)
+	}
+	return nil
+}
+
+// renewMine extends this instance's leases to expires. Each ingest locks
+// its bot's lease row until its commit (fence), so one statement renewing
+// every row would wait for the ingest in flight while holding the rows it
+// already renewed, and every other bot's next ingest would queue behind it
+// (a convoy each beat under load). On PostgreSQL the rows an ingest holds
+// are passed over instead, unless their lease is past half its life: a
+// busy bot is renewed at one of the next beats, long before it expires.
+// SQLite's one writer has no such wait.
+func (s *Store) renewMine(ctx context.Context, now, expires time.Time) error {
+	db := s.w(ctx)
+	if !s.pg {
+		if err := db.Exec("UPDATE bot_leases SET expires_at = ? WHERE owner_id = ?", expires.UnixMilli(), s.instance).Error; err != nil {
+			return fmt.Errorf("store: renew leases: %w", err)
+		}
+		return nil
+	}
+	err := db.Exec(`UPDATE bot_leases SET expires_at = ? WHERE bot_telegram_id IN
+		(SELECT bot_telegram_id FROM bot_leases WHERE owner_id = ? FOR UPDATE SKIP LOCKED)`, expires.UnixMilli(), s.instance).Error
+	if err != nil {
+		return fmt.Errorf("store: renew leases: %w", err)
+	}
+	half := now.Add(expires.Sub(now) / 2)
+	if err := db.Exec("UPDATE bot_leases SET expires_at = ? WHERE owner_id = ? AND expires_at < ?",
+		expires.UnixMilli(), s.instance, half.UnixMilli()).Error; err != nil {
+		return fmt.Errorf("store: renew leases past half their life: %w", err)
 	}
 	return nil
 }

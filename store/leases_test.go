@@ -235,3 +235,72 @@ func TestReclaimDeliveriesTakesOnlyGoneInstances(t *testing.T) {
 		t.Fatalf("a released %d, %v", n, err)
 	}
 }
+
+// A renewal passes over a lease row an ingest holds (PostgreSQL) instead
+// of waiting for it with every other row locked, and renews it at a later
+// beat; a lease past half its life is waited for, never left to expire.
+func TestRenewPassesOverALeaseAnIngestHolds(t *testing.T) {
+	a, _, _ := twoInstances(t)
+	if !a.pg {
+		t.Skip("SQLite's one writer never runs a renewal beside an ingest")
+	}
+	ctx := context.Background()
+	now := time.UnixMilli(1_800_000_000_000)
+	ttl := DefaultLeaseTTL
+	if _, ok, err := a.AcquireLease(ctx, ingestBot, now, now.Add(ttl)); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	expiry := func() int64 {
+		t.Helper()
+		var ms int64
+		if err := a.r(ctx).Raw("SELECT expires_at FROM bot_leases WHERE bot_telegram_id = ?", ingestBot).Scan(&ms).Error; err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+	// An ingest in flight: the fence holds the row until its commit.
+	db, err := a.write.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := func() func() {
+		t.Helper()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(a.rebind("UPDATE bot_leases SET epoch = epoch WHERE bot_telegram_id = ?"), ingestBot); err != nil {
+			t.Fatal(err)
+		}
+		return func() { _ = tx.Rollback() }
+	}
+	release := hold()
+	beat := now.Add(5 * time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	v, err := a.RenewLeases(wctx, beat, beat.Add(ttl), beat.Add(-ttl), false)
+	cancel()
+	if err != nil || len(v.Mine) != 1 {
+		t.Fatalf("renewal beside an ingest: %+v, %v", v, err)
+	}
+	if got := expiry(); got != now.Add(ttl).UnixMilli() {
+		t.Fatalf("the held row was renewed (expires %d) or lost", got)
+	}
+	release()
+	if _, err := a.RenewLeases(ctx, beat, beat.Add(ttl), beat.Add(-ttl), false); err != nil {
+		t.Fatal(err)
+	}
+	if got := expiry(); got != beat.Add(ttl).UnixMilli() {
+		t.Fatalf("the next beat did not renew: expires %d, want %d", got, beat.Add(ttl).UnixMilli())
+	}
+
+	// Past half its life the renewal waits for the ingest: here it is
+	// still waiting when its context ends.
+	release = hold()
+	defer release()
+	late := beat.Add(ttl/2 + time.Second)
+	wctx, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if _, err := a.RenewLeases(wctx, late, late.Add(ttl), late.Add(-ttl), false); err == nil {
+		t.Fatal("a lease past half its life was passed over; it must be waited for")
+	}
+}
