@@ -195,3 +195,80 @@ func TestOnlyTheOwnerSends(t *testing.T) {
 		t.Fatal("claims left after every outcome was recorded")
 	}
 }
+
+// TestLeasesBalanceOverThreeInstances: six bots spread two, two and two
+// over three instances, whichever order they start in; when one stops
+// without releasing its bots go to the other two, three and three, and
+// no bot is ever polled by two instances.
+func TestLeasesBalanceOverThreeInstances(t *testing.T) {
+	e := newEnv(t)
+	bots := []int64{testBotID}
+	for i := int64(1); i <= 5; i++ {
+		id := testBotID + i
+		ch, err := e.st.CreateChannel(context.Background(), fmt.Sprintf("Bot %d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.connectBot(ch.ID, id, e.fake.AddBot(telegramtest.BotSpec{ID: id, Username: fmt.Sprintf("bot%d", i), FirstName: "B"}))
+		bots = append(bots, id)
+	}
+	var sups []*Supervisor
+	var stops []func() error
+	for _, id := range []string{"a", "b", "c"} {
+		_, c := e.instance(id)
+		s := NewSupervisor(c)
+		sups = append(sups, s)
+		stops = append(stops, runBackground(s.Run))
+	}
+	defer func() {
+		for _, stop := range stops {
+			_ = stop()
+		}
+	}()
+	a, b, c := sups[0], sups[1], sups[2]
+	spread := func(want []int, ss ...*Supervisor) func() bool {
+		return func() bool {
+			for i, s := range ss {
+				if len(s.held()) != want[i] {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	waitUntil(t, "the bots to spread two, two and two", spread([]int{2, 2, 2}, a, b, c))
+	exactlyOne := func(live ...*Supervisor) {
+		t.Helper()
+		for _, id := range bots {
+			waitUntil(t, fmt.Sprintf("bot %d to be polled by exactly one instance", id), func() bool {
+				n := 0
+				for _, s := range live {
+					if s.Running(id) {
+						n++
+					}
+				}
+				return n == 1
+			})
+		}
+	}
+	exactlyOne(a, b, c)
+	before := fmt.Sprint(a.held(), b.held(), c.held())
+	turns := a.leaseCounts().turns
+	waitUntil(t, "ten more lease turns", func() bool { return a.leaseCounts().turns >= turns+10 })
+	if after := fmt.Sprint(a.held(), b.held(), c.held()); after != before {
+		t.Fatalf("balanced leases moved: %s, then %s", before, after)
+	}
+
+	// b dies without releasing: the other two take three each.
+	if err := stops[1](); err != nil {
+		t.Fatal(err)
+	}
+	stops[1] = func() error { return nil }
+	waitUntil(t, "b's bots to go to a and c, three and three", spread([]int{3, 3}, a, c))
+	exactlyOne(a, c)
+	for _, id := range bots {
+		if n := e.fake.PollOverlaps(id); n != 0 {
+			t.Errorf("bot %d: %d getUpdates met another open one", id, n)
+		}
+	}
+}
