@@ -91,6 +91,9 @@ type Store struct {
 	// feed carries changes to and from the other instances; nil on SQLite
 	// (store/feed.go).
 	feed *feed
+	// checkpoints copies SQLite's WAL into the file in the background; nil
+	// on PostgreSQL (store/wal.go).
+	checkpoints *checkpointer
 }
 
 // DBFileName is the SQLite file inside the data dir.
@@ -216,6 +219,10 @@ func openSQLite(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	if s.checkpoints, err = startCheckpointer(base, checkpointEvery); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	// Reads outside a transaction go through a cache of prepared
 	// statements: preparing was ~15% of the CPU of a page load
 	// (bench/results.md). Not the writer: inside transactions GORM
@@ -245,7 +252,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	s.feed.stop()
 	s.ingestStmts.close()
-	errs := []error{s.cache.close()}
+	errs := []error{s.cache.close(), s.checkpoints.stop()}
 	pools := []*gorm.DB{s.read, s.write}
 	if s.pg {
 		pools = pools[1:] // one pool for both
