@@ -71,6 +71,10 @@ func TestAuditedChangeFailsWithoutItsAuditRow(t *testing.T) {
 			func() bool {
 				return count("SELECT COUNT(*) FROM conversations WHERE id = ? AND status = 'resolved'", conv.ID) > 0
 			}},
+		{"conversation reassign", agent, "/workbench/c/" + strconv.FormatInt(conv.ID, 10) + "/reassign", url.Values{"assignee": {"admin@example.test"}},
+			func() bool {
+				return count("SELECT COUNT(*) FROM conversations WHERE id = ? AND assigned_to IS NOT NULL", conv.ID) > 0
+			}},
 		{"sign-in", anon, "/login", url.Values{"email": {"admin@example.test"}, "password": {testPassword}},
 			func() bool { return count("SELECT COUNT(*) FROM sessions") > sessions }},
 		{"failed sign-in", anon, "/login", url.Values{"email": {"admin@example.test"}, "password": {"wrong"}},

@@ -46,7 +46,7 @@ func containsID(ids []int64, id int64) bool {
 
 // assignInput reads mode, capacity and agents (emails) from a form or a
 // JSON body and resolves the emails to users.
-func (s *Server) assignInput(ctx context.Context, mode, capacity string, emails []string) (store.AssignSettings, error) {
+func (s *Server) assignInput(ctx context.Context, channelID, mode, capacity string, emails []string) (store.AssignSettings, error) {
 	set := store.AssignSettings{Mode: models.AutoAssign(strings.TrimSpace(mode))}
 	n, err := strconv.Atoi(strings.TrimSpace(capacity))
 	if err != nil {
@@ -58,7 +58,7 @@ func (s *Server) assignInput(ctx context.Context, mode, capacity string, emails 
 			continue
 		}
 		u, err := s.Store.UserByEmail(ctx, e)
-		if err != nil || !u.Active || !u.Role.AtLeast(models.RoleAgent) {
+		if err != nil || !store.MayTake(u, channelID) {
 			return set, models.Invalid("agents", "Choose active users only.")
 		}
 		set.Agents = append(set.Agents, u.ID)
@@ -74,7 +74,7 @@ func (s *Server) channelAutoAssign(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	form, _ := c.FormParams()
-	set, err := s.assignInput(ctx, c.FormValue("mode"), c.FormValue("capacity"), form["agents"])
+	set, err := s.assignInput(ctx, ch.ID, c.FormValue("mode"), c.FormValue("capacity"), form["agents"])
 	if err == nil {
 		err = s.Store.SetAssignSettings(ctx, actor(c), ch.ID, set)
 	}
@@ -148,7 +148,7 @@ func (s *Server) apiPutAssignment(c echo.Context) error {
 		capacity = strconv.Itoa(*in.Capacity)
 	}
 	ctx := c.Request().Context()
-	set, err := s.assignInput(ctx, in.Mode, capacity, in.Agents)
+	set, err := s.assignInput(ctx, ch.ID, in.Mode, capacity, in.Agents)
 	if err != nil {
 		return err
 	}

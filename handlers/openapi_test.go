@@ -197,6 +197,9 @@ func TestOpenAPIEveryOperationAnswersAsDescribed(t *testing.T) {
 	call(agent, http.MethodGet, "/api/v1/labels", nil, http.StatusOK)
 	call(agent, http.MethodPut, "/api/v1/conversations/"+strconv.FormatInt(conv.ID, 10)+"/labels", map[string]any{"labels": []string{"vip"}}, http.StatusOK)
 	call(agent, http.MethodGet, "/api/v1/conversations?label=VIP&limit=5", nil, http.StatusOK)
+	assigneePath := "/api/v1/conversations/" + strconv.FormatInt(conv.ID, 10) + "/assignee"
+	call(agent, http.MethodPut, assigneePath, map[string]string{"assignee": env.user(t, models.RoleAgent).Email}, http.StatusOK)
+	call(agent, http.MethodPut, assigneePath, map[string]string{"assignee": "nobody@example.test"}, http.StatusUnprocessableEntity)
 
 	// Instances: none has heartbeated in this test until this one does.
 	call(admin, http.MethodGet, "/api/v1/instances", nil, http.StatusOK)

@@ -214,6 +214,7 @@ func (s *Server) registerWorkbenchRoutes(r router) {
 	r.post("/workbench/c/:cid/resolve", asAgent, s.workbenchResolve)
 	r.post("/workbench/c/:cid/reopen", asAgent, s.workbenchReopen)
 	r.post("/workbench/c/:cid/assign", asAgent, s.workbenchAssign)
+	r.post("/workbench/c/:cid/reassign", asAgent, s.workbenchReassign)
 	// The full message history is an integration's view (operator keys);
 	// agents see what the workbench shows them.
 	r.get("/api/v1/channels/:id/messages", asOperator, s.apiMessageList)
@@ -265,5 +266,6 @@ func (s *Server) registerWorkspaceRoutes(r router) {
 	r.get("/api/v1/labels", asAgent, s.apiLabelList)
 	r.post("/api/v1/labels", asOperator, s.apiLabelCreate)
 	r.put("/api/v1/conversations/:cid/labels", asAgent, s.apiConversationLabels)
+	r.put("/api/v1/conversations/:cid/assignee", asAgent, s.apiConversationAssignee)
 	r.get("/api/v1/conversations", asAgent, s.apiConversationList)
 }

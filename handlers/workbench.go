@@ -264,6 +264,9 @@ func (s *Server) conversationView(c echo.Context, conv *models.ConversationRow, 
 	}
 	cv := &views.ConversationView{Conv: *conv, Messages: msgs, More: more, Before: max(before, 0), Live: before <= 0,
 		Filter: f, CSRF: csrfToken(c), Notes: notes, AllLabels: allLabels}
+	if cv.Assignees, err = s.Store.Assignees(ctx, conv.ChannelID); err != nil {
+		return nil, err
+	}
 	u := currentUser(c)
 	if u != nil {
 		cv.Me = u.ID

@@ -1,6 +1,7 @@
 package handlers
 
-// Agent actions on a conversation: reply, resolve, reopen, assign to me.
+// Agent actions on a conversation: reply, resolve, reopen, assign to me
+// (reassigning to another agent: workbench_reassign.go).
 // htmx gets the re-rendered part back; without JS each action redirects to
 // the conversation (post/redirect/get). Live views learn of every change
 // from the hub, so nothing here pushes to other agents itself.
@@ -82,16 +83,20 @@ func (s *Server) conversationAction(c echo.Context, audit string, do func(ctx co
 	if err != nil {
 		return err
 	}
+	return s.headAnswer(c, conv)
+}
+
+// headAnswer is an action's answer: the updated header (htmx) or a
+// redirect to the conversation.
+func (s *Server) headAnswer(c echo.Context, conv *models.ConversationRow) error {
 	if !isHTMX(c) {
 		return c.Redirect(http.StatusSeeOther, s.conversationURL(c, conv))
 	}
-	if conv, err = s.Store.Conversation(ctx, conv.ID); err != nil {
+	conv, err := s.Store.Conversation(c.Request().Context(), conv.ID)
+	if err != nil {
 		return err
 	}
-	cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c)}
-	if u := currentUser(c); u != nil {
-		cv.Me = u.ID
-	}
+	cv := views.ConversationView{Conv: *conv, Filter: workbenchFilter(c), CSRF: csrfToken(c), Me: userID(c)}
 	return s.render(c, http.StatusOK, views.ConversationHead(cv))
 }
 
@@ -107,12 +112,19 @@ func (s *Server) workbenchReopen(c echo.Context) error {
 	})
 }
 
+// workbenchAssign is "Assign to me", through the one assignment rule
+// (store.AssignTo, audited there).
 func (s *Server) workbenchAssign(c echo.Context) error {
-	return s.conversationAction(c, "conversation.assign", func(ctx context.Context, conv *models.ConversationRow) error {
-		u := currentUser(c)
-		if u == nil {
-			return store.ErrForbidden
-		}
-		return s.Store.AssignConversation(ctx, conv.ID, &u.ID)
-	})
+	u := currentUser(c)
+	if u == nil {
+		return store.ErrForbidden
+	}
+	conv, err := s.loadConversation(c, c.Param("cid"))
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.AssignTo(c.Request().Context(), actor(c), conv.ID, u.ID); err != nil {
+		return err
+	}
+	return s.headAnswer(c, conv)
 }

@@ -729,4 +729,14 @@ var zhCN = map[string]string{
 	"You are online while a workbench tab is open, unless you set yourself away; auto-assignment hands conversations to online agents only.": "只要打开了工作台标签页且未设为离开，您就是在线状态；自动分配只把会话分给在线坐席。",
 	"You are online.": "您已在线。",
 	"The capacity must be between 1 and 1000 open conversations.": "容量必须在 1 到 1000 个未结会话之间。",
+	// Manual reassignment (views/reassign.templ, store/reassign.go)
+	"Assignment":                            "分配",
+	"Reopen the conversation to assign it.": "请先重新打开会话再分配。",
+	"Reassign to":                           "改派给",
+	"Choose an agent":                       "选择客服",
+	"Reassign":                              "改派",
+	"Conversation reassigned.":              "会话已改派。",
+	"Choose an agent.":                      "请选择客服。",
+	"Choose an active agent, operator or admin.":   "请选择已启用的客服、运营人员或管理员。",
+	"Reopen the conversation before assigning it.": "分配前请先重新打开会话。",
 }

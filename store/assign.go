@@ -120,7 +120,7 @@ func (s *Store) AgentLoads(ctx context.Context, channelID string) ([]AgentLoad, 
 	now := s.now()
 	var out []AgentLoad
 	for _, u := range users {
-		if !u.Role.AtLeast(models.RoleAgent) {
+		if !MayTake(&u, channelID) {
 			continue
 		}
 		in := slices.Contains(set.Agents, u.ID) || (len(set.Agents) == 0 && u.Role == models.RoleAgent)
