@@ -43,6 +43,7 @@ func TestConsole(t *testing.T) {
 		{"4c_operator_reads_reports", flowReports, false},
 		{"4d_agent_quotes_sends_a_photo_and_edits", flowAgentRichMessages, false},
 		{"4e_agent_workspace_canned_notes_keyboard", flowWorkspace, false},
+		{"4f_agent_unread_and_assignment", flowAssignment, false},
 		{"5_admin_deletes_bot_and_channel", flowAdminDeletes, false},
 		{"6_agent_turns_on_two_factor", flowAgentTwoFactor, false},
 	}
