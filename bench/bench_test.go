@@ -12,6 +12,7 @@ import (
 // sizes is one run's scale: full under `make bench`, tiny in `make test`.
 type sizes struct {
 	Ingest  IngestSizes
+	Assign  AssignSizes // ingest with auto-assignment off and on
 	SSE     SSESizes
 	Pages   PageSizes
 	Webhook WebhookSizes
@@ -24,6 +25,7 @@ type sizes struct {
 
 var fullSizes = sizes{
 	Ingest:  IngestSizes{Updates: 20_000, Bots: 4, Chats: 500},
+	Assign:  AssignSizes{IngestSizes{Updates: 4_000, Bots: 2, Chats: 500}, 2},
 	SSE:     SSESizes{Messages: 5_000, Rate: 1_000, Streams: 4},
 	Pages:   PageSizes{Channels: 20, Conversations: 1_000, Messages: 100_000, Clients: 32, Duration: 5 * time.Second, ArrivalsPerSecond: 200},
 	Webhook: WebhookSizes{Events: 5_000, Chats: 200},
@@ -36,6 +38,7 @@ var fullSizes = sizes{
 
 var smokeSizes = sizes{
 	Ingest:  IngestSizes{Updates: 300, Bots: 2, Chats: 20},
+	Assign:  AssignSizes{IngestSizes{Updates: 100, Bots: 1, Chats: 10}, 1},
 	SSE:     SSESizes{Messages: 100, Rate: 1_000, Streams: 2},
 	Pages:   PageSizes{Channels: 3, Conversations: 30, Messages: 600, Clients: 4, Duration: 300 * time.Millisecond, ArrivalsPerSecond: 50},
 	Webhook: WebhookSizes{Events: 60, Chats: 7},
@@ -92,6 +95,7 @@ func TestBench(t *testing.T) {
 		return b, err
 	}
 	run("ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, "", sz.Ingest) })
+	run("ingest-assign", func() ([]Figure, error) { return MeasureIngestAssign(ctx, root, sz.Assign) })
 	run("sse", func() ([]Figure, error) { return MeasureSSE(ctx, root, sz.SSE) })
 	run("pages", func() ([]Figure, error) { return MeasurePages(ctx, root, "", sz.Pages) })
 	// The same ingest and pages on PostgreSQL (bench/postgres.go).

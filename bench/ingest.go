@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botdesk/botdesk/models"
+	"github.com/botdesk/botdesk/store"
 	"github.com/botdesk/botdesk/telegram"
 	"github.com/botdesk/botdesk/telegram/telegramtest"
 )
@@ -134,6 +135,12 @@ func rawInsertBaseline(ctx context.Context, d benchDB, sz IngestSizes) (float64,
 
 // pollerIngest returns updates/s through the real Supervisor.
 func pollerIngest(ctx context.Context, d benchDB, sz IngestSizes) (float64, error) {
+	return pollerIngestWith(ctx, d, sz, nil)
+}
+
+// pollerIngestWith is pollerIngest with setup, when set, run on the
+// channels before the clock starts (bench/ingest_assign.go).
+func pollerIngestWith(ctx context.Context, d benchDB, sz IngestSizes, setup func(context.Context, *store.Store, []string) error) (float64, error) {
 	st, sealer, err := openStoreOn(ctx, d)
 	if err != nil {
 		return 0, err
@@ -143,8 +150,14 @@ func pollerIngest(ctx context.Context, d benchDB, sz IngestSizes) (float64, erro
 	url := fake.Start()
 	defer fake.Close()
 	bots := make([]int64, sz.Bots)
+	channels := make([]string, sz.Bots)
 	for b := range bots {
-		if _, bots[b], err = connectBot(ctx, st, sealer, fake, b, models.WorkbenchAll); err != nil {
+		if channels[b], bots[b], err = connectBot(ctx, st, sealer, fake, b, models.WorkbenchAll); err != nil {
+			return 0, err
+		}
+	}
+	if setup != nil {
+		if err := setup(ctx, st, channels); err != nil {
 			return 0, err
 		}
 	}
