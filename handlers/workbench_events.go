@@ -121,7 +121,7 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 		changes, cancel = s.Store.Hub().Subscribe()
 		defer cancel()
 	}
-	sessions, cancelSessions := s.Store.SessionHub().Subscribe()
+	sessions, cancelSessions := s.Store.SessionHub().SubscribeSignal()
 	defer cancelSessions()
 	// Likewise for the list: every update after start reaches sub.
 	sub, start := s.live.Subscribe(viewer)

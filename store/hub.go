@@ -35,6 +35,17 @@ func (h *Hub) Subscribe() (<-chan Change, func()) {
 	return ch, cancel
 }
 
+// SubscribeSignal subscribes with a buffer of one, for a subscriber that
+// only needs to know that something happened and then re-checks the state
+// itself (a stream re-checking its session): a change published while one
+// is still queued adds nothing the re-check would not see, so nothing is
+// lost when it is dropped, and each of thousands of open streams keeps one
+// slot instead of 256.
+func (h *Hub) SubscribeSignal() (<-chan Change, func()) {
+	ch, _, cancel := h.SubscribeCounted(1)
+	return ch, cancel
+}
+
 // SubscribeCounted is Subscribe with a buffer of n changes and a count of
 // the changes this subscriber missed because its buffer was full. A
 // subscriber that keeps state from the changes themselves (not from a
