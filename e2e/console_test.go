@@ -44,6 +44,8 @@ func TestConsole(t *testing.T) {
 		{"4d_agent_quotes_sends_a_photo_and_edits", flowAgentRichMessages, false},
 		{"4e_agent_workspace_canned_notes_keyboard", flowWorkspace, false},
 		{"4f_agent_unread_and_assignment", flowAssignment, false},
+		{"4g_agent_replies_in_a_forum_topic", flowAgentRepliesInForumTopic, false},
+		{"4h_agent_replies_in_a_business_chat", flowAgentRepliesInBusinessChat, false},
 		{"5_admin_deletes_bot_and_channel", flowAdminDeletes, false},
 		{"6_agent_turns_on_two_factor", flowAgentTwoFactor, false},
 	}
