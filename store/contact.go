@@ -59,7 +59,8 @@ func (s *Store) ContactOf(ctx context.Context, conv *models.Conversation, allCha
 	if conv.ChatType == "private" {
 		q = q.Where("channel_id = ? AND from_id = ?", conv.ChannelID, conv.ChatID)
 	} else {
-		q = q.Where("channel_id = ? AND chat_id = ? AND direction = 'in' AND from_id <> 0", conv.ChannelID, conv.ChatID)
+		where, args := messageKeyWhere("", conv.ChannelID, conv.Key())
+		q = q.Where(where+" AND direction = 'in' AND from_id <> 0", args...)
 	}
 	if res := q.Scan(&who); res.Error != nil {
 		return nil, fmt.Errorf("store: contact: %w", res.Error)

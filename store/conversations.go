@@ -196,7 +196,7 @@ func (s *Store) filteredConversations(ctx context.Context, f ConversationFilter)
 	}
 	if text := strings.TrimSpace(f.Query); text != "" {
 		like := "%" + escapeLike(text) + "%"
-		// messages_chat (channel_id, chat_id, id) narrows the EXISTS to one chat.
+		// messages_conversation narrows the EXISTS to one conversation.
 		l := s.like()
 		q = q.Where(`c.title `+l+` ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m
 			WHERE `+sameConversationSQL+` AND m.text `+l+` ? ESCAPE '\')`, like, like)
@@ -348,7 +348,7 @@ func (s *Store) messageQuery(ctx context.Context) *gorm.DB {
 // chat with id < beforeID (0 = no bound) and id <= uptoID (Latest = no bound),
 // oldest first, and whether earlier ones exist. uptoID lets a page render
 // exactly up to the cursor its live stream resumes from. It walks
-// messages_chat (channel_id, chat_id, id).
+// messages_conversation (the conversation's key, then id).
 func (s *Store) ConversationMessages(ctx context.Context, conv *models.Conversation, beforeID, uptoID int64, limit int) ([]models.MessageRow, bool, error) {
 	if limit <= 0 || limit > MaxMessagePage {
 		limit = 50

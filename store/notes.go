@@ -72,12 +72,14 @@ type Sender struct {
 	FromName     string
 }
 
-// LatestSender returns the sender of the chat's latest incoming message
-// (zero when the chat has none), walking messages_chat backwards.
+// LatestSender returns the sender of the conversation's latest incoming
+// message (zero when it has none), walking messages_conversation
+// backwards.
 func (s *Store) LatestSender(ctx context.Context, conv *models.Conversation) (Sender, error) {
 	var out []Sender
+	where, args := messageKeyWhere("", conv.ChannelID, conv.Key())
 	err := s.r(ctx).Table("messages").Select("from_id, from_username, from_name").
-		Where("channel_id = ? AND chat_id = ? AND direction = 'in'", conv.ChannelID, conv.ChatID).
+		Where(where+" AND direction = 'in'", args...).
 		Order("id DESC").Limit(1).Scan(&out).Error
 	if err != nil {
 		return Sender{}, fmt.Errorf("store: latest sender: %w", err)

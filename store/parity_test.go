@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"github.com/botdesk/botdesk/store/pgtest"
 )
@@ -164,6 +167,31 @@ func normExpr(e string) string {
 	return e
 }
 
+// sqliteIndexColumns is the column list of an index's CREATE INDEX, as
+// written (with its expressions).
+func sqliteIndexColumns(t *testing.T, db *gorm.DB, name string) string {
+	t.Helper()
+	var def string
+	if err := db.Raw("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", name).Scan(&def).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(def, " ON ")
+	_, rest, _ = strings.Cut(rest, "(")
+	depth := 1
+	for i, r := range rest {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return rest[:i]
+			}
+		}
+	}
+	t.Fatalf("index %s: cannot read %q", name, def)
+	return ""
+}
+
 func sqliteSchema(t *testing.T, s *Store) map[string]*schemaTable {
 	t.Helper()
 	ctx := context.Background()
@@ -221,16 +249,29 @@ func sqliteSchema(t *testing.T, s *Store) map[string]*schemaTable {
 			if ix.Origin == "pk" {
 				continue
 			}
-			var icols []string
-			if err := db.Raw("SELECT name FROM pragma_index_info(?) ORDER BY seqno", ix.Name).Scan(&icols).Error; err != nil {
+			var named []sql.NullString
+			if err := db.Raw("SELECT name FROM pragma_index_info(?) ORDER BY seqno", ix.Name).Scan(&named).Error; err != nil {
 				t.Fatal(err)
+			}
+			var icols []string
+			expr := false
+			for _, c := range named {
+				icols = append(icols, c.String)
+				expr = expr || !c.Valid // an expression has no column name
 			}
 			for i, c := range icols {
 				if nocase[c] && ix.Unique == 1 && len(icols) == 1 {
 					icols[i] = "lower(" + c + ")"
 				}
 			}
-			desc := "(" + strings.Join(icols, ", ") + ")"
+			list := strings.Join(icols, ", ")
+			if expr {
+				list = sqliteIndexColumns(t, db, ix.Name)
+			}
+			if strings.Contains(list, "(") { // expressions: compared normalised
+				list = normExpr(list)
+			}
+			desc := "(" + list + ")"
 			if ix.Unique == 1 {
 				desc = "unique " + desc
 			}
@@ -311,6 +352,9 @@ func postgresSchema(t *testing.T, s *Store) map[string]*schemaTable {
 			continue
 		}
 		desc := "(" + m[3] + ")"
+		if strings.Contains(m[3], "(") { // expressions: compared normalised
+			desc = "(" + normExpr(m[3]) + ")"
+		}
 		switch {
 		case strings.HasSuffix(m[2], "_pkey"):
 			desc = "primary " + desc

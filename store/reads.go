@@ -45,10 +45,11 @@ func (s *Store) MarkConversationRead(ctx context.Context, userID, convID int64) 
 		return nil
 	}
 	return s.WithTx(ctx, func(ctx context.Context) error {
-		// One statement reads the count and the newest message id
-		// together (messages_chat: one seek), so they agree.
+		// One statement reads the count and the newest message id of
+		// the conversation together (messages_conversation: one seek),
+		// so they agree.
 		err := s.w(ctx).Exec(`INSERT INTO conversation_reads (user_id, conversation_id, last_read_message_id, read_count, read_at)
-			SELECT ?, c.id, COALESCE((SELECT MAX(m.id) FROM messages m WHERE m.channel_id = c.channel_id AND m.chat_id = c.chat_id), 0), c.unread, ?
+			SELECT ?, c.id, COALESCE((SELECT MAX(m.id) FROM messages m WHERE `+sameConversationSQL+`), 0), c.unread, ?
 			FROM conversations c WHERE c.id = ?
 			ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_message_id = excluded.last_read_message_id,
 				read_count = excluded.read_count, read_at = excluded.read_at`, userID, s.now(), convID).Error
