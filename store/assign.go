@@ -13,6 +13,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,23 +186,48 @@ func (s *Store) autoAssign(ctx context.Context, channelID string, capacity int, 
 	if len(last) == 1 && last[0].Valid {
 		prev = last[0].Int64
 	}
-	var changes []Change
-	for _, conv := range convs {
+	// The conversations still to hand out (one statement, not one per
+	// conversation: this runs in every ingest batch that opens some).
+	var free []int64
+	err = db.Raw(`SELECT id FROM conversations WHERE id IN ? AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE`,
+		convs, ConversationOpen).Scan(&free).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: auto-assign: free conversations: %w", err)
+	}
+	picks := map[int64]int64{}
+	var q strings.Builder
+	var args []any
+	q.WriteString("UPDATE conversations SET assigned_to = CASE id")
+	for _, conv := range convs { // arrival order
+		if !slices.Contains(free, conv) {
+			continue
+		}
 		pick := nextInRound(cands, prev, func(u int64) bool { return loads[u] < int64(capacity) })
 		if pick == 0 {
 			break // everyone is full
 		}
-		res := db.Exec(`UPDATE conversations SET assigned_to = ? WHERE id = ? AND assigned_to IS NULL
-			AND status = ? AND in_workbench = TRUE`, pick, conv, ConversationOpen)
-		if res.Error != nil {
-			return nil, fmt.Errorf("store: auto-assign: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			continue
-		}
 		loads[pick]++
 		prev = pick
-		changes = append(changes, Change{Kind: "assigned", ChannelID: channelID, ConversationID: conv, UserID: pick})
+		picks[conv] = pick
+		q.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+		args = append(args, conv, pick)
+	}
+	if len(picks) == 0 {
+		return nil, nil
+	}
+	// The guard keeps a conversation an agent took meanwhile (PostgreSQL:
+	// another transaction) theirs; RETURNING says which were assigned.
+	q.WriteString(" END WHERE id IN ? AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE RETURNING id")
+	args = append(args, slices.Collect(maps.Keys(picks)), ConversationOpen)
+	var done []int64
+	if err := db.Raw(q.String(), args...).Scan(&done).Error; err != nil {
+		return nil, fmt.Errorf("store: auto-assign: %w", err)
+	}
+	var changes []Change
+	for _, conv := range convs {
+		if slices.Contains(done, conv) {
+			changes = append(changes, Change{Kind: "assigned", ChannelID: channelID, ConversationID: conv, UserID: picks[conv]})
+		}
 	}
 	if len(changes) > 0 {
 		if err := db.Exec("UPDATE channels SET assign_last_user_id = ? WHERE id = ?", prev, channelID).Error; err != nil {
