@@ -128,7 +128,7 @@ func pgQuery(q string) string {
 const pgSearchSQL = `SELECT m.id, c.id, m.channel_id, ch.name, c.title, c.chat_id, m.direction, m.created_at, m.text
 	FROM (SELECT to_tsquery('simple', ?) AS q) q
 	JOIN messages m ON to_tsvector('simple', m.text) @@ q.q
-	JOIN conversations c ON c.channel_id = m.channel_id AND c.chat_id = m.chat_id
+	JOIN conversations c ON ` + sameConversationSQL + `
 	JOIN channels ch ON ch.id = m.channel_id
 	WHERE c.in_workbench = TRUE AND (? = '' OR m.channel_id = ?)
 	ORDER BY m.id DESC LIMIT ?`
@@ -216,7 +216,7 @@ const searchSQL = `SELECT m.id, c.id, m.channel_id, ch.name, c.title, c.chat_id,
 	snippet(messages_fts, ?, ?, '…', -1, 16)
 	FROM messages_fts
 	JOIN messages m ON m.id = messages_fts.docid
-	JOIN conversations c ON c.channel_id = m.channel_id AND c.chat_id = m.chat_id
+	JOIN conversations c ON ` + sameConversationSQL + `
 	JOIN channels ch ON ch.id = m.channel_id
 	WHERE messages_fts MATCH ? AND c.in_workbench = TRUE AND (? = '' OR m.channel_id = ?)
 	ORDER BY messages_fts.docid DESC LIMIT ?`

@@ -148,3 +148,41 @@ func TestGoSnippet(t *testing.T) {
 		})
 	}
 }
+
+// A forum's topics are conversations of their own: a hit in one topic is
+// found once, in that topic's conversation, not once per topic of the chat.
+func TestSearchInForumTopicsFindsEachHitOnce(t *testing.T) {
+	t.Parallel()
+	s, ch := ingestStore(t)
+	ctx := context.Background()
+	if _, err := s.SetWorkbench(ctx, ch.ID, models.WorkbenchAll, nil); err != nil {
+		t.Fatal(err)
+	}
+	inTopic := func(u IngestUpdate, topic int64) IngestUpdate {
+		u.Message.MessageThreadID = &topic
+		return u
+	}
+	mo := func(m *models.Message) ([]byte, error) { return []byte(`{"type":"mo"}`), nil }
+	b := IngestBatch{BotTelegramID: ingestBot, NextOffset: 13, MOPayload: mo, Updates: []IngestUpdate{
+		inTopic(text(10, -1001, 1, "supergroup", "billing question"), 7),
+		inTopic(text(11, -1001, 2, "supergroup", "shipping refund please"), 8),
+		inTopic(text(12, -1001, 3, "supergroup", "another billing line"), 9),
+	}}
+	if _, err := s.IngestBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := s.Search(ctx, SearchFilter{Query: "refund"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 1 {
+		t.Fatalf("%d hits for one message in one of three topics: %+v", len(hits), hits)
+	}
+	conv, err := s.Conversation(ctx, hits[0].ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.ThreadID != 8 {
+		t.Fatalf("the hit links to topic %d, want 8", conv.ThreadID)
+	}
+}
