@@ -70,7 +70,9 @@ func (s *Store) ingestDeletedMessages(ctx context.Context, channelID string, d *
 		id, ok := convs[k]
 		if !ok {
 			where, args := conversationKeyWhere("", channelID, k)
-			_ = db.Raw("SELECT id FROM conversations WHERE "+where, args...).Scan(&id).Error
+			if err := db.Raw("SELECT id FROM conversations WHERE "+where, args...).Scan(&id).Error; err != nil {
+				return nil, fmt.Errorf("store: ingest: deleted business message's conversation: %w", err)
+			}
 			convs[k] = id
 		}
 		changes = append(changes, Change{Kind: "message", ChannelID: channelID, ConversationID: id, MessageID: m.ID})

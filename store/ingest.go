@@ -426,7 +426,9 @@ func (s *Store) applyEdit(ctx context.Context, channelID string, prev *models.Me
 	}
 	var convID int64
 	where, args := conversationKeyWhere("", channelID, prev.ConversationKey())
-	_ = db.Raw("SELECT id FROM conversations WHERE "+where, args...).Scan(&convID).Error
+	if err := db.Raw("SELECT id FROM conversations WHERE "+where, args...).Scan(&convID).Error; err != nil {
+		return Change{}, fmt.Errorf("store: ingest: edited message's conversation: %w", err)
+	}
 
 	return Change{Kind: "message", ChannelID: channelID, ConversationID: convID, MessageID: prev.ID}, nil
 }

@@ -118,9 +118,13 @@ func (s *Store) QueueOutgoing(ctx context.Context, m OutgoingMessage) (msg *mode
 			ChatType string
 		}
 		where, args := conversationKeyWhere("", m.ChannelID, out.ConversationKey())
-		_ = s.w(ctx).Raw("SELECT id, chat_type FROM conversations WHERE "+where, args...).Scan(&conv).Error
+		if err := s.w(ctx).Raw("SELECT id, chat_type FROM conversations WHERE "+where, args...).Scan(&conv).Error; err != nil {
+			return fmt.Errorf("store: queue outgoing: conversation: %w", err)
+		}
 		if conv.ID == 0 { // a topic or chat without a conversation yet: the chat's type
-			_ = s.w(ctx).Raw("SELECT chat_type FROM conversations WHERE channel_id = ? AND chat_id = ? LIMIT 1", m.ChannelID, m.ChatID).Scan(&conv).Error
+			if err := s.w(ctx).Raw("SELECT chat_type FROM conversations WHERE channel_id = ? AND chat_id = ? LIMIT 1", m.ChannelID, m.ChatID).Scan(&conv).Error; err != nil {
+				return fmt.Errorf("store: queue outgoing: chat type: %w", err)
+			}
 		}
 		out.ChatType = conv.ChatType
 		if m.File != nil {
