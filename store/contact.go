@@ -87,7 +87,7 @@ func (s *Store) ContactOf(ctx context.Context, conv *models.Conversation, allCha
 	var groups []ContactConversation
 	gq := db.Table("messages m").
 		Select("c.id, ch.name AS channel_name, c.chat_type, c.title, c.status, c.in_workbench, COUNT(*) AS messages").
-		Joins("JOIN conversations c ON " + sameConversationSQL).
+		Joins("JOIN conversations c ON "+sameConversationSQL).
 		Joins("JOIN channels ch ON ch.id = c.channel_id").
 		Where("m.channel_id = ? AND m.from_id = ? AND c.chat_type <> 'private' AND c.id <> ?", conv.ChannelID, ct.TelegramID, conv.ID).
 		Group("c.id, ch.name, c.chat_type, c.title, c.status, c.in_workbench").
