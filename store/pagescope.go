@@ -52,10 +52,12 @@ func (s *Store) cacheVersion(ctx context.Context) (cacheVersion, bool) {
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if w := s.writes.Load(); sc.set && sc.writes == w {
+	// Read before the probe: a write starting meanwhile then makes the
+	// next read ask again.
+	w := s.writes.Load()
+	if sc.set && sc.writes == w {
 		return sc.version, true
 	}
-	w := s.writes.Load()
 	v, ok := s.cache.currentVersion()
 	if ok {
 		sc.set, sc.version, sc.writes = true, v, w
