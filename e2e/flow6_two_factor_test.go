@@ -26,15 +26,20 @@ func flowAgentTwoFactor(t *testing.T, w *world) {
 	s.waitVisible(`svg[data-testid=totp-qr]`)
 	s.a11y("Two-factor set-up with QR code")
 	secret := strings.ReplaceAll(s.text(`[data-testid=totp-secret]`), " ", "")
-	// The previous step's code (still accepted): the sign-in below then
-	// needs a later step's code, whenever the clock ticks over.
+	s.fill(`[data-testid=two-factor-confirm] input[name=code]`, "000000")
+	s.submit("confirm with a wrong code", `[data-testid=two-factor-confirm] button[type=submit]`)
+	s.expectText(`#err-code`, "not right")
+	// The previous step's code (still accepted while the current step
+	// lasts): the sign-in below then needs a later step's code, whenever
+	// the clock ticks over. Computed just before it is sent, and not in a
+	// step's last seconds, so it is not two steps old when it arrives.
+	if now := time.Now(); twofactor.Step(now.Add(5*time.Second)) != twofactor.Step(now) {
+		time.Sleep(time.Unix((twofactor.Step(now)+1)*twofactor.Period, 0).Sub(now))
+	}
 	enrolCode, err := twofactor.Code(secret, twofactor.Step(time.Now())-1)
 	if err != nil {
 		s.fatalf("code from the key %q on the page: %v", secret, err)
 	}
-	s.fill(`[data-testid=two-factor-confirm] input[name=code]`, "000000")
-	s.submit("confirm with a wrong code", `[data-testid=two-factor-confirm] button[type=submit]`)
-	s.expectText(`#err-code`, "not right")
 	s.fill(`[data-testid=two-factor-confirm] input[name=code]`, enrolCode)
 	s.submit("confirm with the app's code", `[data-testid=two-factor-confirm] button[type=submit]`)
 	s.expectText(`h1`, "Two-factor sign-in is on")
