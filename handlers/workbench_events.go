@@ -197,25 +197,9 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			if !ok {
 				return nil
 			}
-			if err := st.catchUp(ctx, drain(ch, changes), false); err != nil {
+			if err := st.catchUp(ctx, store.Drain(ch, changes), false); err != nil {
 				return st.end(err)
 			}
-		}
-	}
-}
-
-// drain collects every change already queued, so a burst is one re-read.
-func drain(first store.Change, ch <-chan store.Change) []store.Change {
-	batch := []store.Change{first}
-	for {
-		select {
-		case c, ok := <-ch:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, c)
-		default:
-			return batch
 		}
 	}
 }

@@ -294,24 +294,11 @@ func (b *Broker) run(changes <-chan store.Change, missed func() uint64, unsub fu
 		case <-ctx.Done():
 			return
 		case c := <-changes:
-			batch := drain(c, changes)
+			batch := store.Drain(c, changes)
 			// A missed change means a row we do not know changed.
 			m := missed()
 			b.publish(ctx, batch, m != seen)
 			seen = m
-		}
-	}
-}
-
-// drain collects every change already queued: a burst becomes one update.
-func drain(first store.Change, ch <-chan store.Change) []store.Change {
-	batch := []store.Change{first}
-	for {
-		select {
-		case c := <-ch:
-			batch = append(batch, c)
-		default:
-			return batch
 		}
 	}
 }

@@ -70,6 +70,8 @@ type feedChange struct {
 	MessageID      int64  `json:"m,omitempty"`
 	UserID         int64  `json:"u,omitempty"`
 	Incoming       bool   `json:"in,omitempty"`
+	// More is set again where the changes are published (deliver).
+	More bool `json:"-"`
 }
 
 // feedPayloads encodes changes (duplicates dropped) as NOTIFY payloads
@@ -314,15 +316,19 @@ func (f *feed) deliver(payload string) {
 		f.sessions.Resync()
 		return
 	}
+	// One payload is (part of) one commit: its changes go out together.
+	var sessions, changes []Change
 	for _, c := range m.Changes {
 		f.received.Add(1)
 		ch := Change(c)
 		if ch.Kind == SessionChange {
-			f.sessions.Publish(ch)
+			sessions = append(sessions, ch)
 		} else {
-			f.hub.Publish(ch)
+			changes = append(changes, ch)
 		}
 	}
+	f.sessions.PublishAll(sessions)
+	f.hub.PublishAll(changes)
 }
 
 // feedBackendPID is the listening connection's server process, for tests

@@ -18,6 +18,10 @@ type Change struct {
 	UserID int64
 	// Incoming marks a new incoming message (notifications).
 	Incoming bool
+	// More says another change of the same commit follows at once
+	// (Hub.PublishAll): Drain waits for it, so what one commit changed
+	// reaches a subscriber as one batch.
+	More bool
 }
 
 // Hub fans Changes out to in-process subscribers (SSE connections).
@@ -68,14 +72,58 @@ func (h *Hub) SubscribeCounted(n int) (<-chan Change, func() uint64, func()) {
 
 // Publish never blocks: a full subscriber misses this change and catches
 // up from the database on the next one.
-func (h *Hub) Publish(c Change) {
+func (h *Hub) Publish(c Change) { h.PublishAll([]Change{c}) }
+
+// PublishAll publishes the changes of one commit together: each
+// subscriber gets them back to back, every one but the last marked More,
+// so Drain returns them in one batch (an "assigned to you" notice and the
+// notification of the message that caused it are then one update). It
+// never blocks: a subscriber without room for all of them gets what fits,
+// the last of those unmarked, and misses the rest.
+func (h *Hub) PublishAll(cs []Change) {
+	if len(cs) == 0 {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch, missed := range h.subs {
+		// Under h.mu no other publisher sends, and the subscriber only
+		// takes: the room counted here stays.
+		n := min(len(cs), cap(ch)-len(ch))
+		for i := range n {
+			c := cs[i]
+			c.More = i < n-1
+			ch <- c
+		}
+		if n < len(cs) {
+			missed.Add(uint64(len(cs) - n))
+		}
+	}
+}
+
+// Drain collects first and every change already queued on ch, so a burst
+// is handled once; it waits for the rest of a commit that first (or a
+// later one) says follows (Change.More), which PublishAll is sending at
+// that moment. The batch ends early when ch is closed.
+func Drain(first Change, ch <-chan Change) []Change {
+	batch := []Change{first}
+	for {
+		if batch[len(batch)-1].More {
+			c, ok := <-ch
+			if !ok {
+				return batch
+			}
+			batch = append(batch, c)
+			continue
+		}
 		select {
-		case ch <- c:
+		case c, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, c)
 		default:
-			missed.Add(1)
+			return batch
 		}
 	}
 }

@@ -294,9 +294,35 @@ type txKey struct{}
 type txHooksKey struct{}
 
 type txHooks struct {
-	fns []func()
+	// local is published on each hub after the commit, a hub's changes
+	// together (Hub.PublishAll).
+	local []hubChange
 	// changes go to the other instances before the commit (notifyFeed).
 	changes []Change
+}
+
+type hubChange struct {
+	hub *Hub
+	c   Change
+}
+
+// publishLocal publishes a committed transaction's changes, each hub's
+// in one PublishAll, in the order they were made.
+func publishLocal(local []hubChange) {
+	for len(local) > 0 {
+		hub := local[0].hub
+		var cs []Change
+		rest := local[:0:0]
+		for _, hc := range local {
+			if hc.hub == hub {
+				cs = append(cs, hc.c)
+			} else {
+				rest = append(rest, hc)
+			}
+		}
+		hub.PublishAll(cs)
+		local = rest
+	}
 }
 
 // WithTx runs fn in one write transaction. Nested calls join the outer
@@ -319,9 +345,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) 
 			return s.notifyFeed(tx, hooks.changes)
 		})
 		if err == nil {
-			for _, f := range hooks.fns {
-				f()
-			}
+			publishLocal(hooks.local)
 		}
 		return err
 	}
@@ -353,7 +377,7 @@ func (s *Store) Publish(ctx context.Context, c Change) { s.announce(ctx, s.hub, 
 // once, in a statement of its own).
 func (s *Store) announce(ctx context.Context, hub *Hub, c Change) {
 	if h, ok := ctx.Value(txHooksKey{}).(*txHooks); ok {
-		h.fns = append(h.fns, func() { hub.Publish(c) })
+		h.local = append(h.local, hubChange{hub, c})
 		h.changes = append(h.changes, c)
 		return
 	}
