@@ -50,6 +50,8 @@ const (
 	sseBatch          = 100
 	// sseWriteTimeout drops a client that stopped reading.
 	sseWriteTimeout = 30 * time.Second
+	// sseDeadlineRefresh is how stale the write deadline may get (write).
+	sseDeadlineRefresh = 5 * time.Second
 	// sseReloadRetry is the reconnect delay given with "reload": soon, but
 	// not in a tight loop if the client stays slow.
 	sseReloadRetry = "1000"
@@ -69,7 +71,9 @@ type wbStream struct {
 	// noteCursor is the newest private note sent (handlers/workspace_events.go).
 	noteCursor int64
 	rc         *http.ResponseController
-	buf        []byte
+	// deadlineSet is when the write deadline was last moved (write).
+	deadlineSet time.Time
+	buf         []byte
 }
 
 // parseStreamCursor reads "<message id>[-<list position>]"; a missing or
@@ -420,10 +424,16 @@ func (st *wbStream) event(name, id string, comp templ.Component) error {
 }
 
 func (st *wbStream) write(b []byte) error {
-	// A deadline per write instead of the server's WriteTimeout: the
-	// stream lives for hours, but a client that stops reading must not
-	// pin this goroutine (and delay shutdown) forever.
-	_ = st.rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+	// A deadline moved along with the writes instead of the server's
+	// WriteTimeout: the stream lives for hours, but a client that stops
+	// reading must not pin this goroutine (and delay shutdown) forever.
+	// Moved at most once per sseDeadlineRefresh, since at hundreds of
+	// streams and messages a second the call was 5 % of the server's
+	// CPU: a stalled client is dropped after 25 to 30 s.
+	if now := time.Now(); now.Sub(st.deadlineSet) >= sseDeadlineRefresh {
+		st.deadlineSet = now
+		_ = st.rc.SetWriteDeadline(now.Add(sseWriteTimeout))
+	}
 	if _, err := st.c.Response().Write(b); err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
