@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -209,7 +210,7 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	missing := 0
 	for i := 0; i < sz.Messages; i++ {
 		var worst time.Duration
-		best := time.Duration(-1)
+		best := time.Duration(math.MaxInt64)
 		complete := true
 		for s := 0; s < streams; s++ {
 			if seen[s][i].IsZero() {
@@ -220,9 +221,7 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 			d := seen[s][i].Sub(sent[i])
 			pairs = append(pairs, d)
 			worst = max(worst, d)
-			if best < 0 || d < best {
-				best = d
-			}
+			best = min(best, d)
 		}
 		if complete {
 			every = append(every, worst)

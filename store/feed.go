@@ -70,7 +70,7 @@ type feedChange struct {
 	MessageID      int64  `json:"m,omitempty"`
 	UserID         int64  `json:"u,omitempty"`
 	Incoming       bool   `json:"in,omitempty"`
-	// More is set again where the changes are published (deliver).
+	// More never travels: deliver's PublishAll marks the changes again.
 	More bool `json:"-"`
 }
 

@@ -108,23 +108,21 @@ func (h *Hub) PublishAll(cs []Change) {
 func Drain(first Change, ch <-chan Change) []Change {
 	batch := []Change{first}
 	for {
+		var c Change
+		ok := true
 		if batch[len(batch)-1].More {
-			c, ok := <-ch
-			if !ok {
+			c, ok = <-ch
+		} else {
+			select {
+			case c, ok = <-ch:
+			default:
 				return batch
 			}
-			batch = append(batch, c)
-			continue
 		}
-		select {
-		case c, ok := <-ch:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, c)
-		default:
+		if !ok {
 			return batch
 		}
+		batch = append(batch, c)
 	}
 }
 

@@ -294,35 +294,28 @@ type txKey struct{}
 type txHooksKey struct{}
 
 type txHooks struct {
-	// local is published on each hub after the commit, a hub's changes
-	// together (Hub.PublishAll).
-	local []hubChange
+	// local is published after the commit, each hub's changes in one
+	// PublishAll.
+	local []hubBatch
 	// changes go to the other instances before the commit (notifyFeed).
 	changes []Change
 }
 
-type hubChange struct {
+// hubBatch is a transaction's changes for one hub, in the order made.
+type hubBatch struct {
 	hub *Hub
-	c   Change
+	cs  []Change
 }
 
-// publishLocal publishes a committed transaction's changes, each hub's
-// in one PublishAll, in the order they were made.
-func publishLocal(local []hubChange) {
-	for len(local) > 0 {
-		hub := local[0].hub
-		var cs []Change
-		rest := local[:0:0]
-		for _, hc := range local {
-			if hc.hub == hub {
-				cs = append(cs, hc.c)
-			} else {
-				rest = append(rest, hc)
-			}
+// add puts c in its hub's batch (a store has two hubs at most).
+func (h *txHooks) add(hub *Hub, c Change) {
+	for i := range h.local {
+		if h.local[i].hub == hub {
+			h.local[i].cs = append(h.local[i].cs, c)
+			return
 		}
-		hub.PublishAll(cs)
-		local = rest
 	}
+	h.local = append(h.local, hubBatch{hub: hub, cs: []Change{c}})
 }
 
 // WithTx runs fn in one write transaction. Nested calls join the outer
@@ -345,7 +338,9 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) 
 			return s.notifyFeed(tx, hooks.changes)
 		})
 		if err == nil {
-			publishLocal(hooks.local)
+			for _, b := range hooks.local {
+				b.hub.PublishAll(b.cs)
+			}
 		}
 		return err
 	}
@@ -377,7 +372,7 @@ func (s *Store) Publish(ctx context.Context, c Change) { s.announce(ctx, s.hub, 
 // once, in a statement of its own).
 func (s *Store) announce(ctx context.Context, hub *Hub, c Change) {
 	if h, ok := ctx.Value(txHooksKey{}).(*txHooks); ok {
-		h.local = append(h.local, hubChange{hub, c})
+		h.add(hub, c)
 		h.changes = append(h.changes, c)
 		return
 	}
