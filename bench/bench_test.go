@@ -21,6 +21,7 @@ type sizes struct {
 	Reports ReportSizes
 	Live    LiveSizes
 	Search  SearchSizes
+	HA      FailoverSizes // two real instances on PostgreSQL, one killed each round
 }
 
 var fullSizes = sizes{
@@ -34,6 +35,7 @@ var fullSizes = sizes{
 	Reports: ReportSizes{Seed: seedSpec{Channels: 20, Conversations: 50_000, Messages: 1_000_000}, Reports: 200},
 	Live:    LiveSizes{Streams: []int{500, 2_000}, Chats: 50, Rate: 100, Messages: 2_000},
 	Search:  SearchSizes{Messages: 1_000_000, Conversations: 1_000, Channels: 20, Vocabulary: 5_000, Queries: 600},
+	HA:      FailoverSizes{Bots: 4, Rounds: 3},
 }
 
 var smokeSizes = sizes{
@@ -47,6 +49,7 @@ var smokeSizes = sizes{
 	Reports: ReportSizes{Seed: seedSpec{Channels: 2, Conversations: 10, Messages: 500}, Reports: 5},
 	Live:    LiveSizes{Streams: []int{5}, Chats: 5, Rate: 100, Messages: 30},
 	Search:  SearchSizes{Messages: 2_000, Conversations: 20, Channels: 2, Vocabulary: 200, Queries: 30},
+	HA:      FailoverSizes{Bots: 2, Rounds: 1},
 }
 
 // TestBench runs every scenario. With BOTDESK_BENCH=1 (make bench) it uses
@@ -110,6 +113,16 @@ func TestBench(t *testing.T) {
 			run("pg-ingest", func() ([]Figure, error) { return MeasureIngest(ctx, root, admin, sz.Ingest) })
 			run("pg-pages", func() ([]Figure, error) { return MeasurePages(ctx, root, admin, sz.Pages) })
 			run("pg-sse-across", func() ([]Figure, error) { return MeasureSSEAcross(ctx, root, admin, sz.SSE) })
+			// High availability: the same ingest split over two instances,
+			// and how long a killed instance's bots take to move.
+			run("pg-ingest-ha", func() ([]Figure, error) { return MeasureIngestHA(ctx, root, admin, sz.Ingest) })
+			run("pg-failover", func() ([]Figure, error) {
+				b, err := binary()
+				if err != nil {
+					return nil, err
+				}
+				return MeasureFailover(ctx, b, root, admin, sz.HA)
+			})
 			run("pg-startup", func() ([]Figure, error) {
 				b, err := binary()
 				if err != nil {

@@ -146,57 +146,103 @@ func pollerIngestWith(ctx context.Context, d benchDB, sz IngestSizes, setup func
 		return 0, err
 	}
 	defer st.Close()
-	fake := telegramtest.New()
-	url := fake.Start()
-	defer fake.Close()
-	bots := make([]int64, sz.Bots)
-	channels := make([]string, sz.Bots)
-	for b := range bots {
-		if channels[b], bots[b], err = connectBot(ctx, st, sealer, fake, b, models.WorkbenchAll); err != nil {
-			return 0, err
-		}
+	rig, err := newIngestRig(ctx, st, sealer, sz.Bots)
+	if err != nil {
+		return 0, err
 	}
+	defer rig.close()
 	if setup != nil {
-		if err := setup(ctx, st, channels); err != nil {
+		if err := setup(ctx, st, rig.channels); err != nil {
 			return 0, err
 		}
 	}
-	for i := 0; i < sz.Updates; i++ {
-		fake.Inject(bots[i%len(bots)], telegramtest.PrivateText(newUser(i%sz.Chats), ingestText(i)))
-	}
-	sup := telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: url, PollTimeout: 2 * time.Second})
+	rig.inject(sz)
+	sup := rig.supervisor(st, sealer)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- sup.Run(rctx) }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		left := 0
-		for _, b := range bots {
-			left += fake.Pending(b)
-		}
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			<-done
-			return 0, fmt.Errorf("bench: ingest: %d updates still unconfirmed after 3 minutes", left)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	err = rig.waitConfirmed()
 	elapsed := time.Since(start)
 	cancel()
-	if err := <-done; err != nil {
-		return 0, fmt.Errorf("bench: ingest: supervisor: %w", err)
+	if serr := <-done; err == nil && serr != nil {
+		err = fmt.Errorf("bench: ingest: supervisor: %w", serr)
 	}
-	// Correctness: every update is a stored message.
-	g, err := st.Gauges(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if g.Messages != int64(sz.Updates) {
-		return 0, fmt.Errorf("bench: ingest: %d messages stored, want %d", g.Messages, sz.Updates)
+	if err := checkIngested(ctx, st, sz); err != nil {
+		return 0, err
 	}
 	return float64(sz.Updates) / elapsed.Seconds(), nil
+}
+
+// ingestRig is an ingest run's fake Bot API and the bots connected to it.
+type ingestRig struct {
+	fake     *telegramtest.Server
+	url      string
+	bots     []int64
+	channels []string
+}
+
+// newIngestRig starts the fake and connects n bench bots through st, each
+// in its own channel with the workbench on for every message.
+func newIngestRig(ctx context.Context, st *store.Store, sealer *store.Sealer, n int) (*ingestRig, error) {
+	r := &ingestRig{fake: telegramtest.New(), bots: make([]int64, n), channels: make([]string, n)}
+	r.url = r.fake.Start()
+	for b := range n {
+		var err error
+		if r.channels[b], r.bots[b], err = connectBot(ctx, st, sealer, r.fake, b, models.WorkbenchAll); err != nil {
+			r.close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *ingestRig) close() { r.fake.Close() }
+
+// inject queues every update of the run on the fake, round-robin over
+// the bots.
+func (r *ingestRig) inject(sz IngestSizes) {
+	for i := 0; i < sz.Updates; i++ {
+		r.fake.Inject(r.bots[i%len(r.bots)], telegramtest.PrivateText(newUser(i%sz.Chats), ingestText(i)))
+	}
+}
+
+// supervisor is a real poller Supervisor on st against the fake.
+func (r *ingestRig) supervisor(st *store.Store, sealer *store.Sealer) *telegram.Supervisor {
+	return telegram.NewSupervisor(telegram.SupervisorConfig{Events: callbacks.Payloads{}, Store: st, Sealer: sealer, APIBase: r.url, PollTimeout: 2 * time.Second})
+}
+
+// waitConfirmed returns once the fake holds no unconfirmed update: every
+// batch was committed and its offset asked for.
+func (r *ingestRig) waitConfirmed() error {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		left := 0
+		for _, b := range r.bots {
+			left += r.fake.Pending(b)
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: ingest: %d updates still unconfirmed after 3 minutes", left)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// checkIngested checks that every update is a stored message, once: each
+// is a new text message, so a replay stored twice or a lost one shows.
+func checkIngested(ctx context.Context, st *store.Store, sz IngestSizes) error {
+	g, err := st.Gauges(ctx)
+	if err != nil {
+		return err
+	}
+	if g.Messages != int64(sz.Updates) {
+		return fmt.Errorf("bench: ingest: %d messages stored, want %d", g.Messages, sz.Updates)
+	}
+	return nil
 }
