@@ -83,6 +83,9 @@ func TestBench(t *testing.T) {
 		}
 		for _, x := range f {
 			t.Logf("%s: %s (baseline %s, ratio %s, target %s) %s", x.Name, x.Value, x.Baseline, x.Ratio, x.Target, x.Status)
+			if only != "" { // results.md then goes to a temporary dir
+				t.Logf("  notes: %s", x.Notes)
+			}
 		}
 		t.Logf("%s took %s", name, time.Since(t0).Round(time.Millisecond))
 		figs = append(figs, f...)

@@ -199,22 +199,19 @@ func (c *cluster) stop() {
 
 // owners maps each bot to the instance holding a live lease on it.
 func (c *cluster) owners() (map[int64]string, error) {
-	rows, err := c.db.Query("SELECT bot_telegram_id, owner_id, expires_at FROM bot_leases")
+	rows, err := c.db.Query("SELECT bot_telegram_id, owner_id FROM bot_leases WHERE owner_id <> '' AND expires_at > $1", time.Now().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("bench: failover: leases: %w", err)
 	}
 	defer rows.Close()
 	out := map[int64]string{}
-	now := time.Now().UnixMilli()
 	for rows.Next() {
-		var bot, exp int64
+		var bot int64
 		var owner string
-		if err := rows.Scan(&bot, &owner, &exp); err != nil {
+		if err := rows.Scan(&bot, &owner); err != nil {
 			return nil, fmt.Errorf("bench: failover: leases: %w", err)
 		}
-		if owner != "" && exp > now {
-			out[bot] = owner
-		}
+		out[bot] = owner
 	}
 	return out, rows.Err()
 }
