@@ -54,9 +54,8 @@ func MeasureIngestHA(ctx context.Context, root, admin string, sz IngestSizes) ([
 			"database with instance ids bench-a and bench-b, each running its own telegram.Supervisor (lease loop and pollers); the clock starts only "+
 			"once the leases are split %d and %d (after %s), then every update is injected and timed until the fake holds nothing unconfirmed; "+
 			"every update is checked stored exactly once. One: the same with a single instance holding every bot. Interleaved runs one/two/one/two, "+
-			"each on a fresh database: one %s, two %s updates/s. No speed-up is expected on this machine: both instances run on the same 2 CPUs as the "+
-			"PostgreSQL server they both write to, and the server's commits bound the ingest; the row shows what leasing and splitting the bots "+
-			"costs. Instances on machines of their own add CPUs for the pollers, not commits to the one database.",
+			"each on a fresh database: one %s, two %s updates/s. No speed-up is expected on this machine: both instances and the PostgreSQL server they write to share the same 2 CPUs, "+
+			"so the row shows what leasing and splitting the bots costs, not what instances on machines of their own would add.",
 			sz.Updates, sz.Chats, sz.Bots/2, sz.Bots/2, seconds(balance), rates(one), rates(two)),
 	}}, nil
 }
