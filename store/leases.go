@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -82,6 +83,11 @@ type LeaseView struct {
 	// Free are bots without a live lease (never leased, released, or
 	// expired), oldest bot first.
 	Free []int64
+	// Expiry is the earliest moment after now at which another instance's
+	// lease becomes free or its heartbeat stops counting as live (zero
+	// when there is none): the loop wakes then rather than at its next
+	// turn, so a dead instance's bots move as soon as they may.
+	Expiry time.Time
 }
 
 // RenewLeases extends every lease this instance holds to expires, drops
@@ -137,6 +143,19 @@ func (s *Store) RenewLeases(ctx context.Context, now, expires, liveSince time.Ti
 			WHERE l.bot_telegram_id IS NULL OR l.expires_at < ? ORDER BY b.id`, now.UnixMilli()).Scan(&v.Free).Error
 		if err != nil {
 			return fmt.Errorf("store: renew leases: free bots: %w", err)
+		}
+		// A lease is free once expires_at < now, an instance gone once
+		// heartbeat_at < liveSince: each one millisecond after the value.
+		var at sql.NullInt64
+		err = db.Raw(`SELECT MIN(t) FROM (
+			SELECT expires_at + 1 AS t FROM bot_leases WHERE owner_id <> '' AND owner_id <> ? AND expires_at >= ?
+			UNION ALL SELECT heartbeat_at + ? FROM instances WHERE id <> ? AND heartbeat_at >= ?) AS x`,
+			s.instance, now.UnixMilli(), now.UnixMilli()-liveSince.UnixMilli()+1, s.instance, liveSince.UnixMilli()).Scan(&at).Error
+		if err != nil {
+			return fmt.Errorf("store: renew leases: next expiry: %w", err)
+		}
+		if at.Valid {
+			v.Expiry = time.UnixMilli(at.Int64)
 		}
 		return nil
 	})

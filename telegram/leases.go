@@ -13,7 +13,8 @@ import (
 )
 
 // Bot ownership with several instances on one database (docs/deploy.md,
-// "Several instances"). Every Heartbeat/2 the lease loop of Run
+// "Several instances"). Every Heartbeat/2, and at the moment another
+// instance's lease or heartbeat expires, the lease loop of Run
 //
 //  1. heartbeats this instance and renews its leases (store.RenewLeases),
 //  2. stops the pollers of leases it lost (another instance took a lease
@@ -93,7 +94,7 @@ func (s *Supervisor) leaseTurn(ctx context.Context, first bool) error {
 		held[l.BotTelegramID] = l
 	}
 	s.mu.Lock()
-	s.live = view.Live
+	s.live, s.expiry = view.Live, view.Expiry
 	var lost []int64
 	for id, l := range s.leases {
 		if h, ok := held[id]; !ok || h.Epoch != l.Epoch {
@@ -145,6 +146,26 @@ func (s *Supervisor) leaseTurn(ctx context.Context, first bool) error {
 		_ = st.ForgetInstances(ctx, now.Add(-24*time.Hour))
 	}
 	return nil
+}
+
+// expiryTimer fires when another instance's lease or heartbeat expires
+// before the next turn: a dead instance's bots are taken then, not up to
+// a turn later. Its wait is at least 5 ms, so a moment already past (the
+// turn itself took that long) cannot spin the loop. It never fires (nil
+// channel) when the next turn comes first.
+func (s *Supervisor) expiryTimer() (<-chan time.Time, func()) {
+	s.mu.Lock()
+	at := s.expiry
+	s.mu.Unlock()
+	if at.IsZero() {
+		return nil, func() {}
+	}
+	d := max(time.Until(at), 5*time.Millisecond)
+	if d >= s.cfg.Heartbeat/2 {
+		return nil, func() {}
+	}
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
 }
 
 // LeaseLoopReady is nil while the lease loop heartbeats: its last

@@ -133,6 +133,44 @@ func TestLeasesSpreadBotsAndMoveThemWhenAnInstanceGoes(t *testing.T) {
 	}
 }
 
+// TestLeaseLoopWakesWhenADeadInstancesLeasesExpire: an instance that
+// died (its heartbeat and leases written once, never renewed) holds both
+// bots. The live instance, whose lease turns are half an hour apart here,
+// takes them once the leases and the heartbeat expired, without waiting
+// for its next turn: the failover is the lease lifetime, not the lifetime
+// plus up to a turn.
+func TestLeaseLoopWakesWhenADeadInstancesLeasesExpire(t *testing.T) {
+	e := newEnv(t)
+	bots := e.withBots(1)
+	_, ca := e.instance("a")
+	// The dead instance's rows live for ttl; a's first turn, milliseconds
+	// away, must see them live.
+	const ttl = 3 * time.Second
+	ca.Heartbeat, ca.LeaseTTL = time.Hour, ttl
+	dead, _ := e.instance("dead")
+	ctx := context.Background()
+	now := time.Now()
+	if err := dead.Heartbeat(ctx, "test", now, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range bots {
+		if _, ok, err := dead.AcquireLease(ctx, id, now, now.Add(ttl)); err != nil || !ok {
+			t.Fatalf("dead instance takes bot %d: %v %v", id, ok, err)
+		}
+	}
+	a := NewSupervisor(ca)
+	stop := runBackground(a.Run)
+	defer func() { _ = stop() }()
+	<-a.Booted()
+	if got := a.held(); len(got) != 0 {
+		t.Fatalf("a took %v at its first turn, while the dead instance's leases were live", got)
+	}
+	waitUntil(t, "a to take the dead instance's bots", func() bool { return len(a.held()) == len(bots) })
+	for _, id := range bots {
+		waitUntil(t, fmt.Sprintf("a to poll bot %d", id), func() bool { return a.Running(id) })
+	}
+}
+
 // TestStartOnAnotherInstanceRestartsTheOwner is Update Token done on an
 // instance that does not own the bot: its Start bumps the generation and
 // the owner restarts its poller with the token now in the database.

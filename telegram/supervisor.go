@@ -140,11 +140,12 @@ type Supervisor struct {
 	// ops serialises Start, Stop and SwitchToPolling, so two restarts of a
 	// bot can never leave two pollers running.
 	ops     sync.Mutex
-	mu      sync.Mutex // guards pollers, leases, live and closed
+	mu      sync.Mutex // guards pollers, leases, live, expiry and closed
 	pollers map[int64]*poller
 	// leases are the bots this instance owns (telegram/leases.go).
 	leases map[int64]store.Lease
-	live   int // live instances seen at the last lease turn
+	live   int       // live instances seen at the last lease turn
+	expiry time.Time // when another instance's lease or heartbeat next expires (store.LeaseView.Expiry)
 	closed bool
 
 	metrics pollMetrics
@@ -181,11 +182,15 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.cfg.Heartbeat / 2)
 	defer tick.Stop()
 	for {
+		early, stopEarly := s.expiryTimer()
 		select {
 		case <-ctx.Done():
+			stopEarly()
 			return s.shutdown()
 		case <-tick.C:
+		case <-early:
 		}
+		stopEarly()
 		if err := s.leaseTurn(ctx, false); err != nil && ctx.Err() == nil {
 			// The leases held keep running until they expire; renewing
 			// again at the next turn is all there is to do.
