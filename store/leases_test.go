@@ -304,3 +304,51 @@ func TestRenewPassesOverALeaseAnIngestHolds(t *testing.T) {
 		t.Fatal("a lease past half its life was passed over; it must be waited for")
 	}
 }
+
+// TestLeaseViewExpiryIsTheNextForeignExpiry: the view names the first
+// moment another instance's lease becomes free or its heartbeat stops
+// counting as live, and neither this instance's own rows nor a released
+// lease, an expired one or a gone instance (all already past).
+func TestLeaseViewExpiryIsTheNextForeignExpiry(t *testing.T) {
+	a, b, _ := twoInstances(t)
+	ctx := context.Background()
+	t0 := time.UnixMilli(1_800_000_000_000)
+	ttl := DefaultLeaseTTL
+	renew := func(s *Store, now time.Time) LeaseView {
+		t.Helper()
+		v, err := s.RenewLeases(ctx, now, now.Add(ttl), now.Add(-ttl), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := a.Heartbeat(ctx, "test", t0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if v := renew(a, t0); !v.Expiry.IsZero() {
+		t.Fatalf("alone, a's view expires at %v, want never", v.Expiry)
+	}
+	// b heartbeats later and takes the bot with a lease shorter than ttl.
+	tb := t0.Add(time.Second)
+	if err := b.Heartbeat(ctx, "test", tb, tb); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.AcquireLease(ctx, ingestBot, tb, tb.Add(5*time.Second)); err != nil || !ok {
+		t.Fatalf("b acquire: %v %v", ok, err)
+	}
+	if v := renew(a, t0.Add(2*time.Second)); !v.Expiry.Equal(tb.Add(5*time.Second + time.Millisecond)) {
+		t.Fatalf("a's view expires at %v, want b's lease end + 1 ms", v.Expiry)
+	}
+	// Past the lease (free now), b's heartbeat is what comes next.
+	if v := renew(a, tb.Add(6*time.Second)); !v.Expiry.Equal(tb.Add(ttl+time.Millisecond)) || len(v.Free) != 1 {
+		t.Fatalf("a's view expires at %v (free %v), want b's heartbeat + ttl + 1 ms", v.Expiry, v.Free)
+	}
+	// b's own view never names its own rows: a's heartbeat is next.
+	if v := renew(b, tb); !v.Expiry.Equal(t0.Add(ttl+time.Millisecond)) {
+		t.Fatalf("b's view expires at %v, want a's heartbeat + ttl + 1 ms", v.Expiry)
+	}
+	// Both gone past and nothing else: never.
+	if v := renew(a, tb.Add(ttl+time.Second)); !v.Expiry.IsZero() {
+		t.Fatalf("a's view expires at %v after b is gone, want never", v.Expiry)
+	}
+}
