@@ -141,10 +141,11 @@ func MeasureFailover(ctx context.Context, bin, root, admin string, sz FailoverSi
 		Notes: fmt.Sprintf("Two real botdesk serve processes (BOTDESK_INSTANCE_ID a and b) on one PostgreSQL database, the fake Bot API over 127.0.0.1, "+
 			"%d bots spread %d and %d by their leases (bot_leases). Each round kills the owner of the first bot with SIGKILL at a random moment of its lease turn, injects one update "+
 			"into each bot it held and times from the kill until every one is an ingested_updates row; then the killed instance starts again under its id and the "+
-			"bots spread again before the next round. %s. With the default lease timing (a lease turn every %s, leases and heartbeats expiring %s after "+
-			"the last turn) the survivor takes the bots between %s and %s after the kill, plus the poller's first getUpdates and ingest.",
+			"bots spread again before the next round. %s. With the default lease timing (a lease turn every %s, leases and heartbeats "+
+			"expiring %s after the last turn, the survivor woken at that expiry) the survivor takes the bots %s to %s after the kill, plus the "+
+			"poller's first getUpdates and ingest.",
 			sz.Bots, sz.Bots/2, sz.Bots/2, strings.Join(notes, "; "), store.DefaultHeartbeat/2, store.DefaultLeaseTTL,
-			store.DefaultLeaseTTL-store.DefaultHeartbeat/2, store.DefaultLeaseTTL+store.DefaultHeartbeat/2),
+			store.DefaultLeaseTTL-store.DefaultHeartbeat/2, store.DefaultLeaseTTL),
 	}}, nil
 }
 
