@@ -119,10 +119,21 @@ func MeasureFailover(ctx context.Context, bin, root, admin string, sz FailoverSi
 		}
 		took := time.Since(killed)
 		times = append(times, took)
-		notes = append(notes, fmt.Sprintf("round %d: %s killed, its %d bots' updates stored by %s after %.1f s", round+1, victim, len(theirs), survivor, took.Seconds()))
+		// The victim's last heartbeat is its last lease turn: its leases
+		// ran out DefaultLeaseTTL after it, and the rest is the survivor's.
+		var beat int64
+		if err := db.QueryRowContext(ctx, "SELECT heartbeat_at FROM instances WHERE id = $1", victim).Scan(&beat); err != nil {
+			return nil, fmt.Errorf("bench: failover: last heartbeat of %s: %w", victim, err)
+		}
+		after := time.UnixMilli(beat).Add(store.DefaultLeaseTTL)
+		notes = append(notes, fmt.Sprintf("round %d: %s killed %.1f s after its last lease turn, its %d bots' updates stored by %s after %.1f s, %.2f s after its leases expired",
+			round+1, victim, killed.Sub(time.UnixMilli(beat)).Seconds(), len(theirs), survivor, took.Seconds(), killed.Add(took).Sub(after).Seconds()))
 		if round == sz.Rounds-1 {
 			break
 		}
+		// The restart too at a random moment of the survivor's turn, so
+		// the two instances' turns are not always in the same phase.
+		time.Sleep(rand.N(store.DefaultHeartbeat / 2))
 		if err := c.start(victim); err != nil {
 			return nil, err
 		}
