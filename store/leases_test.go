@@ -344,7 +344,7 @@ func TestLeaseViewExpiryIsTheNextForeignExpiry(t *testing.T) {
 		t.Fatalf("a's view expires at %v (free %v), want b's heartbeat + ttl + 1 ms", v.Expiry, v.Free)
 	}
 	// b's own view never names its own rows: a's heartbeat is next.
-	if v := renew(b, tb); !v.Expiry.Equal(t0.Add(ttl+time.Millisecond)) {
+	if v := renew(b, tb); !v.Expiry.Equal(t0.Add(ttl + time.Millisecond)) {
 		t.Fatalf("b's view expires at %v, want a's heartbeat + ttl + 1 ms", v.Expiry)
 	}
 	// Both gone past and nothing else: never.
