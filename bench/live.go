@@ -1,14 +1,11 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -97,50 +94,27 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 		return nil, err
 	}
 
-	// The load client: one goroutine per stream reading 64 kB at a time
-	// and looking only for the tokens, so it costs far less than the
-	// server's work.
-	tr := &http.Transport{MaxIdleConnsPerHost: -1, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
-	sctx, stopStreams := context.WithCancel(ctx)
-	defer stopStreams()
+	// The load client (bench/sseclient_linux.go): one goroutine reading
+	// every stream's socket and looking only for the tokens, so it costs
+	// far less than the server's work.
+	set, err := newStreamSet()
+	if err != nil {
+		return nil, err
+	}
 	seen := make([][]time.Time, streams) // [stream][message]
 	bytesIn := make([]int64, streams)
 	var start time.Time
 	var startMu sync.Mutex
 	counting := make([]bool, streams)
 	ready := make(chan error, streams)
-	var wg sync.WaitGroup
-	cookie := "bd_session=" + tok
+	headers := map[string]string{"Cookie": "bd_session=" + tok}
 	var clientCPU0 syscall.Rusage
 	for s := 0; s < streams; s++ {
 		seen[s] = make([]time.Time, sz.Messages)
-		req, err := http.NewRequestWithContext(sctx, http.MethodGet, p.base+"/workbench/events", nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Cookie", cookie)
-		wg.Add(1)
-		go func(s int) {
-			defer wg.Done()
-			resp, err := hc.Do(req)
-			if err != nil {
-				ready <- err
-				return
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				ready <- fmt.Errorf("bench: live: stream status %d", resp.StatusCode)
-				return
-			}
-			scanTokens(resp.Body, func(n int) {
-				startMu.Lock()
-				if counting[s] {
-					bytesIn[s] += int64(n)
-				}
-				startMu.Unlock()
-			}, func() { ready <- nil }, func(i int, at time.Time) {
+		isReady := false
+		sc := &tokenScanner{
+			onReady: func() { isReady = true; ready <- nil },
+			onToken: func(i int, at time.Time) {
 				startMu.Lock()
 				defer startMu.Unlock()
 				// A row shows its chat's newest message: every earlier
@@ -148,9 +122,29 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 				for k := i; k >= 0 && k < sz.Messages && seen[s][k].IsZero(); k -= sz.Chats {
 					seen[s][k] = at
 				}
-			})
-		}(s)
+			},
+		}
+		body := func(b []byte, at time.Time) {
+			startMu.Lock()
+			if counting[s] {
+				bytesIn[s] += int64(len(b))
+			}
+			startMu.Unlock()
+			sc.feed(b, at)
+		}
+		closed := func(err error) {
+			if !isReady {
+				isReady = true
+				ready <- err // the caller then sees the missing messages
+			}
+		}
+		if err := set.open(strings.TrimPrefix(p.base, "http://"), "/workbench/events", headers, body, closed); err != nil {
+			set.stop()
+			return nil, err
+		}
 	}
+	go set.run(time.Millisecond)
+	defer set.stop()
 	for s := 0; s < streams; s++ {
 		select {
 		case err := <-ready:
@@ -199,8 +193,7 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	var clientCPU1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &clientCPU1)
 	serverCPU := procCPU(p)
-	stopStreams()
-	wg.Wait()
+	set.stop()
 
 	// Per message, the time until it was on every stream; and over every
 	// (message, stream) pair.
@@ -258,7 +251,8 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	}
 	how := fmt.Sprintf("real binary (go build ./cmd/botdesk) over HTTP; %d list-only workbench streams (GET /workbench/events, one signed-in agent, htmx-sse format) "+
 		"while %d messages arrive through the fake Bot API at %.0f msg/s (target %d) round-robin over %d private chats of one channel (Message Workbench: all). "+
-		"The load client reads each stream 64 kB at a time looking only for the message tokens (its CPU: %s for the run, the server's: %s since start).",
+		"The load client is one goroutine reading every stream's socket from an epoll set (bench/sseclient_linux.go), at most 1 ms after data arrived, and looking only for the message tokens: a read's time is up to ~1 ms late, never early "+
+		"(the test process's CPU, with the fake Bot API: %s for the run; the server's: %s since start).",
 		streams, sz.Messages, achieved, sz.Rate, sz.Chats, clientCPU.Round(10*time.Millisecond), serverCPU.Round(10*time.Millisecond))
 	return []Figure{
 		{
@@ -290,59 +284,50 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	}, nil
 }
 
-// scanTokens reads an SSE body in large chunks. It calls onBytes with
-// every chunk's size, onReady once the first list event arrived, and
-// onToken for each "lat<7 digits>z" token (a token cut by a chunk border
-// is found in the next round: the tail is kept).
-func scanTokens(r io.Reader, onBytes func(int), onReady func(), onToken func(int, time.Time)) {
-	br := bufio.NewReaderSize(r, 64*1024)
-	buf := make([]byte, 64*1024)
-	var carry []byte
-	readyDone := false
+// tokenScanner finds the message tokens in a stream's body as it
+// arrives. It calls onReady once the first list event arrived, and
+// onToken for each "lat<7 digits>z" token (a token cut by a read border is
+// found with the next read: the tail is kept).
+type tokenScanner struct {
+	onReady func()
+	onToken func(int, time.Time)
+	ready   bool
+	work    []byte
+}
+
+func (t *tokenScanner) feed(b []byte, at time.Time) {
+	t.work = append(t.work, b...)
+	chunk := t.work
+	if !t.ready && bytes.Contains(chunk, []byte("event: list")) {
+		t.ready = true
+		t.onReady()
+	}
+	rest := chunk
 	for {
-		n, err := br.Read(buf)
-		if n > 0 {
-			onBytes(n)
-			now := time.Now()
-			chunk := append(carry, buf[:n]...)
-			if !readyDone && bytes.Contains(chunk, []byte("event: list")) {
-				readyDone = true
-				onReady()
-			}
-			rest := chunk
-			for {
-				i := bytes.Index(rest, []byte("lat"))
-				if i < 0 || len(rest)-i < 11 {
+		i := bytes.Index(rest, []byte("lat"))
+		if i < 0 || len(rest)-i < 11 {
+			break
+		}
+		tok := rest[i+3 : i+11]
+		if tok[7] == 'z' {
+			v := 0
+			ok := true
+			for _, c := range tok[:7] {
+				if c < '0' || c > '9' {
+					ok = false
 					break
 				}
-				tok := rest[i+3 : i+11]
-				if tok[7] == 'z' {
-					v := 0
-					ok := true
-					for _, c := range tok[:7] {
-						if c < '0' || c > '9' {
-							ok = false
-							break
-						}
-						v = v*10 + int(c-'0')
-					}
-					if ok {
-						onToken(v, now)
-					}
-				}
-				rest = rest[i+3:]
+				v = v*10 + int(c-'0')
 			}
-			// Keep the tail that may hold the start of a token.
-			keep := min(len(chunk), 10)
-			carry = append(carry[:0], chunk[len(chunk)-keep:]...)
-		}
-		if err != nil {
-			if !readyDone {
-				onReady() // the caller then sees the missing messages
+			if ok {
+				t.onToken(v, at)
 			}
-			return
 		}
+		rest = rest[i+3:]
 	}
+	// Keep the tail that may hold the start of a token.
+	keep := min(len(chunk), 10)
+	t.work = append(t.work[:0], chunk[len(chunk)-keep:]...)
 }
 
 // procCPU is the user+system CPU time the process used so far.
