@@ -26,7 +26,7 @@ type sizes struct {
 
 var fullSizes = sizes{
 	Ingest:  IngestSizes{Updates: 20_000, Bots: 4, Chats: 500},
-	Assign:  AssignSizes{IngestSizes{Updates: 4_000, Bots: 2, Chats: 500}, 2},
+	Assign:  AssignSizes{IngestSizes{Updates: 4_000, Bots: 2, Chats: 500}, 4},
 	SSE:     SSESizes{Messages: 5_000, Rate: 1_000, Streams: 4},
 	Pages:   PageSizes{Channels: 20, Conversations: 1_000, Messages: 100_000, Clients: 32, Duration: 5 * time.Second, ArrivalsPerSecond: 200},
 	Webhook: WebhookSizes{Events: 5_000, Chats: 200},
