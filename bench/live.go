@@ -163,6 +163,7 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	}
 	startMu.Unlock()
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &clientCPU0)
+	serverCPU0 := procCPU(p)
 	sent := make([]time.Time, sz.Messages)
 	interval := time.Second / time.Duration(sz.Rate)
 	start = time.Now()
@@ -192,7 +193,7 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	hwm, _ := p.memKB("VmHWM")
 	var clientCPU1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &clientCPU1)
-	serverCPU := procCPU(p)
+	serverCPU := procCPU(p) - serverCPU0
 	set.stop()
 
 	// Per message, the time until it was on every stream; and over every
@@ -252,8 +253,9 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	how := fmt.Sprintf("real binary (go build ./cmd/botdesk) over HTTP; %d list-only workbench streams (GET /workbench/events, one signed-in agent, htmx-sse format) "+
 		"while %d messages arrive through the fake Bot API at %.0f msg/s (target %d) round-robin over %d private chats of one channel (Message Workbench: all). "+
 		"The load client is one goroutine reading every stream's socket from an epoll set (bench/sseclient_linux.go), at most 1 ms after data arrived, and looking only for the message tokens: a read's time is up to ~1 ms late, never early "+
-		"(the test process's CPU, with the fake Bot API: %s for the run; the server's: %s since start).",
-		streams, sz.Messages, achieved, sz.Rate, sz.Chats, clientCPU.Round(10*time.Millisecond), serverCPU.Round(10*time.Millisecond))
+		"(CPU for the run: the test process, with the fake Bot API, %s; the server %s, %.1f µs per message per stream).",
+		streams, sz.Messages, achieved, sz.Rate, sz.Chats, clientCPU.Round(10*time.Millisecond), serverCPU.Round(10*time.Millisecond),
+		float64(serverCPU.Microseconds())/float64(sz.Messages*streams))
 	return []Figure{
 		{
 			Name:     fmt.Sprintf("workbench list, %d streams, %d msg/s: arrival → row on every stream", streams, sz.Rate),
