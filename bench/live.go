@@ -143,7 +143,7 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 			return nil, err
 		}
 	}
-	go set.run(time.Millisecond)
+	set.start(time.Millisecond)
 	defer set.stop()
 	for s := 0; s < streams; s++ {
 		select {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,10 +22,12 @@ import (
 
 // streamSet reads many SSE responses over raw non-blocking sockets.
 type streamSet struct {
-	epfd    int
-	streams []*rawStream
-	stopped atomic.Bool
-	done    chan struct{}
+	epfd     int
+	streams  []*rawStream
+	stopped  atomic.Bool
+	started  bool // run was called
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 // rawStream is one connection's parse state: the response head, then
@@ -100,6 +103,12 @@ func (ss *streamSet) open(addr, path string, headers map[string]string, body fun
 	return nil
 }
 
+// start runs the read loop (see run) in a goroutine of its own.
+func (ss *streamSet) start(pace time.Duration) {
+	ss.started = true
+	go ss.run(pace)
+}
+
 // run reads every stream until stop; it returns when the loop ended.
 // After a wake-up that found data it sleeps for pace before looking
 // again, so the reads of one message's 500 events take a few wake-ups
@@ -133,14 +142,19 @@ func (ss *streamSet) run(pace time.Duration) {
 	}
 }
 
-// stop ends the loop and closes every socket.
+// stop ends the loop (if started) and closes every socket; it may be
+// called more than once.
 func (ss *streamSet) stop() {
-	ss.stopped.Store(true)
-	<-ss.done
-	for _, rs := range ss.streams {
-		rs.end(errors.New("stopped"))
-	}
-	syscall.Close(ss.epfd)
+	ss.stopOnce.Do(func() {
+		ss.stopped.Store(true)
+		if ss.started {
+			<-ss.done
+		}
+		for _, rs := range ss.streams {
+			rs.end(errors.New("stopped"))
+		}
+		syscall.Close(ss.epfd)
+	})
 }
 
 // readAll reads what the socket holds. A read that did not fill buf
