@@ -238,6 +238,13 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	}
 	clientCPU := cpu(clientCPU1) - cpu(clientCPU0)
 	achieved := float64(sz.Messages) / sendTime.Seconds()
+	// The same fan-out without botdesk or HTTP, for scale: the least one
+	// message's writes to every stream cost on this machine.
+	floorWrite, floorCPU, err := fanOutFloor(streams, int(medBytes), min(200, sz.Messages), time.Second/time.Duration(sz.Rate))
+	if err != nil {
+		return nil, err
+	}
+	serverPer := serverCPU / time.Duration(sz.Messages*streams)
 	target := func(t string) string {
 		if streams == 500 {
 			return t
@@ -253,9 +260,8 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	how := fmt.Sprintf("real binary (go build ./cmd/botdesk) over HTTP; %d list-only workbench streams (GET /workbench/events, one signed-in agent, htmx-sse format) "+
 		"while %d messages arrive through the fake Bot API at %.0f msg/s (target %d) round-robin over %d private chats of one channel (Message Workbench: all). "+
 		"The load client is one goroutine reading every stream's socket from an epoll set (bench/sseclient_linux.go), at most 1 ms after data arrived, and looking only for the message tokens: a read's time is up to ~1 ms late, never early "+
-		"(CPU for the run: the test process, with the fake Bot API, %s; the server %s, %.1f µs per message per stream).",
-		streams, sz.Messages, achieved, sz.Rate, sz.Chats, clientCPU.Round(10*time.Millisecond), serverCPU.Round(10*time.Millisecond),
-		float64(serverCPU.Microseconds())/float64(sz.Messages*streams))
+		"(CPU for the run: the test process, with the fake Bot API, %s; the server %s, %s per message per stream).",
+		streams, sz.Messages, achieved, sz.Rate, sz.Chats, clientCPU.Round(10*time.Millisecond), serverCPU.Round(10*time.Millisecond), us(serverPer))
 	return []Figure{
 		{
 			Name:     fmt.Sprintf("workbench list, %d streams, %d msg/s: arrival → row on every stream", streams, sz.Rate),
@@ -283,8 +289,21 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 			Status: status(mb < 300),
 			Notes:  fmt.Sprintf("The larger of VmHWM and VmRSS sampled every second of the run from /proc/<pid>/status; VmRSS with the streams open before the first message: %.0f MB.", float64(rss0)/1024),
 		},
+		{
+			Name:     fmt.Sprintf("the same fan-out without botdesk: one goroutine writing %.0f B to %d loopback sockets, %d times a second", medBytes, streams, sz.Rate),
+			Value:    fmt.Sprintf("%s per write, %s per message", us(floorWrite), ms(floorWrite*time.Duration(streams))),
+			Baseline: "—", Ratio: "—",
+			Target: "— (context for the rows above)",
+			Status: Info,
+			Notes: fmt.Sprintf("bench/fanout_floor_linux.go: plain TCP writes of the median event size from one goroutine (no HTTP, no SSE framing, no botdesk), read by an epoll loop like the live row's load client, "+
+				"%d rounds: the wall time of each round's writes over the writes; the process's CPU per write, writer and reader together: %s. "+
+				"The server above spends %s of CPU per message per stream, everything included (poller, ingest, broker, render, HTTP).", min(200, sz.Messages), us(floorCPU), us(serverPer)),
+		},
 	}, nil
 }
+
+// us formats d in microseconds.
+func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
 
 // tokenScanner finds the message tokens in a stream's body as it
 // arrives. It calls onReady once the first list event arrived, and
