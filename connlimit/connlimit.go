@@ -5,8 +5,10 @@
 package connlimit
 
 import (
+	"errors"
 	"net"
 	"sync"
+	"syscall"
 )
 
 // Listener wraps a net.Listener: a connection from an IP that already
@@ -80,4 +82,14 @@ func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// SyscallConn reaches the accepted connection's descriptor (the live
+// list's direct writes, handlers/sse_direct.go), when it has one.
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("connlimit: the connection has no descriptor")
+	}
+	return sc.SyscallConn()
 }

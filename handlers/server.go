@@ -126,6 +126,9 @@ type Server struct {
 	renderBufs sync.Pool
 	// live keeps the workbench streams' conversation lists current.
 	live *live.Broker
+	// directPartials counts the broker's direct list writes that the
+	// socket took only in part (handlers/sse_direct.go; for tests).
+	directPartials atomic.Uint64
 	// secure is true when PublicURL is https (cookies, HSTS).
 	secure bool
 	// hashSlots bounds concurrent argon2 work (handlers/login_limits.go).

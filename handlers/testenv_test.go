@@ -137,7 +137,10 @@ func (env *testEnv) start(t testing.TB) {
 	}
 	e, srv := New(d)
 	env.Store, env.Sealer, env.Echo, env.Srv = st, sealer, e, srv
-	env.HTTP = httptest.NewServer(e)
+	// As serve runs it: the live list's direct writes need the connection.
+	env.HTTP = httptest.NewUnstartedServer(e)
+	env.HTTP.Config.ConnContext = ConnContext
+	env.HTTP.Start()
 	env.URL = env.HTTP.URL
 }
 

@@ -25,6 +25,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -65,9 +66,10 @@ type wbStream struct {
 	conv   *models.ConversationRow // nil on the list-only page
 	kw     models.Keywords
 	me     int64
-	cursor int64
-	// pos is the list position the browser's list reflects.
-	pos live.Pos
+	// out holds the stream's position (out.cursor, out.pos: the list
+	// position the browser's list reflects) and serializes its writes
+	// with the broker's direct ones (handlers/sse_direct.go).
+	out *streamOut
 	// noteCursor is the newest private note sent (handlers/workspace_events.go).
 	noteCursor int64
 	rc         *http.ResponseController
@@ -93,16 +95,16 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	// stream started with.
 	ctx := store.WithoutPageScope(c.Request().Context())
 	c.SetRequest(c.Request().WithContext(ctx))
-	st := &wbStream{s: s, c: c, filter: workbenchFilter(c)}
+	st := &wbStream{s: s, c: c, filter: workbenchFilter(c), out: newStreamOut(c, &s.directPartials)}
 	viewer := live.Viewer{Filter: st.filter, Lang: i18n.From(ctx).Lang()}
 	if u := currentUser(c); u != nil {
 		st.me, viewer.Role, viewer.UserID, viewer.Notify = u.ID, u.Role, u.ID, u.NotifyMessages
 	}
-	st.cursor, st.pos, _ = parseStreamCursor(c.QueryParam("after"))
+	st.out.cursor, st.out.pos, _ = parseStreamCursor(c.QueryParam("after"))
 	// EventSource sends Last-Event-ID when it reconnects: it wins over the
 	// cursor baked into the page's URL.
 	if msg, pos, ok := parseStreamCursor(c.Request().Header.Get("Last-Event-ID")); ok {
-		st.cursor, st.pos = msg, pos
+		st.out.cursor, st.out.pos = msg, pos
 	}
 	st.noteCursor, _ = strconv.ParseInt(c.QueryParam("note"), 10, 64)
 	cid := c.Param("cid")
@@ -127,30 +129,36 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 	}
 	sessions, cancelSessions := s.Store.SessionHub().SubscribeSignal()
 	defer cancelSessions()
-	// Likewise for the list: every update after start reaches sub.
-	sub, start := s.live.Subscribe(viewer)
-	defer sub.Close()
-
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache, no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	st.rc = http.NewResponseController(c.Response())
-	// Per-write deadlines (see write) must not outlive the stream on a
-	// kept-alive connection.
-	defer func() { _ = st.rc.SetWriteDeadline(time.Time{}) }()
-	c.Response().WriteHeader(http.StatusOK)
-	if err := st.write([]byte("retry: 3000\n: connected\n\n")); err != nil {
+	// Likewise for the list: every update after start reaches sub. The
+	// stream works holding out.mu (st.locked), so the broker's direct
+	// writes fall between its writes, and none before the rows of resume.
+	st.out.mu.Lock()
+	sub, start := s.live.SubscribeDirect(viewer, st.out.direct())
+	defer st.finish(sub)
+	err := func() error {
+		defer st.out.mu.Unlock()
+		h := c.Response().Header()
+		h.Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
+		h.Set("Cache-Control", "no-cache, no-store")
+		h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+		st.rc = http.NewResponseController(c.Response())
+		c.Response().WriteHeader(http.StatusOK)
+		if err := st.write([]byte("retry: 3000\n: connected\n\n")); err != nil {
+			return errStreamGone
+		}
+		st.out.ready = true // the head is out: direct chunks may follow
+		if err := st.catchUp(ctx, nil, true); err != nil {
+			return err
+		}
+		// The page (or the last event seen) shows the list at st.out.pos;
+		// the updates start after start. In between: the rows changed
+		// since, when the broker still knows them, else a fresh page.
+		return st.resume(ctx, viewer, start)
+	}()
+	if errors.Is(err, errStreamGone) {
 		return nil
 	}
-
-	if err := st.catchUp(ctx, nil, true); err != nil {
-		return st.end(err)
-	}
-	// The page (or the last event seen) shows the list at st.pos; the
-	// updates start after start. In between: the rows changed since, when
-	// the broker still knows them, else a fresh page.
-	if err := st.resume(ctx, viewer, start); err != nil {
+	if err != nil {
 		return st.end(err)
 	}
 	heartbeat := s.Options.SSEHeartbeat
@@ -181,7 +189,7 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 			if !s.streamSessionValid(c) {
 				return nil
 			}
-			if err := st.write([]byte(": ping\n\n")); err != nil {
+			if err := st.locked(func() error { return st.write([]byte(": ping\n\n")) }); err != nil {
 				return nil
 			}
 			if time.Since(touched) >= store.PresenceBeat {
@@ -191,28 +199,67 @@ func (s *Server) workbenchEvents(c echo.Context) error {
 		case <-sub.Lagged():
 			// Whatever was queued is dropped: the reconnect's Last-Event-ID
 			// is older than the broker's position, so it gets a fresh list.
-			st.tellReload()
+			_ = st.locked(func() error { st.tellReload(); return nil })
 			return nil
 		case u := <-sub.Updates():
-			if err := st.sendUpdates(ctx, drainUpdates(u, sub.Updates())); err != nil {
+			err := st.locked(func() error {
+				batch, n := drainUpdates(u, sub.Updates())
+				defer st.out.written(n)
+				return st.sendUpdates(ctx, batch)
+			})
+			if err != nil {
 				return st.end(err)
+			}
+		case <-st.out.kick:
+			// A direct write left the rest of its chunk.
+			if err := st.locked(st.out.flushPending); err != nil {
+				return nil
 			}
 		case ch, ok := <-changes:
 			if !ok {
 				return nil
 			}
-			if err := st.catchUp(ctx, store.Drain(ch, changes), false); err != nil {
+			if err := st.locked(func() error { return st.catchUp(ctx, store.Drain(ch, changes), false) }); err != nil {
 				return st.end(err)
 			}
 		}
 	}
 }
 
+// errStreamGone: the client went away before the stream began.
+var errStreamGone = errors.New("stream: client gone")
+
+// locked runs fn holding the stream's output (see streamOut).
+func (st *wbStream) locked(fn func() error) error {
+	st.out.mu.Lock()
+	defer st.out.mu.Unlock()
+	return fn()
+}
+
+// finish ends the stream's output: no direct write can start once sub is
+// closed; the rest of one is written (with a short deadline: the client
+// may be gone) so the chunked body stays whole; and the per-write deadline
+// (see write) must not outlive the stream on a kept-alive connection.
+func (st *wbStream) finish(sub *live.Sub) {
+	sub.Close()
+	if st.rc == nil {
+		return
+	}
+	st.out.mu.Lock()
+	if len(st.out.pending) > 0 {
+		_ = st.rc.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = st.out.flushPending()
+	}
+	st.out.mu.Unlock()
+	_ = st.rc.SetWriteDeadline(time.Time{})
+}
+
 // drainUpdates collects the list updates already queued: they are written
-// in one go, and everything before the last fresh page is skipped.
-func drainUpdates(first *live.Update, ch <-chan *live.Update) []*live.Update {
-	batch := []*live.Update{first}
-	for {
+// in one go, and everything before the last fresh page is skipped. n is
+// how many were taken from ch, first included.
+func drainUpdates(first *live.Update, ch <-chan *live.Update) (batch []*live.Update, n int) {
+	batch = []*live.Update{first}
+	for n = 1; ; n++ {
 		select {
 		case u := <-ch:
 			if u.Fresh {
@@ -220,7 +267,7 @@ func drainUpdates(first *live.Update, ch <-chan *live.Update) []*live.Update {
 			}
 			batch = append(batch, u)
 		default:
-			return batch
+			return batch, n
 		}
 	}
 }
@@ -236,10 +283,10 @@ func (st *wbStream) sendUpdates(ctx context.Context, batch []*live.Update) error
 			}
 			continue
 		}
-		st.pos = u.Pos
+		st.out.pos = u.Pos
 		// The id goes first: the rest of the event is the shared bytes.
 		st.buf = append(st.buf, "id: "...)
-		st.buf = append(st.buf, views.StreamCursor(st.cursor, u.Pos.String())...)
+		st.buf = append(st.buf, views.StreamCursor(st.out.cursor, u.Pos.String())...)
 		st.buf = append(st.buf, '\n')
 		st.buf = append(st.buf, u.Event...)
 	}
@@ -249,16 +296,16 @@ func (st *wbStream) sendUpdates(ctx context.Context, batch []*live.Update) error
 	return st.write(st.buf)
 }
 
-// resume brings the browser's list from st.pos to start.
+// resume brings the browser's list from st.out.pos to start.
 func (st *wbStream) resume(ctx context.Context, v live.Viewer, start live.Pos) error {
-	if st.pos == start {
+	if st.out.pos == start {
 		return nil
 	}
-	ids, ok := st.s.live.ChangedBetween(st.pos, start)
+	ids, ok := st.s.live.ChangedBetween(st.out.pos, start)
 	if !ok {
 		return st.sendList(ctx, start)
 	}
-	st.pos = start
+	st.out.pos = start
 	if len(ids) == 0 {
 		return nil
 	}
@@ -273,9 +320,7 @@ func (st *wbStream) resume(ctx context.Context, v live.Viewer, start live.Pos) e
 // deadline: the client is slow by definition.
 func (st *wbStream) tellReload() {
 	_ = st.rc.SetWriteDeadline(time.Now().Add(time.Second))
-	if _, err := st.c.Response().Write([]byte("retry: " + sseReloadRetry + "\nevent: reload\ndata: \n\n")); err == nil {
-		st.c.Response().Flush()
-	}
+	_ = st.out.writeThrough(st.c.Response(), st.c.Response(), []byte("retry: "+sseReloadRetry+"\nevent: reload\ndata: \n\n"))
 }
 
 // end logs a failure inside an open stream; the response is committed, so
@@ -298,11 +343,11 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 	if err != nil {
 		return err
 	}
-	old := st.cursor
+	old := st.out.cursor
 	conv := &st.conv.Conversation
 	sawIncoming := false
 	for {
-		rows, err := st.s.Store.ConversationMessagesAfter(ctx, conv, st.cursor, upto, sseBatch)
+		rows, err := st.s.Store.ConversationMessagesAfter(ctx, conv, st.out.cursor, upto, sseBatch)
 		if err != nil {
 			return err
 		}
@@ -314,10 +359,10 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 			return err
 		}
 		for _, mv := range mvs {
-			if err := st.event("msg", views.StreamCursor(mv.Msg.ID, st.pos.String()), views.Message(mv)); err != nil {
+			if err := st.event("msg", views.StreamCursor(mv.Msg.ID, st.out.pos.String()), views.Message(mv)); err != nil {
 				return err
 			}
-			st.cursor = mv.Msg.ID
+			st.out.cursor = mv.Msg.ID
 			sawIncoming = sawIncoming || mv.Msg.Direction == "in"
 		}
 		if len(rows) < sseBatch {
@@ -325,7 +370,7 @@ func (st *wbStream) catchUp(ctx context.Context, batch []store.Change, initial b
 		}
 	}
 	// Every message of this chat up to upto has now been sent.
-	st.cursor = max(st.cursor, upto)
+	st.out.cursor = max(st.out.cursor, upto)
 	if err := st.sendNotes(ctx, batch); err != nil {
 		return err
 	}
@@ -409,8 +454,8 @@ func (st *wbStream) sendList(ctx context.Context, pos live.Pos) error {
 	if err != nil {
 		return err
 	}
-	st.pos = pos
-	return st.event("list", views.StreamCursor(st.cursor, pos.String()), templ.Raw(list.HTML))
+	st.out.pos = pos
+	return st.event("list", views.StreamCursor(st.out.cursor, pos.String()), templ.Raw(list.HTML))
 }
 
 // event writes one SSE event (see live.AppendEvent); an empty id writes
@@ -434,10 +479,9 @@ func (st *wbStream) write(b []byte) error {
 		st.deadlineSet = now
 		_ = st.rc.SetWriteDeadline(now.Add(sseWriteTimeout))
 	}
-	if _, err := st.c.Response().Write(b); err != nil {
+	if err := st.out.writeThrough(st.c.Response(), st.c.Response(), b); err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
-	st.c.Response().Flush()
 	return nil
 }
 

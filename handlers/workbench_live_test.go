@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -54,6 +55,11 @@ func TestWorkbenchRowsMoveAndAreShared(t *testing.T) {
 	}
 	if ae, _ := sAll.until(t, "rows", isRows); !strings.Contains(ae.Data, "ann again") {
 		t.Errorf("the channel's All list misses the arrival: %s", ae.Data)
+	}
+	// Idle streams on plain HTTP/1.1 get their updates from the broker
+	// itself (handlers/sse_direct.go), not through their goroutines.
+	if env.Srv.live.DirectWrites() == 0 {
+		t.Error("no list update was written directly by the broker")
 	}
 
 	// Assigning Bob changes his row where it is: below Cat, the next newer.
@@ -209,16 +215,36 @@ func TestWorkbenchSlowStreamClosed(t *testing.T) {
 	}
 	rd := bufio.NewReader(resp.Body)
 	var lastEvent string
+	var lastSeq uint64
 	for {
 		line, err := rd.ReadString('\n')
-		if err != nil {
+		if err == io.EOF {
 			break // the server closed the stream
+		}
+		if err != nil {
+			// A direct write's chunk left half-written, or written into
+			// the middle of another, breaks the chunked body here.
+			t.Fatalf("reading the slow stream: %v", err)
 		}
 		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "event: "); ok {
 			lastEvent = name
 		}
+		// Updates written by the broker and by the stream's goroutine
+		// arrive in the broker's order.
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "id: "); ok {
+			_, pos, _ := parseStreamCursor(id)
+			if pos.Seq <= lastSeq && pos.Seq != 0 {
+				t.Fatalf("list position %d after %d: updates out of order", pos.Seq, lastSeq)
+			}
+			lastSeq = max(lastSeq, pos.Seq)
+		}
 	}
 	if lastEvent != "reload" {
 		t.Fatalf("the dropped stream's last event is %q, want reload", lastEvent)
+	}
+	// The socket filled while the broker wrote to it: the rest of a chunk
+	// went through the stream's goroutine.
+	if env.Srv.directPartials.Load() == 0 {
+		t.Error("no direct write was cut short by the full socket: the slow path went untested")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,9 +123,25 @@ func (v Viewer) mayList() bool { return v.Role.AtLeast(models.RoleAgent) }
 type Sub struct {
 	b       *Broker
 	viewer  Viewer
+	direct  Direct // nil: every update goes through updates
 	updates chan *Update
 	lagged  chan struct{}
 	dropped bool // guarded by b.mu
+}
+
+// Direct is a stream the broker may write an update to itself, without
+// waking the stream's goroutine (handlers/sse_direct.go). One goroutine
+// writing every stream's update keeps the run queue short while hundreds
+// of streams are written, so the poller and the ingest of the next
+// message are not scheduled behind them.
+type Direct interface {
+	// TryWrite writes u to the stream at once, without blocking, when
+	// nothing else of the stream is queued or being written; false means
+	// u must go through the stream's queue.
+	TryWrite(u *Update) bool
+	// Queued tells the stream one more update is in its queue (before it
+	// is sent there), so that TryWrite never overtakes it.
+	Queued()
 }
 
 // Updates delivers the stream's updates in order.
@@ -154,6 +171,7 @@ type Broker struct {
 	running bool
 
 	dropped atomic.Uint64
+	direct  atomic.Uint64 // updates written by the broker (Direct)
 }
 
 // New makes a broker over st's hub. buffer bounds each stream's queue
@@ -258,10 +276,18 @@ func (b *Broker) Streams() int {
 // tests).
 func (b *Broker) Dropped() uint64 { return b.dropped.Load() }
 
+// DirectWrites counts the updates the broker wrote to streams itself
+// (Direct), for tests.
+func (b *Broker) DirectWrites() uint64 { return b.direct.Load() }
+
 // Subscribe registers a stream showing v's list and returns the position
 // its updates start after.
-func (b *Broker) Subscribe(v Viewer) (*Sub, Pos) {
-	s := &Sub{b: b, viewer: v, updates: make(chan *Update, b.buffer), lagged: make(chan struct{})}
+func (b *Broker) Subscribe(v Viewer) (*Sub, Pos) { return b.SubscribeDirect(v, nil) }
+
+// SubscribeDirect is Subscribe for a stream the broker may write to
+// itself (d; nil: never).
+func (b *Broker) SubscribeDirect(v Viewer, d Direct) (*Sub, Pos) {
+	s := &Sub{b: b, viewer: v, direct: d, updates: make(chan *Update, b.buffer), lagged: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.startLocked()
@@ -417,6 +443,7 @@ func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) 
 	defer b.mu.Unlock()
 	pos := b.recordLocked(step{ids: ids, gap: fresh})
 	shared := map[Viewer]*Update{}
+	var direct []delivery
 	for s := range b.subs {
 		if skip[s.viewer] && !fresh {
 			continue
@@ -428,11 +455,64 @@ func (b *Broker) publish(ctx context.Context, batch []store.Change, fresh bool) 
 			u.Fresh = fresh || u.Event == nil
 			shared[s.viewer] = u
 		}
-		select {
-		case s.updates <- u:
-		default:
-			b.dropLocked(s)
+		if s.direct != nil && !u.Fresh {
+			direct = append(direct, delivery{s: s, u: u})
+			continue
 		}
+		b.queueLocked(s, u)
+	}
+	// Still under mu: a stream whose Sub is closed is never written to.
+	for _, d := range b.writeDirect(direct) {
+		d.s.direct.Queued()
+		b.queueLocked(d.s, d.u)
+	}
+}
+
+// delivery is one update for one stream.
+type delivery struct {
+	s *Sub
+	u *Update
+}
+
+// writeDirect tries the direct writes of ds, spread over as many
+// goroutines as Go runs at once (the writes are syscalls: one goroutine
+// would use one CPU), and returns those that must be queued instead.
+func (b *Broker) writeDirect(ds []delivery) []delivery {
+	workers := min(runtime.GOMAXPROCS(0), len(ds)/64+1)
+	per := (len(ds) + workers - 1) / max(workers, 1)
+	failed := make([][]delivery, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		part := ds[min(w*per, len(ds)):min((w+1)*per, len(ds))]
+		run := func() {
+			for _, d := range part {
+				if !d.s.direct.TryWrite(d.u) {
+					failed[w] = append(failed[w], d)
+				}
+			}
+		}
+		if w == workers-1 {
+			run()
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); run() }()
+	}
+	wg.Wait()
+	var out []delivery
+	for _, f := range failed {
+		out = append(out, f...)
+	}
+	b.direct.Add(uint64(len(ds) - len(out)))
+	return out
+}
+
+// queueLocked puts u in s's queue, or drops s when it is full.
+func (b *Broker) queueLocked(s *Sub, u *Update) {
+	select {
+	case s.updates <- u:
+	default:
+		b.dropLocked(s)
 	}
 }
 

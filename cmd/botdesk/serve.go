@@ -147,7 +147,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, demoMode boo
 		wakeOnChanges(wctx, st.Hub(), sender.Wake, disp.Wake)
 	}()
 
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ConnContext: handlers.ConnContext}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("botdesk serving", "url", local, "public_url", base, "data_dir", cfg.DataDir, "demo", demoMode, "instance", st.InstanceID())
