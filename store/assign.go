@@ -13,7 +13,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,54 +151,96 @@ func (s *Store) openLoads(ctx context.Context, users []int64) (map[int64]int64, 
 	return out, nil
 }
 
+// enteredConv is a conversation an ingest batch brought into the open
+// workbench; fresh: the batch created it (so nobody has it yet).
+type enteredConv struct {
+	id    int64
+	fresh bool
+}
+
 // autoAssign hands the conversations convs (in arrival order) out round
-// robin, in the transaction of ctx, and returns the "assigned" changes to
-// publish after the commit. A conversation that is already assigned (a
-// reopened one keeps its agent) or no longer open is left alone; when
-// every online user of the round is at capacity the rest stay unassigned.
-func (s *Store) autoAssign(ctx context.Context, channelID string, capacity int, convs []int64, now time.Time) ([]Change, error) {
-	db := s.w(ctx)
+// robin, in the ingest's transaction (conn), and returns the "assigned"
+// changes to publish after the commit. A conversation that is already
+// assigned (a reopened one keeps its agent) or no longer open is left
+// alone; when every online user of the round is at capacity the rest stay
+// unassigned. It runs in every ingest batch that opens conversations, so
+// it uses the ingest's raw connection, unprepared (its IN lists vary, and
+// would crowd the ingest's own statements out of their cache), and reads
+// which conversations are still free only for those the batch did not
+// create.
+func (s *Store) autoAssign(ctx context.Context, conn *ingestConn, channelID string, capacity int, convs []enteredConv, now time.Time) ([]Change, error) {
 	lock := "SELECT assign_last_user_id FROM channels WHERE id = ?"
 	if s.pg {
 		lock += " FOR UPDATE" // one round at a time per channel, across instances
 	}
-	var last []sql.NullInt64
-	if err := db.Raw(lock, channelID).Scan(&last).Error; err != nil {
+	var prev int64
+	err := conn.queryOnce(ctx, lock, []any{channelID}, func(rows *sql.Rows) error {
+		var last sql.NullInt64
+		err := rows.Scan(&last)
+		prev = last.Int64
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: auto-assign: lock channel: %w", err)
 	}
 	var cands []int64
-	err := db.Raw(`SELECT u.id FROM users u WHERE u.active = TRUE AND u.away = FALSE AND u.seen_at >= ?
+	err = conn.queryOnce(ctx, `SELECT u.id FROM users u WHERE u.active = TRUE AND u.away = FALSE AND u.seen_at >= ?
 		AND (EXISTS (SELECT 1 FROM channel_assignees a WHERE a.channel_id = ? AND a.user_id = u.id)
 			OR (u.role = ? AND NOT EXISTS (SELECT 1 FROM channel_assignees a WHERE a.channel_id = ?)))
-		ORDER BY u.id`, now.Add(-PresenceWindow), channelID, string(models.RoleAgent), channelID).Scan(&cands).Error
+		ORDER BY u.id`, []any{now.Add(-PresenceWindow), channelID, string(models.RoleAgent), channelID}, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		cands = append(cands, id)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: auto-assign: candidates: %w", err)
 	}
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	loads, err := s.openLoads(ctx, cands)
+	loads := map[int64]int64{}
+	err = conn.queryOnce(ctx, `SELECT assigned_to, COUNT(*) FROM conversations
+		WHERE assigned_to IN (`+marks(len(cands))+`) AND status = ? AND in_workbench = TRUE GROUP BY assigned_to`,
+		append(anys(cands), ConversationOpen), func(rows *sql.Rows) error {
+			var u, n int64
+			err := rows.Scan(&u, &n)
+			loads[u] = n
+			return err
+		})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: auto-assign: open loads: %w", err)
 	}
-	var prev int64
-	if len(last) == 1 && last[0].Valid {
-		prev = last[0].Int64
+	// The conversations still to hand out: every one the batch created,
+	// and those of the others nobody has taken and still open.
+	free := map[int64]bool{}
+	var known []int64
+	for _, c := range convs {
+		if c.fresh {
+			free[c.id] = true
+		} else {
+			known = append(known, c.id)
+		}
 	}
-	// The conversations still to hand out (one statement, not one per
-	// conversation: this runs in every ingest batch that opens some).
-	var free []int64
-	err = db.Raw(`SELECT id FROM conversations WHERE id IN ? AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE`,
-		convs, ConversationOpen).Scan(&free).Error
-	if err != nil {
-		return nil, fmt.Errorf("store: auto-assign: free conversations: %w", err)
+	if len(known) > 0 {
+		err = conn.queryOnce(ctx, `SELECT id FROM conversations WHERE id IN (`+marks(len(known))+`)
+			AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE`, append(anys(known), ConversationOpen), func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			free[id] = true
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: auto-assign: free conversations: %w", err)
+		}
 	}
 	picks := map[int64]int64{}
+	var picked []int64
 	var q strings.Builder
 	var args []any
 	q.WriteString("UPDATE conversations SET assigned_to = CASE id")
-	for _, conv := range convs { // arrival order
-		if !slices.Contains(free, conv) {
+	for _, c := range convs { // arrival order
+		if !free[c.id] {
 			continue
 		}
 		pick := nextInRound(cands, prev, func(u int64) bool { return loads[u] < int64(capacity) })
@@ -208,33 +249,52 @@ func (s *Store) autoAssign(ctx context.Context, channelID string, capacity int, 
 		}
 		loads[pick]++
 		prev = pick
-		picks[conv] = pick
+		picks[c.id] = pick
+		picked = append(picked, c.id)
 		q.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
-		args = append(args, conv, pick)
+		args = append(args, c.id, pick)
 	}
 	if len(picks) == 0 {
 		return nil, nil
 	}
 	// The guard keeps a conversation an agent took meanwhile (PostgreSQL:
 	// another transaction) theirs; RETURNING says which were assigned.
-	q.WriteString(" END WHERE id IN ? AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE RETURNING id")
-	args = append(args, slices.Collect(maps.Keys(picks)), ConversationOpen)
-	var done []int64
-	if err := db.Raw(q.String(), args...).Scan(&done).Error; err != nil {
+	q.WriteString(" END WHERE id IN (" + marks(len(picked)) + ") AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE RETURNING id")
+	args = append(append(args, anys(picked)...), ConversationOpen)
+	done := map[int64]bool{}
+	err = conn.queryOnce(ctx, q.String(), args, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		done[id] = true
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: auto-assign: %w", err)
 	}
 	var changes []Change
-	for _, conv := range convs {
-		if slices.Contains(done, conv) {
-			changes = append(changes, Change{Kind: "assigned", ChannelID: channelID, ConversationID: conv, UserID: picks[conv]})
+	for _, id := range picked {
+		if done[id] {
+			changes = append(changes, Change{Kind: "assigned", ChannelID: channelID, ConversationID: id, UserID: picks[id]})
 		}
 	}
 	if len(changes) > 0 {
-		if err := db.Exec("UPDATE channels SET assign_last_user_id = ? WHERE id = ?", prev, channelID).Error; err != nil {
+		if _, err := conn.pool.ExecContext(ctx, s.reboundSQL("UPDATE channels SET assign_last_user_id = ? WHERE id = ?"), prev, channelID); err != nil {
 			return nil, fmt.Errorf("store: auto-assign: save the round: %w", err)
 		}
 	}
 	return changes, nil
+}
+
+// marks is n comma-separated placeholders, for an IN list.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+// anys is ids as query arguments.
+func anys(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 // nextInRound is the first user after prev in the round (ids ascending,

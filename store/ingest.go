@@ -351,7 +351,7 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 		return res, conn, err
 	}
 	if len(buf.entered) > 0 {
-		assigned, err := s.autoAssign(ctx, t.ChannelID, t.AssignCapacity, buf.entered, now)
+		assigned, err := s.autoAssign(ctx, conn, t.ChannelID, t.AssignCapacity, buf.entered, now)
 		if err != nil {
 			return res, conn, err
 		}

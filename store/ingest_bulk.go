@@ -99,7 +99,7 @@ type ingestBuffer struct {
 	opens []spanOpen
 	// entered are the conversations the batch brought into the open
 	// workbench, for auto-assignment; kept only when the channel has it on.
-	entered []int64
+	entered []enteredConv
 }
 
 type bufferedMessage struct {
@@ -339,7 +339,7 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 	if t.AutoAssign == models.AutoAssignRoundRobin {
 		for _, chat := range order {
 			if c := convs[chat]; c.enter && (!c.exists || c.resolved || !c.wasIn) {
-				ib.entered = append(ib.entered, c.id)
+				ib.entered = append(ib.entered, enteredConv{id: c.id, fresh: !c.exists})
 			}
 		}
 	}

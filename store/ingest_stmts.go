@@ -35,6 +35,16 @@ func (c *ingestConn) QueryContext(ctx context.Context, q string, args ...any) (*
 	return c.pool.QueryContext(ctx, c.s.reboundSQL(q), args...)
 }
 
+// queryOnce runs q unprepared, outside the statement cache (for queries
+// whose text varies, such as IN lists), calling scan for each row.
+func (c *ingestConn) queryOnce(ctx context.Context, q string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := c.pool.QueryContext(ctx, c.s.reboundSQL(q), args...)
+	if err != nil {
+		return err
+	}
+	return eachRow(rows, func() error { return scan(rows) })
+}
+
 // stmt returns the cached statement for q bound to the transaction, or nil.
 func (c *ingestConn) stmt(ctx context.Context, q string) *sql.Stmt {
 	if c.tx == nil {
