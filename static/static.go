@@ -43,6 +43,7 @@ type asset struct {
 	version string // first 12 hex chars of the SHA-256 of data
 	etag    string
 	ctype   string
+	path    string // its URL with ?v=version (Path, on every page)
 }
 
 // index hashes every embedded file once, on first use; the map is never
@@ -64,6 +65,7 @@ var index = sync.OnceValue(func() map[string]asset {
 			version: full[:12],
 			etag:    `"` + full[:32] + `"`,
 			ctype:   contentType(name),
+			path:    Prefix + name + "?v=" + full[:12],
 		}
 		return nil
 	})
@@ -119,7 +121,7 @@ func Axe() []byte {
 func Path(name string) string {
 	name = strings.TrimPrefix(name, "/")
 	if a, ok := index()[name]; ok {
-		return Prefix + name + "?v=" + a.version
+		return a.path
 	}
 	return Prefix + name
 }
