@@ -151,108 +151,128 @@ func (s *Store) openLoads(ctx context.Context, users []int64) (map[int64]int64, 
 	return out, nil
 }
 
-// enteredConv is a conversation an ingest batch brought into the open
-// workbench; fresh: the batch created it (so nobody has it yet).
-type enteredConv struct {
-	id    int64
-	fresh bool
+// roundState is a channel's round robin as one ingest batch moves it:
+// who may take conversations, their open loads, and the last one picked.
+type roundState struct {
+	cands    []int64
+	loads    map[int64]int64
+	prev     int64
+	capacity int
+	moved    bool
 }
 
-// autoAssign hands the conversations convs (in arrival order) out round
-// robin, in the ingest's transaction (conn), and returns the "assigned"
-// changes to publish after the commit. A conversation that is already
-// assigned (a reopened one keeps its agent) or no longer open is left
-// alone; when every online user of the round is at capacity the rest stay
-// unassigned. It runs in every ingest batch that opens conversations, so
-// it uses the ingest's raw connection, unprepared (its IN lists vary, and
-// would crowd the ingest's own statements out of their cache), and reads
-// which conversations are still free only for those the batch did not
-// create.
-func (s *Store) autoAssign(ctx context.Context, conn *ingestConn, channelID string, capacity int, convs []enteredConv, now time.Time) ([]Change, error) {
+// next picks the user after the last one who is under capacity (0:
+// everyone is full) and counts the conversation against them.
+func (r *roundState) next() int64 {
+	pick := nextInRound(r.cands, r.prev, func(u int64) bool { return r.loads[u] < int64(r.capacity) })
+	if pick != 0 {
+		r.loads[pick]++
+		r.prev, r.moved = pick, true
+	}
+	return pick
+}
+
+// loadRound reads channelID's round in the ingest's transaction (conn),
+// locking it on PostgreSQL so one batch at a time moves it. It runs in
+// every ingest batch that opens conversations, so it uses the ingest's raw
+// connection, unprepared (the IN lists vary, and would crowd the ingest's
+// own statements out of their cache). A round with nobody online has no
+// candidates: nothing is assigned.
+func (s *Store) loadRound(ctx context.Context, conn *ingestConn, channelID string, capacity int, now time.Time) (*roundState, error) {
+	r := &roundState{loads: map[int64]int64{}, capacity: capacity}
 	lock := "SELECT assign_last_user_id FROM channels WHERE id = ?"
 	if s.pg {
 		lock += " FOR UPDATE" // one round at a time per channel, across instances
 	}
-	var prev int64
 	err := conn.queryOnce(ctx, lock, []any{channelID}, func(rows *sql.Rows) error {
 		var last sql.NullInt64
 		err := rows.Scan(&last)
-		prev = last.Int64
+		r.prev = last.Int64
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: auto-assign: lock channel: %w", err)
 	}
-	var cands []int64
 	err = conn.queryOnce(ctx, `SELECT u.id FROM users u WHERE u.active = TRUE AND u.away = FALSE AND u.seen_at >= ?
 		AND (EXISTS (SELECT 1 FROM channel_assignees a WHERE a.channel_id = ? AND a.user_id = u.id)
 			OR (u.role = ? AND NOT EXISTS (SELECT 1 FROM channel_assignees a WHERE a.channel_id = ?)))
 		ORDER BY u.id`, []any{now.Add(-PresenceWindow), channelID, string(models.RoleAgent), channelID}, func(rows *sql.Rows) error {
 		var id int64
 		err := rows.Scan(&id)
-		cands = append(cands, id)
+		r.cands = append(r.cands, id)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: auto-assign: candidates: %w", err)
 	}
-	if len(cands) == 0 {
-		return nil, nil
+	if len(r.cands) == 0 {
+		return r, nil
 	}
-	loads := map[int64]int64{}
 	err = conn.queryOnce(ctx, `SELECT assigned_to, COUNT(*) FROM conversations
-		WHERE assigned_to IN (`+marks(len(cands))+`) AND status = ? AND in_workbench = TRUE GROUP BY assigned_to`,
-		append(anys(cands), ConversationOpen), func(rows *sql.Rows) error {
+		WHERE assigned_to IN (`+marks(len(r.cands))+`) AND status = ? AND in_workbench = TRUE GROUP BY assigned_to`,
+		append(anys(r.cands), ConversationOpen), func(rows *sql.Rows) error {
 			var u, n int64
 			err := rows.Scan(&u, &n)
-			loads[u] = n
+			r.loads[u] = n
 			return err
 		})
 	if err != nil {
 		return nil, fmt.Errorf("store: auto-assign: open loads: %w", err)
 	}
-	// The conversations still to hand out: every one the batch created,
-	// and those of the others nobody has taken and still open.
-	free := map[int64]bool{}
-	var known []int64
-	for _, c := range convs {
-		if c.fresh {
-			free[c.id] = true
-		} else {
-			known = append(known, c.id)
-		}
+	return r, nil
+}
+
+// saveRound keeps the last user picked for the channel's next batch.
+func (s *Store) saveRound(ctx context.Context, conn *ingestConn, channelID string, r *roundState) error {
+	if r == nil || !r.moved {
+		return nil
 	}
-	if len(known) > 0 {
-		err = conn.queryOnce(ctx, `SELECT id FROM conversations WHERE id IN (`+marks(len(known))+`)
-			AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE`, append(anys(known), ConversationOpen), func(rows *sql.Rows) error {
-			var id int64
-			err := rows.Scan(&id)
-			free[id] = true
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store: auto-assign: free conversations: %w", err)
-		}
+	if _, err := conn.pool.ExecContext(ctx, s.reboundSQL("UPDATE channels SET assign_last_user_id = ? WHERE id = ?"), r.prev, channelID); err != nil {
+		return fmt.Errorf("store: auto-assign: save the round: %w", err)
+	}
+	return nil
+}
+
+// autoAssign hands out, in the round r, the conversations convs (in
+// arrival order) that an ingest batch brought back into the open workbench
+// (the conversations it created got their assignee in their INSERT,
+// ingest_bulk.go), in the ingest's transaction (conn), and returns the
+// "assigned" changes to publish after the commit. A conversation that is
+// already assigned (a reopened one keeps its agent) or no longer open is
+// left alone; when every online user of the round is at capacity the rest
+// stay unassigned.
+func (s *Store) autoAssign(ctx context.Context, conn *ingestConn, r *roundState, channelID string, convs []int64) ([]Change, error) {
+	if len(r.cands) == 0 || len(convs) == 0 {
+		return nil, nil
+	}
+	free := map[int64]bool{}
+	err := conn.queryOnce(ctx, `SELECT id FROM conversations WHERE id IN (`+marks(len(convs))+`)
+		AND assigned_to IS NULL AND status = ? AND in_workbench = TRUE`, append(anys(convs), ConversationOpen), func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		free[id] = true
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: auto-assign: free conversations: %w", err)
 	}
 	picks := map[int64]int64{}
 	var picked []int64
 	var q strings.Builder
 	var args []any
 	q.WriteString("UPDATE conversations SET assigned_to = CASE id")
-	for _, c := range convs { // arrival order
-		if !free[c.id] {
+	for _, id := range convs { // arrival order
+		if !free[id] {
 			continue
 		}
-		pick := nextInRound(cands, prev, func(u int64) bool { return loads[u] < int64(capacity) })
+		pick := r.next()
 		if pick == 0 {
 			break // everyone is full
 		}
-		loads[pick]++
-		prev = pick
-		picks[c.id] = pick
-		picked = append(picked, c.id)
+		picks[id] = pick
+		picked = append(picked, id)
 		q.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
-		args = append(args, c.id, pick)
+		args = append(args, id, pick)
 	}
 	if len(picks) == 0 {
 		return nil, nil
@@ -274,15 +294,15 @@ func (s *Store) autoAssign(ctx context.Context, conn *ingestConn, channelID stri
 	var changes []Change
 	for _, id := range picked {
 		if done[id] {
-			changes = append(changes, Change{Kind: "assigned", ChannelID: channelID, ConversationID: id, UserID: picks[id]})
-		}
-	}
-	if len(changes) > 0 {
-		if _, err := conn.pool.ExecContext(ctx, s.reboundSQL("UPDATE channels SET assign_last_user_id = ? WHERE id = ?"), prev, channelID); err != nil {
-			return nil, fmt.Errorf("store: auto-assign: save the round: %w", err)
+			changes = append(changes, assignedChange(channelID, id, picks[id]))
 		}
 	}
 	return changes, nil
+}
+
+// assignedChange announces that the round gave conversation conv to user.
+func assignedChange(channelID string, conv, user int64) Change {
+	return Change{Kind: "assigned", ChannelID: channelID, ConversationID: conv, UserID: user}
 }
 
 // marks is n comma-separated placeholders, for an IN list.

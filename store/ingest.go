@@ -350,12 +350,19 @@ func (s *Store) ingestTx(ctx context.Context, b IngestBatch, nested bool) (Inges
 	if err := buf.flush(ctx); err != nil {
 		return res, conn, err
 	}
-	if len(buf.entered) > 0 {
-		assigned, err := s.autoAssign(ctx, conn, t.ChannelID, t.AssignCapacity, buf.entered, now)
+	if len(buf.entered) > 0 || buf.round != nil {
+		r, err := buf.roundFor(ctx)
+		if err != nil {
+			return res, conn, err
+		}
+		assigned, err := s.autoAssign(ctx, conn, r, t.ChannelID, buf.entered)
 		if err != nil {
 			return res, conn, err
 		}
 		res.Changes = append(res.Changes, assigned...)
+		if err := s.saveRound(ctx, conn, t.ChannelID, r); err != nil {
+			return res, conn, err
+		}
 	}
 	// The poller health report: a batch means polling; note the change
 	// if the bot was in another state.

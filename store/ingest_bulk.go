@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -97,9 +98,25 @@ type ingestBuffer struct {
 	// opens are the conversations the flush created or reopened, for the
 	// report rollup.
 	opens []spanOpen
-	// entered are the conversations the batch brought into the open
-	// workbench, for auto-assignment; kept only when the channel has it on.
-	entered []enteredConv
+	// entered are the existing conversations the batch brought back into
+	// the open workbench, for auto-assignment (store/assign.go; those it
+	// created are assigned in their INSERT); kept only when the channel
+	// has it on. round is the channel's round, read once per batch.
+	entered []int64
+	round   *roundState
+}
+
+// roundFor reads the channel's round once per batch (roundRobin: the
+// channel has auto-assignment on).
+func (ib *ingestBuffer) roundFor(ctx context.Context) (*roundState, error) {
+	if ib.round == nil {
+		r, err := ib.s.loadRound(ctx, ib.conn, ib.t.ChannelID, ib.t.AssignCapacity, ib.now)
+		if err != nil {
+			return nil, err
+		}
+		ib.round = r
+	}
+	return ib.round, nil
 }
 
 type bufferedMessage struct {
@@ -262,6 +279,8 @@ type convState struct {
 	// openAt is when the buffer opened the conversation (created it, or
 	// reopened a resolved one): the date of that message; zero if it did not.
 	openAt time.Time
+	// assignee is who the round gave a new conversation (0: nobody).
+	assignee int64
 }
 
 // touchConversations creates or updates each buffered message's
@@ -322,8 +341,29 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 			created = append(created, k)
 		}
 	}
+	// With round robin on, a conversation the batch creates in the open
+	// workbench gets its assignee in its INSERT, in arrival order.
+	roundRobin := t.AutoAssign == models.AutoAssignRoundRobin
+	if roundRobin {
+		for _, k := range created {
+			if c := convs[k]; c.enter {
+				r, err := ib.roundFor(ctx)
+				if err != nil {
+					return err
+				}
+				if c.assignee = r.next(); c.assignee == 0 {
+					break // everyone is full
+				}
+			}
+		}
+	}
 	if err := ib.createConversations(ctx, created, convs); err != nil {
 		return err
+	}
+	for _, k := range created {
+		if c := convs[k]; c.assignee != 0 {
+			ib.res.Changes = append(ib.res.Changes, assignedChange(t.ChannelID, c.id, c.assignee))
+		}
 	}
 	if err := ib.updateConversations(ctx, updated, convs); err != nil {
 		return err
@@ -336,10 +376,10 @@ func (ib *ingestBuffer) touchConversations(ctx context.Context) error {
 			ib.opens = append(ib.opens, spanOpen{convID: c.id, at: c.openAt})
 		}
 	}
-	if t.AutoAssign == models.AutoAssignRoundRobin {
+	if roundRobin {
 		for _, chat := range order {
-			if c := convs[chat]; c.enter && (!c.exists || c.resolved || !c.wasIn) {
-				ib.entered = append(ib.entered, enteredConv{id: c.id, fresh: !c.exists})
+			if c := convs[chat]; c.enter && c.exists && (c.resolved || !c.wasIn) {
+				ib.entered = append(ib.entered, c.id)
 			}
 		}
 	}
@@ -388,7 +428,7 @@ func (ib *ingestBuffer) loadConversations(ctx context.Context, chats []int64, co
 	return nil
 }
 
-const newConvCols = 10
+const newConvCols = 11
 
 func (ib *ingestBuffer) createConversations(ctx context.Context, keys []models.ConversationKey, convs map[models.ConversationKey]*convState) error {
 	step := rowsPerChunk(newConvCols)
@@ -397,10 +437,11 @@ func (ib *ingestBuffer) createConversations(ctx context.Context, keys []models.C
 		args := make([]any, 0, newConvCols*len(chunk))
 		for _, k := range chunk {
 			c := convs[k]
-			args = append(args, ib.t.ChannelID, k.ChatID, k.ThreadID, k.BusinessConnectionID, c.chatType, c.title, c.enter, c.unread, c.last, c.lastText)
+			assignee := sql.NullInt64{Int64: c.assignee, Valid: c.assignee != 0}
+			args = append(args, ib.t.ChannelID, k.ChatID, k.ThreadID, k.BusinessConnectionID, c.chatType, c.title, c.enter, c.unread, c.last, c.lastText, assignee)
 		}
 		rows, err := ib.conn.QueryContext(ctx, `INSERT INTO conversations (channel_id, chat_id, thread_id, business_connection_id, chat_type, title,
-			in_workbench, unread, last_message_at, last_message_text) VALUES `+valuesList(len(chunk), newConvCols)+`
+			in_workbench, unread, last_message_at, last_message_text, assigned_to) VALUES `+valuesList(len(chunk), newConvCols)+`
 			RETURNING id, chat_id, thread_id, business_connection_id`, args...)
 		if err == nil {
 			err = eachRow(rows, func() error {
