@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -62,7 +61,8 @@ type streamOut struct {
 	// direct write, and moved by it.
 	cursor int64
 	pos    live.Pos
-	frame  []byte
+	// event and frame are TryWrite's buffers, kept between writes.
+	event, frame []byte
 	// partials counts writes the socket took in part (Server).
 	partials *atomic.Uint64
 }
@@ -102,16 +102,12 @@ func (o *streamOut) TryWrite(u *live.Update) bool {
 		return false
 	}
 	// One chunk of the chunked body: size, CRLF, the event, CRLF.
-	id := views.StreamCursor(o.cursor, u.Pos.String())
-	size := len("id: ") + len(id) + 1 + len(u.Event)
-	f := strconv.AppendInt(o.frame[:0], int64(size), 16)
-	f = append(f, "\r\nid: "...)
-	f = append(f, id...)
-	f = append(f, '\n')
-	f = append(f, u.Event...)
+	o.event = o.appendUpdate(o.event[:0], u)
+	f := strconv.AppendInt(o.frame[:0], int64(len(o.event)), 16)
+	f = append(f, "\r\n"...)
+	f = append(f, o.event...)
 	f = append(f, "\r\n"...)
 	o.frame = f
-	o.pos = u.Pos
 	var n int
 	var werr error
 	err := o.raw.Write(func(fd uintptr) bool {
@@ -134,6 +130,17 @@ func (o *streamOut) TryWrite(u *live.Update) bool {
 		}
 	}
 	return true
+}
+
+// appendUpdate appends u to buf as this stream's rows event: the id line
+// (the stream's cursor and u's position), then the bytes every stream of
+// the viewer shares; the stream is then at u's position.
+func (o *streamOut) appendUpdate(buf []byte, u *live.Update) []byte {
+	o.pos = u.Pos
+	buf = append(buf, "id: "...)
+	buf = append(buf, views.StreamCursor(o.cursor, u.Pos.String())...)
+	buf = append(buf, '\n')
+	return append(buf, u.Event...)
 }
 
 // Queued implements live.Direct.
@@ -161,13 +168,13 @@ func (o *streamOut) flushPending() error {
 
 // writeThrough writes b through the response (mu held): the rest of a
 // direct write first.
-func (o *streamOut) writeThrough(w http.ResponseWriter, f http.Flusher, b []byte) error {
+func (o *streamOut) writeThrough(w *echo.Response, b []byte) error {
 	if err := o.flushPending(); err != nil {
 		return err
 	}
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
-	f.Flush()
+	w.Flush()
 	return nil
 }

@@ -283,12 +283,7 @@ func (st *wbStream) sendUpdates(ctx context.Context, batch []*live.Update) error
 			}
 			continue
 		}
-		st.out.pos = u.Pos
-		// The id goes first: the rest of the event is the shared bytes.
-		st.buf = append(st.buf, "id: "...)
-		st.buf = append(st.buf, views.StreamCursor(st.out.cursor, u.Pos.String())...)
-		st.buf = append(st.buf, '\n')
-		st.buf = append(st.buf, u.Event...)
+		st.buf = st.out.appendUpdate(st.buf, u)
 	}
 	if len(st.buf) == 0 {
 		return nil
@@ -320,7 +315,7 @@ func (st *wbStream) resume(ctx context.Context, v live.Viewer, start live.Pos) e
 // deadline: the client is slow by definition.
 func (st *wbStream) tellReload() {
 	_ = st.rc.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = st.out.writeThrough(st.c.Response(), st.c.Response(), []byte("retry: "+sseReloadRetry+"\nevent: reload\ndata: \n\n"))
+	_ = st.out.writeThrough(st.c.Response(), []byte("retry: "+sseReloadRetry+"\nevent: reload\ndata: \n\n"))
 }
 
 // end logs a failure inside an open stream; the response is committed, so
@@ -479,7 +474,7 @@ func (st *wbStream) write(b []byte) error {
 		st.deadlineSet = now
 		_ = st.rc.SetWriteDeadline(now.Add(sseWriteTimeout))
 	}
-	if err := st.out.writeThrough(st.c.Response(), st.c.Response(), b); err != nil {
+	if err := st.out.writeThrough(st.c.Response(), b); err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
 	return nil

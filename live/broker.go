@@ -479,7 +479,7 @@ type delivery struct {
 // would use one CPU), and returns those that must be queued instead.
 func (b *Broker) writeDirect(ds []delivery) []delivery {
 	workers := min(runtime.GOMAXPROCS(0), len(ds)/64+1)
-	per := (len(ds) + workers - 1) / max(workers, 1)
+	per := (len(ds) + workers - 1) / workers
 	failed := make([][]delivery, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
