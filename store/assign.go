@@ -260,6 +260,8 @@ func (s *Store) autoAssign(ctx context.Context, conn *ingestConn, r *roundState,
 	var picked []int64
 	var q strings.Builder
 	var args []any
+	// The round moves only if a pick lands (below).
+	prev, moved := r.prev, r.moved
 	q.WriteString("UPDATE conversations SET assigned_to = CASE id")
 	for _, id := range convs { // arrival order
 		if !free[id] {
@@ -296,6 +298,9 @@ func (s *Store) autoAssign(ctx context.Context, conn *ingestConn, r *roundState,
 		if done[id] {
 			changes = append(changes, assignedChange(channelID, id, picks[id]))
 		}
+	}
+	if len(changes) == 0 {
+		r.prev, r.moved = prev, moved
 	}
 	return changes, nil
 }
