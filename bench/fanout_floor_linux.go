@@ -45,19 +45,12 @@ func fanOutFloor(n, size, rounds int, interval time.Duration) (perWrite, cpuPerW
 		}
 	}()
 	for range n {
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		fd, err := connectLoopback(port)
 		if err != nil {
 			return 0, 0, err
 		}
 		fds = append(fds, fd)
-		if err := syscall.Connect(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-			return 0, 0, err
-		}
-		if err := syscall.SetNonblock(fd, true); err != nil {
-			return 0, 0, err
-		}
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
-		if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		if err := watch(ep, fd, int32(fd)); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -76,24 +69,8 @@ func fanOutFloor(n, size, rounds int, interval time.Duration) (perWrite, cpuPerW
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		evs := make([]syscall.EpollEvent, 1024)
 		buf := make([]byte, 64*1024)
-		wait := 50
-		for !stop.Load() {
-			k, err := syscall.EpollWait(ep, evs, wait)
-			if err != nil && err != syscall.EINTR {
-				return
-			}
-			for _, e := range evs[:max(k, 0)] {
-				_, _ = syscall.Read(int(e.Fd), buf)
-			}
-			if k <= 0 {
-				wait = 50
-				continue
-			}
-			time.Sleep(time.Millisecond)
-			wait = 0
-		}
+		_ = pacedReads(ep, &stop, time.Millisecond, func(fd int32) { _, _ = syscall.Read(int(fd), buf) })
 	}()
 	msg := make([]byte, size)
 	var busy time.Duration
@@ -115,6 +92,5 @@ func fanOutFloor(n, size, rounds int, interval time.Duration) (perWrite, cpuPerW
 	stop.Store(true)
 	<-read
 	writes := time.Duration(n * rounds)
-	cpu := func(r syscall.Rusage) time.Duration { return time.Duration(r.Utime.Nano() + r.Stime.Nano()) }
-	return busy / writes, (cpu(ru1) - cpu(ru0)) / writes, nil
+	return busy / writes, (rusageCPU(ru1) - rusageCPU(ru0)) / writes, nil
 }

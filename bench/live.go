@@ -238,10 +238,7 @@ func measureLive(ctx context.Context, bin, dir string, streams int, sz LiveSizes
 	sort.Float64s(per)
 	medBytes := per[len(per)/2]
 	mb := float64(max(rssMax, hwm)) / 1024
-	cpu := func(r syscall.Rusage) time.Duration {
-		return time.Duration(r.Utime.Nano() + r.Stime.Nano())
-	}
-	clientCPU := cpu(clientCPU1) - cpu(clientCPU0)
+	clientCPU := rusageCPU(clientCPU1) - rusageCPU(clientCPU0)
 	achieved := float64(sz.Messages) / sendTime.Seconds()
 	// The same fan-out without botdesk or HTTP, for scale: the least one
 	// message's writes to every stream cost on this machine.

@@ -65,15 +65,9 @@ func (ss *streamSet) open(addr, path string, headers map[string]string, body fun
 	if err != nil {
 		return err
 	}
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := connectLoopback(tcp.Port)
 	if err != nil {
-		return fmt.Errorf("bench: socket: %w", err)
-	}
-	sa := &syscall.SockaddrInet4{Port: tcp.Port}
-	copy(sa.Addr[:], tcp.IP.To4())
-	if err := syscall.Connect(fd, sa); err != nil {
-		syscall.Close(fd)
-		return fmt.Errorf("bench: connect %s: %w", addr, err)
+		return err
 	}
 	var req bytes.Buffer
 	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n", path, addr)
@@ -89,16 +83,11 @@ func (ss *streamSet) open(addr, path string, headers map[string]string, body fun
 		}
 		b = b[n:]
 	}
-	if err := syscall.SetNonblock(fd, true); err != nil {
+	if err := watch(ss.epfd, fd, int32(len(ss.streams))); err != nil {
 		syscall.Close(fd)
 		return err
 	}
 	rs := &rawStream{fd: fd, left: -1, body: body, closed: closed}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(len(ss.streams))}
-	if err := syscall.EpollCtl(ss.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		syscall.Close(fd)
-		return fmt.Errorf("bench: epoll add: %w", err)
-	}
 	ss.streams = append(ss.streams, rs)
 	return nil
 }
@@ -116,22 +105,30 @@ func (ss *streamSet) start(pace time.Duration) {
 // makes the figures slightly pessimistic, never optimistic.
 func (ss *streamSet) run(pace time.Duration) {
 	defer close(ss.done)
-	events := make([]syscall.EpollEvent, 1024)
 	buf := make([]byte, 64*1024)
+	if err := pacedReads(ss.epfd, &ss.stopped, pace, func(i int32) { ss.streams[i].readAll(buf) }); err != nil {
+		for _, rs := range ss.streams {
+			rs.end(err)
+		}
+	}
+}
+
+// pacedReads calls ready with the data of every socket of epfd that has
+// something to read, until stopped. After a wake-up that found data it
+// sleeps for pace before looking again (see run).
+func pacedReads(epfd int, stopped *atomic.Bool, pace time.Duration, ready func(data int32)) error {
+	events := make([]syscall.EpollEvent, 1024)
 	wait := 50 // ms; 0 right after a pause, to take what queued
-	for !ss.stopped.Load() {
-		n, err := syscall.EpollWait(ss.epfd, events, wait)
+	for !stopped.Load() {
+		n, err := syscall.EpollWait(epfd, events, wait)
 		if err != nil {
 			if errors.Is(err, syscall.EINTR) {
 				continue
 			}
-			for _, rs := range ss.streams {
-				rs.end(fmt.Errorf("bench: epoll wait: %w", err))
-			}
-			return
+			return fmt.Errorf("bench: epoll wait: %w", err)
 		}
 		for _, ev := range events[:n] {
-			ss.streams[ev.Fd].readAll(buf)
+			ready(ev.Fd)
 		}
 		if n == 0 {
 			wait = 50
@@ -140,6 +137,37 @@ func (ss *streamSet) run(pace time.Duration) {
 		time.Sleep(pace)
 		wait = 0
 	}
+	return nil
+}
+
+// connectLoopback connects a blocking TCP socket to port on 127.0.0.1.
+func connectLoopback(port int) (int, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("bench: socket: %w", err)
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		syscall.Close(fd)
+		return 0, fmt.Errorf("bench: connect to port %d: %w", port, err)
+	}
+	return fd, nil
+}
+
+// watch makes fd non-blocking and adds it to epfd, reported with data.
+func watch(epfd, fd int, data int32) error {
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: data}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return fmt.Errorf("bench: epoll add: %w", err)
+	}
+	return nil
+}
+
+// rusageCPU is the user and system time of r.
+func rusageCPU(r syscall.Rusage) time.Duration {
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }
 
 // stop ends the loop (if started) and closes every socket; it may be
